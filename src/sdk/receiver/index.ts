@@ -1,0 +1,44 @@
+/**
+ * herald-webhooks/receiver — verify incoming webhooks, keep the raw body in
+ * framework middlewares, and drop duplicate deliveries.
+ *
+ * This entry is portable (Web Crypto only, no `node:` imports, nothing from
+ * the Herald server). Node-only pieces are re-exported from files that import
+ * no Node modules at load time either, so bundlers for edge runtimes can
+ * tree-shake them away.
+ */
+export { WebhookVerificationError, isWebhookVerificationError, type WebhookErrorCode } from './errors.js';
+export type { RawBody, SignatureEncoding } from './encoding.js';
+export type { HeadersInput, HeadersLike, HeaderValue } from './headers.js';
+export type { HmacAlgorithm } from './hmac.js';
+export {
+  verify,
+  verifyWebhook,
+  type BodyParser,
+  type Secrets,
+  type TimeInput,
+  type VerifiedWebhook,
+  type VerifyOptions,
+} from './verify.js';
+export { sign, type SignOptions } from './sign.js';
+export {
+  SCHEME_NAMES,
+  githubScheme,
+  hmacScheme,
+  legacyScheme,
+  resolveScheme,
+  shopifyScheme,
+  slackScheme,
+  standardScheme,
+  stripeScheme,
+  type HmacSchemeOptions,
+  type LegacySchemeOptions,
+  type Scheme,
+  type SchemeName,
+  type SchemeSignInput,
+  type SchemeVerifyInput,
+  type SchemeVerifyResult,
+  type SlackSchemeOptions,
+  type StandardSchemeOptions,
+  type StripeSchemeOptions,
+} from './schemes/index.js';
