@@ -116,7 +116,7 @@ describe('Standard Webhooks negative cases', () => {
     for (const name of ['webhook-id', 'webhook-timestamp', 'webhook-signature'] as const) {
       const h: Record<string, string> = headers();
       delete h[name];
-      const err = await verify(BODY, h, SECRET, { now: TS }).catch((e) => e);
+      const err = (await verify(BODY, h, SECRET, { now: TS }).catch((e: unknown) => e)) as WebhookVerificationError;
       expect(err.code).toBe('missing_header');
       expect(err.message).toContain(name);
     }
