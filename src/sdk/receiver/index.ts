@@ -42,3 +42,9 @@ export {
   type StandardSchemeOptions,
   type StripeSchemeOptions,
 } from './schemes/index.js';
+export { DEFAULT_MAX_BODY_BYTES, type WebhookMiddlewareOptions } from './middleware/options.js';
+export { nodeWebhook, readRawBody, sendNodeError, verifyNodeRequest, type WebhookRequest } from './middleware/node.js';
+export { expressWebhook, webhookOf } from './middleware/express.js';
+export { fastifyWebhook, type FastifyWebhookOptions } from './middleware/fastify.js';
+export { honoWebhook, type HonoContextLike, type HonoWebhookVariables } from './middleware/hono.js';
+export { errorResponse, verifyRequest } from './middleware/fetch.js';
