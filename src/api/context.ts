@@ -1,0 +1,40 @@
+
+import type { HeraldConfig } from '../config.js';
+import { HeraldError, notFound } from '../errors.js';
+import type { Metrics } from '../metrics.js';
+import type { App, Endpoint, Store } from '../store/types.js';
+import type { Publisher } from './publish.js';
+
+/** What route handlers get: the store seam and a few services, never SQL. */
+export interface ApiContext {
+  store: Store;
+  config: HeraldConfig;
+  metrics: Metrics;
+  publisher: Publisher;
+  /** tells the delivery worker that work may be due now */
+  notifyWorker: () => void;
+}
+
+export async function loadApp(ctx: ApiContext, key: string): Promise<App> {
+  const app = await ctx.store.getApp(key);
+  if (!app) throw notFound('app', key);
+  return app;
+}
+
+export async function loadEndpoint(ctx: ApiContext, appKey: string, id: string): Promise<{ app: App; endpoint: Endpoint }> {
+  const app = await loadApp(ctx, appKey);
+  const endpoint = await ctx.store.getEndpoint(app.id, id);
+  if (!endpoint) throw notFound('endpoint', id);
+  return { app, endpoint };
+}
+
+/** limit/iterator from a validated querystring. */
+export function pageQuery(req: { query: any }): { limit: number; iterator?: string } {
+  return { limit: req.query.limit ?? 50, iterator: req.query.iterator };
+}
+
+export function parseTime(value: string, field: string): number {
+  const ms = Date.parse(value);
+  if (Number.isNaN(ms)) throw new HeraldError('validation_failed', `${field} is not a valid ISO 8601 timestamp`);
+  return ms;
+}

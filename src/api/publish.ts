@@ -1,0 +1,109 @@
+import Ajv, { type ValidateFunction } from 'ajv';
+import addFormats from 'ajv-formats';
+import { envelopeBody } from '../core/envelope.js';
+import { subscribes } from '../core/match.js';
+import { HeraldError } from '../errors.js';
+import { newId } from '../ids.js';
+import type { Metrics } from '../metrics.js';
+import type { App, Endpoint, EventType, PublishResult, Store } from '../store/types.js';
+
+export interface PublishInput {
+  type: string;
+  data: Record<string, unknown>;
+  id?: string;
+  timestamp?: string;
+}
+
+/**
+ * Turns API input into stored events: checks payloads against their event type's schema,
+ * builds the exact bytes receivers will get, and picks the subscribed endpoints. The store
+ * then writes events and deliveries in one transaction; only after that commits does the
+ * API answer 202.
+ */
+export class Publisher {
+  private readonly ajv = addFormats.default(new Ajv.default({ allErrors: true, strict: false }));
+  private readonly validators = new Map<string, { updatedAt: number; validate: ValidateFunction }>();
+
+  constructor(
+    private readonly store: Store,
+    private readonly maxPayloadBytes: number,
+    private readonly metrics: Metrics,
+    private readonly onPublished: () => void,
+  ) {}
+
+  /** Compiles a schema, or explains why it can't be used (422). */
+  compileSchema(schema: Record<string, unknown>): ValidateFunction {
+    try {
+      return this.ajv.compile(schema);
+    } catch (err) {
+      throw new HeraldError('invalid_schema', `schema is not a valid JSON Schema: ${(err as Error).message}`);
+    }
+  }
+
+  async publish(app: App, inputs: PublishInput[], idempotencyKey?: string): Promise<PublishResult[]> {
+    const now = Date.now();
+    const [endpoints, types] = await Promise.all([
+      this.store.activeEndpoints(app.id),
+      this.eventTypes(inputs.map((i) => i.type)),
+    ]);
+    const events = inputs.map((input, index) => {
+      const where = inputs.length > 1 ? `events[${index}]` : 'event';
+      const type = types.get(input.type);
+      if (type?.schema) this.validate(type, input.data, where);
+      const id = input.id ?? newId('evt', now);
+      const timestamp = input.timestamp ? Date.parse(input.timestamp) : now;
+      const body = envelopeBody({ id, type: input.type, timestamp: new Date(timestamp).toISOString(), data: input.data });
+      if (Buffer.byteLength(body) > this.maxPayloadBytes) {
+        throw new HeraldError('payload_too_large', `${where} is larger than the ${this.maxPayloadBytes}-byte payload limit`, { index });
+      }
+      return {
+        id, type: input.type, timestamp, body,
+        idempotencyKey: idempotencyKey ? (inputs.length > 1 ? `${idempotencyKey}:${index}` : idempotencyKey) : null,
+        endpointIds: endpoints.filter((e) => subscribes(e.events, input.type)).map((e) => e.id),
+      };
+    });
+    const results = await this.store.publish(app.id, events, now);
+    const created = results.filter((r) => r.created).length;
+    if (created > 0) {
+      this.metrics.eventsPublished.inc(created);
+      this.onPublished();
+    }
+    return results;
+  }
+
+  /** The "Test webhook" button: a `webhook.test` event delivered to one endpoint only. */
+  async sendTest(app: App, endpoint: Endpoint): Promise<PublishResult> {
+    const now = Date.now();
+    const id = newId('evt', now);
+    const timestamp = new Date(now).toISOString();
+    const data = { message: 'This is a test webhook delivery from Herald', endpointId: endpoint.id, timestamp };
+    const [result] = await this.store.publish(app.id, [{
+      id, type: 'webhook.test', timestamp: now, idempotencyKey: null, endpointIds: [endpoint.id],
+      body: envelopeBody({ id, type: 'webhook.test', timestamp, data }),
+    }], now);
+    this.onPublished();
+    return result;
+  }
+
+  private async eventTypes(names: string[]): Promise<Map<string, EventType>> {
+    const out = new Map<string, EventType>();
+    for (const name of new Set(names)) {
+      const t = await this.store.getEventType(name);
+      if (t) out.set(name, t);
+    }
+    return out;
+  }
+
+  private validate(type: EventType, data: unknown, where: string): void {
+    let cached = this.validators.get(type.name);
+    if (!cached || cached.updatedAt !== type.updatedAt) {
+      cached = { updatedAt: type.updatedAt, validate: this.compileSchema(type.schema!) };
+      this.validators.set(type.name, cached);
+    }
+    if (!cached.validate(data)) {
+      throw new HeraldError('schema_validation_failed', `${where}.data does not match the schema of event type '${type.name}'`, {
+        errors: (cached.validate.errors ?? []).map((e) => ({ path: e.instancePath || '/', message: e.message ?? 'invalid' })),
+      });
+    }
+  }
+}

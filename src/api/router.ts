@@ -1,0 +1,47 @@
+import type { TSchema } from '@sinclair/typebox';
+import type { FastifyInstance, FastifyReply, FastifyRequest, HTTPMethods } from 'fastify';
+
+/**
+ * Routes are declared once, as data: the same declaration registers the Fastify route
+ * (with its validation schemas) and becomes an operation in /openapi.json.
+ */
+/** Handlers cast `body` to the Static type of their schema; params and query stay loose. */
+export type AnyRequest = FastifyRequest & { params: any; query: any; body: unknown };
+
+export interface RouteSpec {
+  method: HTTPMethods;
+  /** Fastify syntax: /v1/apps/:app */
+  url: string;
+  summary: string;
+  tag: string;
+  params?: TSchema;
+  querystring?: TSchema;
+  body?: TSchema;
+  /** documented success response */
+  response: { status: number; schema?: TSchema; description?: string };
+  bodyLimit?: number;
+  /** false for the unauthenticated routes (health, metrics, openapi) */
+  auth?: boolean;
+  handler: (req: AnyRequest, reply: FastifyReply) => Promise<unknown>;
+}
+
+export class Router {
+  readonly specs: RouteSpec[] = [];
+
+  constructor(private readonly fastify: FastifyInstance) {}
+
+  add(spec: RouteSpec): void {
+    this.specs.push(spec);
+    this.fastify.route({
+      method: spec.method,
+      url: spec.url,
+      bodyLimit: spec.bodyLimit,
+      // Only the parts that exist: Fastify warns about keys present but undefined.
+      schema: Object.fromEntries(
+        Object.entries({ params: spec.params, querystring: spec.querystring, body: spec.body }).filter(([, v]) => v),
+      ),
+      config: { auth: spec.auth !== false },
+      handler: spec.handler,
+    });
+  }
+}

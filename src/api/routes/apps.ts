@@ -1,0 +1,52 @@
+import { notFound } from '../../errors.js';
+import { loadApp, pageQuery, type ApiContext } from '../context.js';
+import type { Router } from '../router.js';
+import { AppCreate, AppOut, AppParams, AppPatch, PageQuery, pageOf } from '../schemas.js';
+import { appOut } from '../wire.js';
+
+/** Apps: one per customer (tenant) of the product that embeds Herald. */
+export function appRoutes(r: Router, ctx: ApiContext): void {
+  r.add({
+    method: 'POST', url: '/v1/apps', tag: 'apps', summary: 'Create an app', body: AppCreate,
+    response: { status: 201, schema: AppOut },
+    handler: async (req, reply) => {
+      const b = req.body as AppCreate;
+      const app = await ctx.store.createApp({ name: b.name, uid: b.uid ?? null, metadata: b.metadata ?? {} });
+      return reply.status(201).send(appOut(app));
+    },
+  });
+  r.add({
+    method: 'GET', url: '/v1/apps', tag: 'apps', summary: 'List apps', querystring: PageQuery,
+    response: { status: 200, schema: pageOf(AppOut) },
+    handler: async (req) => {
+      const page = await ctx.store.listApps(pageQuery(req));
+      return { ...page, data: page.data.map(appOut) };
+    },
+  });
+  r.add({
+    method: 'GET', url: '/v1/apps/:app', tag: 'apps', summary: 'Get an app by id or uid', params: AppParams,
+    response: { status: 200, schema: AppOut },
+    handler: async (req) => appOut(await loadApp(ctx, req.params.app)),
+  });
+  r.add({
+    method: 'PATCH', url: '/v1/apps/:app', tag: 'apps', summary: 'Update an app', params: AppParams, body: AppPatch,
+    response: { status: 200, schema: AppOut },
+    handler: async (req) => {
+      const app = await loadApp(ctx, req.params.app);
+      const updated = await ctx.store.updateApp(app.id, req.body as AppPatch);
+      if (!updated) throw notFound('app', req.params.app);
+      return appOut(updated);
+    },
+  });
+  r.add({
+    method: 'DELETE', url: '/v1/apps/:app', tag: 'apps', summary: 'Delete an app with its endpoints, events and deliveries',
+    params: AppParams, response: { status: 204 },
+    handler: async (req, reply) => {
+      const app = await loadApp(ctx, req.params.app);
+      await ctx.store.deleteApp(app.id);
+      return reply.status(204).send();
+    },
+  });
+}
+
+type AppPatch = import('@sinclair/typebox').Static<typeof AppPatch>;

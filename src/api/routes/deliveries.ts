@@ -1,0 +1,43 @@
+import type { Static } from '@sinclair/typebox';
+import { Type } from '@sinclair/typebox';
+import { HeraldError, notFound } from '../../errors.js';
+import { loadApp, pageQuery, type ApiContext } from '../context.js';
+import type { Router } from '../router.js';
+import { AppParams, DeliveryDetailOut, DeliveryListQuery, DeliveryOut, DeliveryParams, pageOf } from '../schemas.js';
+import { attemptOut, deliveryOut } from '../wire.js';
+
+/** The delivery log: one delivery per event × endpoint, with every attempt. */
+export function deliveryRoutes(r: Router, ctx: ApiContext): void {
+  r.add({
+    method: 'GET', url: '/v1/apps/:app/deliveries', tag: 'deliveries', summary: 'List deliveries, newest first',
+    params: AppParams, querystring: DeliveryListQuery, response: { status: 200, schema: pageOf(DeliveryOut) },
+    handler: async (req) => {
+      const app = await loadApp(ctx, req.params.app);
+      const page = await ctx.store.listDeliveries(app.id, req.query as Static<typeof DeliveryListQuery>, pageQuery(req));
+      return { ...page, data: page.data.map(deliveryOut) };
+    },
+  });
+  r.add({
+    method: 'GET', url: '/v1/apps/:app/deliveries/:id', tag: 'deliveries', summary: 'Get a delivery with its attempts',
+    params: DeliveryParams, response: { status: 200, schema: DeliveryDetailOut },
+    handler: async (req) => {
+      const app = await loadApp(ctx, req.params.app);
+      const found = await ctx.store.getDelivery(app.id, req.params.id);
+      if (!found) throw notFound('delivery', req.params.id);
+      return { ...deliveryOut(found.delivery), attempts: found.attempts.map(attemptOut) };
+    },
+  });
+  r.add({
+    method: 'POST', url: '/v1/apps/:app/deliveries/:id/retry', tag: 'deliveries',
+    summary: 'Attempt now; a finished (failed or successful) delivery gets exactly one more attempt',
+    params: DeliveryParams, response: { status: 202, schema: Type.Object({ id: Type.String(), status: Type.Literal('pending') }) },
+    handler: async (req, reply) => {
+      const app = await loadApp(ctx, req.params.app);
+      const result = await ctx.store.retryDelivery(app.id, req.params.id, Date.now());
+      if (result === 'not_found') throw notFound('delivery', req.params.id);
+      if (result === 'in_flight') throw new HeraldError('delivery_in_flight', 'an attempt of this delivery is in flight; retry when it has finished');
+      ctx.notifyWorker();
+      return reply.status(202).send({ id: req.params.id, status: 'pending' });
+    },
+  });
+}

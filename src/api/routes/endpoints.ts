@@ -1,0 +1,139 @@
+import type { Static } from '@sinclair/typebox';
+import { endpointUrlProblem } from '../../core/endpoint-url.js';
+import { generateSecret, isValidSecret } from '../../core/signing.js';
+import { HeraldError, notFound } from '../../errors.js';
+import { isReservedHeader } from '../../delivery/headers.js';
+import { loadApp, loadEndpoint, pageQuery, parseTime, type ApiContext } from '../context.js';
+import type { Router } from '../router.js';
+import {
+  DeliveryListQuery, DeliveryOut, EndpointCreate as EndpointCreateSchema, EndpointListQuery, EndpointOut, EndpointParams, EndpointPatch as EndpointPatchSchema,
+  RecoverBody, StatsOut, pageOf,
+} from '../schemas.js';
+import { deliveryOut, endpointOut, statsOut } from '../wire.js';
+import { Type } from '@sinclair/typebox';
+
+/** Semantic checks the JSON Schema can't express; 422 with a message that says what to change. */
+function checkEndpoint(ctx: ApiContext, b: Partial<EndpointCreate>): void {
+  if (b.url !== undefined) {
+    const problem = endpointUrlProblem(b.url, { dev: ctx.config.dev });
+    if (problem) throw new HeraldError('invalid_endpoint_url', `url ${problem}`, { url: b.url });
+  }
+  for (const name of Object.keys(b.headers ?? {})) {
+    if (isReservedHeader(name)) throw new HeraldError('invalid_header', `header '${name}' is set by Herald and can't be overridden`);
+  }
+  if (b.secret !== undefined && !isValidSecret(b.secret)) {
+    throw new HeraldError('invalid_secret', 'secret must be whsec_ followed by base64 of 24 to 64 bytes');
+  }
+}
+
+/** "*" alone means every type; stored as null. */
+const normaliseEvents = (events: string[] | null | undefined) =>
+  events === undefined ? undefined : events === null || events.length === 0 || events.includes('*') ? null : [...new Set(events)];
+
+export function endpointRoutes(r: Router, ctx: ApiContext): void {
+  const base = '/v1/apps/:app/endpoints';
+  r.add({
+    method: 'POST', url: base, tag: 'endpoints', summary: 'Create an endpoint (the secret is returned only here and by GET …/secret)',
+    params: Type.Pick(EndpointParams, ['app']), body: EndpointCreateSchema, response: { status: 201, schema: EndpointOut },
+    handler: async (req, reply) => {
+      const b = req.body as EndpointCreate;
+      checkEndpoint(ctx, b);
+      const app = await loadApp(ctx, req.params.app);
+      const ep = await ctx.store.createEndpoint({
+        appId: app.id, url: b.url, description: b.description ?? null, events: normaliseEvents(b.events) ?? null,
+        status: b.status ?? 'active', secret: b.secret ?? generateSecret(), headers: b.headers ?? {},
+        retrySchedule: b.retrySchedule ?? null, timeoutMs: b.timeoutMs ?? null, metadata: b.metadata ?? {},
+      });
+      return reply.status(201).send(endpointOut(ep, true));
+    },
+  });
+  r.add({
+    method: 'GET', url: base, tag: 'endpoints', summary: 'List endpoints', params: Type.Pick(EndpointParams, ['app']),
+    querystring: EndpointListQuery, response: { status: 200, schema: pageOf(EndpointOut) },
+    handler: async (req) => {
+      const app = await loadApp(ctx, req.params.app);
+      const page = await ctx.store.listEndpoints(app.id, { ...pageQuery(req), status: req.query.status });
+      return { ...page, data: page.data.map((e) => endpointOut(e)) };
+    },
+  });
+  r.add({
+    method: 'GET', url: `${base}/:ep`, tag: 'endpoints', summary: 'Get an endpoint', params: EndpointParams,
+    response: { status: 200, schema: EndpointOut },
+    handler: async (req) => endpointOut((await loadEndpoint(ctx, req.params.app, req.params.ep)).endpoint),
+  });
+  r.add({
+    method: 'PATCH', url: `${base}/:ep`, tag: 'endpoints',
+    summary: 'Update an endpoint; status active re-enables it and resumes its pending deliveries',
+    params: EndpointParams, body: EndpointPatchSchema, response: { status: 200, schema: EndpointOut },
+    handler: async (req) => {
+      const b = req.body as EndpointPatch;
+      checkEndpoint(ctx, b);
+      const { app } = await loadEndpoint(ctx, req.params.app, req.params.ep);
+      const ep = await ctx.store.updateEndpoint(app.id, req.params.ep, { ...b, events: normaliseEvents(b.events) }, Date.now());
+      if (!ep) throw notFound('endpoint', req.params.ep);
+      if (b.status === 'active') ctx.notifyWorker();
+      return endpointOut(ep);
+    },
+  });
+  r.add({
+    method: 'DELETE', url: `${base}/:ep`, tag: 'endpoints', summary: 'Delete an endpoint and its deliveries',
+    params: EndpointParams, response: { status: 204 },
+    handler: async (req, reply) => {
+      const { app } = await loadEndpoint(ctx, req.params.app, req.params.ep);
+      await ctx.store.deleteEndpoint(app.id, req.params.ep);
+      return reply.status(204).send();
+    },
+  });
+  r.add({
+    method: 'GET', url: `${base}/:ep/secret`, tag: 'endpoints', summary: 'Get the signing secret', params: EndpointParams,
+    response: { status: 200, schema: Type.Object({ secret: Type.String() }) },
+    handler: async (req) => ({ secret: (await loadEndpoint(ctx, req.params.app, req.params.ep)).endpoint.secret }),
+  });
+  r.add({
+    method: 'POST', url: `${base}/:ep/test`, tag: 'endpoints', summary: 'Send a webhook.test event to this endpoint only',
+    params: EndpointParams, response: { status: 202, schema: Type.Object({ eventId: Type.String(), deliveryId: Type.String() }) },
+    handler: async (req, reply) => {
+      const { app, endpoint } = await loadEndpoint(ctx, req.params.app, req.params.ep);
+      const result = await ctx.publisher.sendTest(app, endpoint);
+      return reply.status(202).send({ eventId: result.event.id, deliveryId: result.deliveryIds[0] });
+    },
+  });
+  r.add({
+    method: 'POST', url: `${base}/:ep/recover`, tag: 'endpoints',
+    summary: 'Re-send every failed delivery of this endpoint created in [since, until)', params: EndpointParams,
+    body: RecoverBody, response: { status: 202, schema: Type.Object({ requeued: Type.Integer() }) },
+    handler: async (req, reply) => {
+      const b = req.body as Static<typeof RecoverBody>;
+      const now = Date.now();
+      const since = parseTime(b.since, 'since');
+      const until = b.until ? parseTime(b.until, 'until') : now + 1;
+      if (until <= since) throw new HeraldError('validation_failed', 'until must be after since');
+      const { endpoint } = await loadEndpoint(ctx, req.params.app, req.params.ep);
+      const requeued = await ctx.store.recoverEndpoint(endpoint.id, since, until, now);
+      if (requeued > 0) ctx.notifyWorker();
+      return reply.status(202).send({ requeued });
+    },
+  });
+  r.add({
+    method: 'GET', url: `${base}/:ep/stats`, tag: 'endpoints', summary: 'Delivery figures for this endpoint (attempt figures over 24 h)',
+    params: EndpointParams, response: { status: 200, schema: StatsOut },
+    handler: async (req) => {
+      const { endpoint } = await loadEndpoint(ctx, req.params.app, req.params.ep);
+      return statsOut(await ctx.store.endpointStats(endpoint.id, Date.now()));
+    },
+  });
+  r.add({
+    method: 'GET', url: `${base}/:ep/deliveries`, tag: 'deliveries', summary: "List this endpoint's deliveries, newest first",
+    params: EndpointParams, querystring: Type.Omit(DeliveryListQuery, ['endpointId']),
+    response: { status: 200, schema: pageOf(DeliveryOut) },
+    handler: async (req) => {
+      const { app, endpoint } = await loadEndpoint(ctx, req.params.app, req.params.ep);
+      const q = req.query as Static<typeof DeliveryListQuery>;
+      const page = await ctx.store.listDeliveries(app.id, { ...q, endpointId: endpoint.id }, pageQuery(req));
+      return { ...page, data: page.data.map(deliveryOut) };
+    },
+  });
+}
+
+type EndpointCreate = Static<typeof EndpointCreateSchema>;
+type EndpointPatch = Static<typeof EndpointPatchSchema>;

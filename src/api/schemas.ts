@@ -1,0 +1,154 @@
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { EVENT_TYPE_PATTERN, SUBSCRIPTION_PATTERN } from '../core/match.js';
+
+/**
+ * Request and response schemas. Fastify validates requests with them and /openapi.json
+ * is built from the same objects, so the document can't drift from what the API accepts.
+ */
+const strict = { additionalProperties: false } as const;
+const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
+const Metadata = Type.Record(Type.String(), Type.Unknown(), { description: 'Free-form JSON object kept with the resource' });
+const Timestamp = Type.String({ format: 'date-time' });
+
+export const ErrorBody = Type.Object({
+  error: Type.Object({ code: Type.String(), message: Type.String(), details: Type.Optional(Type.Unknown()) }),
+});
+
+export const PageQuery = Type.Object(
+  {
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 250, default: 50 })),
+    iterator: Type.Optional(Type.String({ maxLength: 64 })),
+  },
+  strict,
+);
+export const pageOf = <T extends TSchema>(item: T) =>
+  Type.Object({ data: Type.Array(item), iterator: Nullable(Type.String()), done: Type.Boolean() });
+
+// ── apps ─────────────────────────────────────────────────────────────────
+const Uid = Type.String({ minLength: 1, maxLength: 256, pattern: '^[A-Za-z0-9._~:-]+$' });
+export const AppCreate = Type.Object(
+  { name: Type.String({ minLength: 1, maxLength: 256 }), uid: Type.Optional(Nullable(Uid)), metadata: Type.Optional(Metadata) },
+  strict,
+);
+export const AppPatch = Type.Partial(AppCreate, strict);
+export const AppOut = Type.Object({
+  id: Type.String(), uid: Nullable(Type.String()), name: Type.String(), metadata: Metadata,
+  createdAt: Timestamp, updatedAt: Timestamp,
+});
+export const AppParams = Type.Object({ app: Type.String({ maxLength: 256 }) });
+
+// ── event types ──────────────────────────────────────────────────────────
+const EventTypeName = Type.String({ minLength: 1, maxLength: 256, pattern: EVENT_TYPE_PATTERN });
+const JsonSchemaObject = Type.Record(Type.String(), Type.Unknown(), { description: 'JSON Schema (draft 2020-12 subset supported by Ajv) for `data`' });
+export const EventTypeCreate = Type.Object(
+  { name: EventTypeName, description: Type.Optional(Nullable(Type.String({ maxLength: 4096 }))), schema: Type.Optional(Nullable(JsonSchemaObject)) },
+  strict,
+);
+export const EventTypePatch = Type.Object(
+  {
+    description: Type.Optional(Nullable(Type.String({ maxLength: 4096 }))),
+    schema: Type.Optional(Nullable(JsonSchemaObject)),
+    archived: Type.Optional(Type.Boolean()),
+  },
+  strict,
+);
+export const EventTypeOut = Type.Object({
+  name: Type.String(), description: Nullable(Type.String()), schema: Nullable(JsonSchemaObject), archived: Type.Boolean(),
+  createdAt: Timestamp, updatedAt: Timestamp,
+});
+export const EventTypeParams = Type.Object({ name: EventTypeName });
+export const EventTypeListQuery = Type.Composite([PageQuery, Type.Object({ includeArchived: Type.Optional(Type.Boolean()) })], strict);
+
+// ── endpoints ────────────────────────────────────────────────────────────
+const Status = Type.Union([Type.Literal('active'), Type.Literal('disabled')]);
+const HeaderName = '^[A-Za-z0-9!#$%&\'*+.^_`|~-]+$';
+const Headers = Type.Record(Type.String({ pattern: HeaderName, maxLength: 256 }), Type.String({ maxLength: 4096, pattern: '^[^\\r\\n\\u0000]*$' }), {
+  description: 'Extra headers sent with every delivery',
+  maxProperties: 50,
+});
+const RetrySchedule = Type.Array(Type.Number({ minimum: 0, maximum: 604_800 }), {
+  maxItems: 50,
+  description: 'Delays in seconds before retry 1, 2, …; null = server default',
+});
+export const EndpointCreate = Type.Object(
+  {
+    url: Type.String({ minLength: 1, maxLength: 2048 }),
+    description: Type.Optional(Nullable(Type.String({ maxLength: 4096 }))),
+    events: Type.Optional(Nullable(Type.Array(Type.String({ maxLength: 256, pattern: SUBSCRIPTION_PATTERN }), { maxItems: 500 }))),
+    status: Type.Optional(Status),
+    secret: Type.Optional(Type.String({ description: '`whsec_` + base64 of 24..64 bytes; generated when absent' })),
+    headers: Type.Optional(Headers),
+    retrySchedule: Type.Optional(Nullable(RetrySchedule)),
+    timeoutMs: Type.Optional(Nullable(Type.Integer({ minimum: 100, maximum: 300_000 }))),
+    metadata: Type.Optional(Metadata),
+  },
+  strict,
+);
+export const EndpointPatch = Type.Partial(Type.Omit(EndpointCreate, ['secret']), strict);
+export const EndpointOut = Type.Object({
+  id: Type.String(), appId: Type.String(), url: Type.String(), description: Nullable(Type.String()),
+  events: Type.Array(Type.String()), status: Status, disabledReason: Nullable(Type.String()),
+  disabledAt: Nullable(Timestamp), secret: Type.Optional(Type.String()), headers: Headers,
+  retrySchedule: Nullable(RetrySchedule), timeoutMs: Nullable(Type.Integer()), metadata: Metadata,
+  createdAt: Timestamp, updatedAt: Timestamp,
+});
+export const EndpointParams = Type.Object({ app: Type.String({ maxLength: 256 }), ep: Type.String({ maxLength: 64 }) });
+export const EndpointListQuery = Type.Composite([PageQuery, Type.Object({ status: Type.Optional(Status) })], strict);
+export const RecoverBody = Type.Object({ since: Timestamp, until: Type.Optional(Timestamp) }, strict);
+export const StatsOut = Type.Object({
+  total: Type.Integer(), succeeded: Type.Integer(), failed: Type.Integer(), pending: Type.Integer(),
+  successRate: Nullable(Type.Number()), avgResponseMs: Nullable(Type.Number()), p95ResponseMs: Nullable(Type.Number()),
+  failedLast24h: Type.Integer(), consecutiveFailures: Type.Integer(), lastDeliveryAt: Nullable(Timestamp),
+});
+
+// ── events ───────────────────────────────────────────────────────────────
+export const EventIn = Type.Object(
+  {
+    type: EventTypeName,
+    data: Type.Record(Type.String(), Type.Unknown(), { description: 'The event payload (a JSON object)' }),
+    id: Type.Optional(Type.String({ minLength: 1, maxLength: 256, pattern: '^[A-Za-z0-9._~:-]+$', description: 'Your id for the event; publishing the same id again returns the original' })),
+    timestamp: Type.Optional(Timestamp),
+  },
+  strict,
+);
+export const EventBatchIn = Type.Object({ events: Type.Array(EventIn, { minItems: 1, maxItems: 1000 }) }, strict);
+export const PublishOut = Type.Object({
+  id: Type.String(), type: Type.String(), timestamp: Timestamp, sequence: Type.Integer(), deliveries: Type.Integer(),
+});
+export const EventOut = Type.Object({
+  id: Type.String(), type: Type.String(), timestamp: Timestamp, sequence: Type.Integer(), data: Type.Unknown(),
+  deliveries: Type.Integer(), createdAt: Timestamp,
+});
+export const EventParams = Type.Object({ app: Type.String({ maxLength: 256 }), id: Type.String({ maxLength: 256 }) });
+export const EventListQuery = Type.Composite([PageQuery, Type.Object({ type: Type.Optional(EventTypeName) })], strict);
+
+// ── deliveries ───────────────────────────────────────────────────────────
+const DeliveryStatus = Type.Union([Type.Literal('pending'), Type.Literal('success'), Type.Literal('failed')]);
+export const DeliveryOut = Type.Object({
+  id: Type.String(), eventId: Type.String(), endpointId: Type.String(), eventType: Type.String(), status: DeliveryStatus,
+  attemptCount: Type.Integer(), lastStatusCode: Nullable(Type.Integer()), lastError: Nullable(Type.String()),
+  nextAttemptAt: Nullable(Timestamp), createdAt: Timestamp, deliveredAt: Nullable(Timestamp),
+});
+export const AttemptOut = Type.Object({
+  id: Type.String(), number: Type.Integer(), startedAt: Timestamp, durationMs: Type.Integer(),
+  statusCode: Nullable(Type.Integer()), responseBody: Nullable(Type.String()), error: Nullable(Type.String()),
+});
+export const DeliveryDetailOut = Type.Composite([DeliveryOut, Type.Object({ attempts: Type.Array(AttemptOut) })]);
+export const DeliveryParams = Type.Object({ app: Type.String({ maxLength: 256 }), id: Type.String({ maxLength: 64 }) });
+export const DeliveryListQuery = Type.Composite(
+  [
+    PageQuery,
+    Type.Object({
+      endpointId: Type.Optional(Type.String({ maxLength: 64 })),
+      eventId: Type.Optional(Type.String({ maxLength: 256 })),
+      eventType: Type.Optional(EventTypeName),
+      status: Type.Optional(DeliveryStatus),
+    }),
+  ],
+  strict,
+);
+
+export type AppCreate = Static<typeof AppCreate>;
+export type EndpointCreate = Static<typeof EndpointCreate>;
+export type EndpointPatch = Static<typeof EndpointPatch>;
+export type EventIn = Static<typeof EventIn>;

@@ -1,0 +1,43 @@
+import type { App, Attempt, Delivery, Endpoint, EndpointStats, EventType, StoredEvent } from '../store/types.js';
+
+/** Domain objects → JSON the API returns: ISO 8601 UTC timestamps, no internal fields. */
+const iso = (ms: number): string => new Date(ms).toISOString();
+const isoOrNull = (ms: number | null): string | null => (ms == null ? null : iso(ms));
+
+export const appOut = (a: App) => ({
+  id: a.id, uid: a.uid, name: a.name, metadata: a.metadata, createdAt: iso(a.createdAt), updatedAt: iso(a.updatedAt),
+});
+
+export const eventTypeOut = (t: EventType) => ({
+  name: t.name, description: t.description, schema: t.schema, archived: t.archived,
+  createdAt: iso(t.createdAt), updatedAt: iso(t.updatedAt),
+});
+
+/** The secret is shown on create and by GET …/secret only. */
+export const endpointOut = (e: Endpoint, withSecret = false) => ({
+  id: e.id, appId: e.appId, url: e.url, description: e.description, events: e.events ?? ['*'], status: e.status,
+  disabledReason: e.disabledReason, disabledAt: isoOrNull(e.disabledAt), ...(withSecret ? { secret: e.secret } : {}),
+  headers: e.headers, retrySchedule: e.retrySchedule, timeoutMs: e.timeoutMs, metadata: e.metadata,
+  createdAt: iso(e.createdAt), updatedAt: iso(e.updatedAt),
+});
+
+export const publishOut = (e: StoredEvent) => ({
+  id: e.id, type: e.type, timestamp: iso(e.timestamp), sequence: e.sequence, deliveries: e.deliveries,
+});
+
+export const eventOut = (e: StoredEvent) => ({
+  ...publishOut(e), data: (JSON.parse(e.body) as { data: unknown }).data, createdAt: iso(e.createdAt),
+});
+
+export const deliveryOut = (d: Delivery) => ({
+  id: d.id, eventId: d.eventId, endpointId: d.endpointId, eventType: d.eventType, status: d.status,
+  attemptCount: d.attemptCount, lastStatusCode: d.lastStatusCode, lastError: d.lastError,
+  nextAttemptAt: isoOrNull(d.nextAttemptAt), createdAt: iso(d.createdAt), deliveredAt: isoOrNull(d.deliveredAt),
+});
+
+export const attemptOut = (a: Attempt) => ({
+  id: a.id, number: a.number, startedAt: iso(a.startedAt), durationMs: a.durationMs, statusCode: a.statusCode,
+  responseBody: a.responseBody, error: a.error,
+});
+
+export const statsOut = (s: EndpointStats) => ({ ...s, lastDeliveryAt: isoOrNull(s.lastDeliveryAt) });

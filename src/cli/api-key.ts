@@ -1,0 +1,15 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { HeraldConfig } from '../config.js';
+
+/** HERALD_API_KEY wins; else the key stored in the data dir; else a new one, stored with mode 0600. */
+export function resolveApiKey(config: HeraldConfig): { value: string; generated: boolean; file?: string } {
+  if (config.apiKey) return { value: config.apiKey, generated: false };
+  const file = join(config.dataDir, 'api-key');
+  if (existsSync(file)) return { value: readFileSync(file, 'utf8').trim(), generated: false, file };
+  mkdirSync(config.dataDir, { recursive: true });
+  const value = `hk_${randomBytes(32).toString('base64url')}`;
+  writeFileSync(file, `${value}\n`, { mode: 0o600, flag: 'wx' });
+  return { value, generated: true, file };
+}

@@ -1,0 +1,35 @@
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+/** Prometheus metrics of one Herald instance (own registry, so tests can run several). */
+export class Metrics {
+  readonly registry = new Registry();
+  readonly deliveries = new Counter({
+    name: 'herald_deliveries_total',
+    help: 'Delivery attempts by outcome: success, retry (failed, will retry), failed (failed for good)',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+  readonly attemptDuration = new Histogram({
+    name: 'herald_attempt_duration_seconds',
+    help: 'Duration of outbound delivery attempts',
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [this.registry],
+  });
+  readonly eventsPublished = new Counter({
+    name: 'herald_events_published_total',
+    help: 'Events accepted by the API (duplicates not counted)',
+    registers: [this.registry],
+  });
+  readonly queueDepth: Gauge;
+
+  constructor(queueDepth: () => Promise<number>) {
+    this.queueDepth = new Gauge({
+      name: 'herald_queue_depth',
+      help: 'Deliveries waiting for an attempt (pending)',
+      registers: [this.registry],
+      async collect() {
+        this.set(await queueDepth());
+      },
+    });
+  }
+}

@@ -1,0 +1,72 @@
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { buildApi } from './api/app.js';
+import { Publisher } from './api/publish.js';
+import type { HeraldConfig } from './config.js';
+import { createSender, type Sender } from './delivery/http.js';
+import { DeliveryWorker } from './delivery/worker.js';
+import { createLogger } from './logger.js';
+import { Metrics } from './metrics.js';
+import { openStore } from './store/index.js';
+import type { Store } from './store/types.js';
+
+export interface Herald {
+  config: HeraldConfig;
+  store: Store;
+  metrics: Metrics;
+  fastify: FastifyInstance | null;
+  worker: DeliveryWorker | null;
+  /** starts the worker and, with the API role, listens; resolves to the API's base URL */
+  start(): Promise<string | null>;
+  /** graceful: stop accepting, finish or hand back in-flight attempts, close the database */
+  close(graceMs?: number): Promise<void>;
+}
+
+/** Wires one Herald process from its configuration: store, API and/or worker. */
+export async function createHerald(config: HeraldConfig, options: { apiKey: string; logger?: Logger; sender?: Sender }): Promise<Herald> {
+  const logger = options.logger ?? createLogger(config.logLevel);
+  const store = await openStore(config.databaseUrl);
+  const metrics = new Metrics(() => store.queueDepth());
+  const sender = options.sender ?? createSender();
+
+  const worker = config.roles.worker
+    ? new DeliveryWorker({
+        store, sender, logger, metrics, concurrency: config.workerConcurrency,
+        defaults: {
+          retrySchedule: config.retrySchedule, retryJitter: config.retryJitter,
+          maxRetryAfterSeconds: config.maxRetryAfterSeconds, timeoutMs: config.requestTimeoutMs,
+        },
+      })
+    : null;
+  const notifyWorker = worker ? () => worker.notify() : () => {};
+  const publisher = new Publisher(store, config.maxPayloadBytes, metrics, notifyWorker);
+  const fastify = config.roles.api
+    ? buildApi({ store, config, metrics, publisher, notifyWorker }, { logger, apiKey: options.apiKey }).fastify
+    : null;
+
+  let closed = false;
+  return {
+    config, store, metrics, fastify, worker,
+    async start() {
+      if (worker) {
+        // SQLite has one worker process, so whatever was claimed when it last stopped (or was
+        // killed) is free to send again now, without waiting for the lease to run out.
+        if (store.kind === 'sqlite') {
+          const released = await store.releaseAllLeases(Date.now());
+          if (released > 0) logger.info({ released }, 'resumed deliveries that were in flight at the last stop');
+        }
+        worker.start();
+      }
+      if (!fastify) return null;
+      return fastify.listen({ host: config.host, port: config.port });
+    },
+    async close(graceMs = 10_000) {
+      if (closed) return;
+      closed = true;
+      if (fastify) await fastify.close();
+      if (worker) await worker.stop(graceMs);
+      await sender.close();
+      await store.close();
+    },
+  };
+}

@@ -1,0 +1,113 @@
+/**
+ * Numbered SQLite migrations. Each runs in its own IMMEDIATE transaction together with
+ * its row in herald_migrations, so a crash mid-migration leaves the previous version.
+ * Never edit a released migration: add the next number.
+ */
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+export const migrations: Migration[] = [
+  {
+    version: 1,
+    name: 'core',
+    sql: `
+CREATE TABLE apps (
+  id            TEXT PRIMARY KEY,
+  uid           TEXT UNIQUE,
+  name          TEXT NOT NULL,
+  metadata      TEXT NOT NULL DEFAULT '{}',
+  last_sequence INTEGER NOT NULL DEFAULT 0,
+  created_at    INTEGER NOT NULL,
+  updated_at    INTEGER NOT NULL
+);
+
+CREATE TABLE event_types (
+  name        TEXT PRIMARY KEY,
+  description TEXT,
+  schema      TEXT,
+  archived    INTEGER NOT NULL DEFAULT 0,
+  created_at  INTEGER NOT NULL,
+  updated_at  INTEGER NOT NULL
+);
+
+CREATE TABLE endpoints (
+  id                   TEXT PRIMARY KEY,
+  app_id               TEXT NOT NULL REFERENCES apps(id) ON DELETE CASCADE,
+  url                  TEXT NOT NULL,
+  description          TEXT,
+  events               TEXT,
+  status               TEXT NOT NULL,
+  disabled_reason      TEXT,
+  disabled_at          INTEGER,
+  secret               TEXT NOT NULL,
+  headers              TEXT NOT NULL DEFAULT '{}',
+  retry_schedule       TEXT,
+  timeout_ms           INTEGER,
+  metadata             TEXT NOT NULL DEFAULT '{}',
+  consecutive_failures INTEGER NOT NULL DEFAULT 0,
+  last_attempt_at      INTEGER,
+  created_at           INTEGER NOT NULL,
+  updated_at           INTEGER NOT NULL
+);
+CREATE INDEX endpoints_app ON endpoints(app_id, id);
+
+CREATE TABLE events (
+  pk              INTEGER PRIMARY KEY,
+  app_id          TEXT NOT NULL REFERENCES apps(id) ON DELETE CASCADE,
+  id              TEXT NOT NULL,
+  type            TEXT NOT NULL,
+  timestamp       INTEGER NOT NULL,
+  sequence        INTEGER NOT NULL,
+  idempotency_key TEXT,
+  body            TEXT NOT NULL,
+  deliveries      INTEGER NOT NULL DEFAULT 0,
+  created_at      INTEGER NOT NULL
+);
+CREATE UNIQUE INDEX events_app_id ON events(app_id, id);
+CREATE UNIQUE INDEX events_app_sequence ON events(app_id, sequence);
+CREATE UNIQUE INDEX events_app_idempotency ON events(app_id, idempotency_key) WHERE idempotency_key IS NOT NULL;
+
+CREATE TABLE deliveries (
+  id               TEXT PRIMARY KEY,
+  app_id           TEXT NOT NULL,
+  endpoint_id      TEXT NOT NULL REFERENCES endpoints(id) ON DELETE CASCADE,
+  event_pk         INTEGER NOT NULL REFERENCES events(pk) ON DELETE CASCADE,
+  event_id         TEXT NOT NULL,
+  event_type       TEXT NOT NULL,
+  status           TEXT NOT NULL,
+  attempt_count    INTEGER NOT NULL DEFAULT 0,
+  one_shot         INTEGER NOT NULL DEFAULT 0,
+  last_status_code INTEGER,
+  last_error       TEXT,
+  next_attempt_at  INTEGER,
+  lease_owner      TEXT,
+  created_at       INTEGER NOT NULL,
+  last_attempt_at  INTEGER,
+  delivered_at     INTEGER
+);
+-- The claim query walks this partial index in due order; finished deliveries never enter it.
+CREATE INDEX deliveries_due ON deliveries(next_attempt_at) WHERE status = 'pending';
+CREATE INDEX deliveries_leased ON deliveries(lease_owner) WHERE lease_owner IS NOT NULL;
+CREATE INDEX deliveries_app ON deliveries(app_id, id);
+CREATE INDEX deliveries_endpoint ON deliveries(endpoint_id, id);
+CREATE INDEX deliveries_event ON deliveries(event_pk);
+
+CREATE TABLE attempts (
+  id            TEXT PRIMARY KEY,
+  delivery_id   TEXT NOT NULL REFERENCES deliveries(id) ON DELETE CASCADE,
+  endpoint_id   TEXT NOT NULL,
+  number        INTEGER NOT NULL,
+  started_at    INTEGER NOT NULL,
+  duration_ms   INTEGER NOT NULL,
+  status_code   INTEGER,
+  response_body TEXT,
+  error         TEXT
+);
+CREATE INDEX attempts_delivery ON attempts(delivery_id, number);
+CREATE INDEX attempts_endpoint ON attempts(endpoint_id, started_at);
+`,
+  },
+];

@@ -1,0 +1,113 @@
+/**
+ * Every SQL statement of the SQLite backend, grouped by area. Named parameters (@name)
+ * are bound by better-sqlite3; statements are prepared once per connection.
+ */
+const FILTERS = `AND (@endpoint_id IS NULL OR endpoint_id = @endpoint_id)
+  AND (@event_id IS NULL OR event_id = @event_id)
+  AND (@event_type IS NULL OR event_type = @event_type)
+  AND (@status IS NULL OR status = @status)`;
+
+export const SQL = {
+  // ── apps ──────────────────────────────────────────────────────────────
+  insertApp: `INSERT INTO apps (id, uid, name, metadata, created_at, updated_at)
+              VALUES (@id, @uid, @name, @metadata, @now, @now) RETURNING *`,
+  appByIdOrUid: `SELECT * FROM apps WHERE id = @key OR uid = @key LIMIT 1`,
+  listApps: `SELECT * FROM apps WHERE id > @after ORDER BY id LIMIT @limit`,
+  updateApp: `UPDATE apps SET name = @name, uid = @uid, metadata = @metadata, updated_at = @now
+              WHERE id = @id RETURNING *`,
+  deleteApp: `DELETE FROM apps WHERE id = @id`,
+  bumpSequence: `UPDATE apps SET last_sequence = last_sequence + @n WHERE id = @id RETURNING last_sequence`,
+
+  // ── event types ───────────────────────────────────────────────────────
+  insertEventType: `INSERT INTO event_types (name, description, schema, created_at, updated_at)
+                    VALUES (@name, @description, @schema, @now, @now) RETURNING *`,
+  eventType: `SELECT * FROM event_types WHERE name = @name`,
+  listEventTypes: `SELECT * FROM event_types WHERE name > @after AND (@all = 1 OR archived = 0)
+                   ORDER BY name LIMIT @limit`,
+  updateEventType: `UPDATE event_types SET description = @description, schema = @schema, archived = @archived,
+                    updated_at = @now WHERE name = @name RETURNING *`,
+
+  // ── endpoints ─────────────────────────────────────────────────────────
+  insertEndpoint: `INSERT INTO endpoints (id, app_id, url, description, events, status, disabled_at, disabled_reason,
+                     secret, headers, retry_schedule, timeout_ms, metadata, created_at, updated_at)
+                   VALUES (@id, @app_id, @url, @description, @events, @status, @disabled_at, @disabled_reason,
+                     @secret, @headers, @retry_schedule, @timeout_ms, @metadata, @now, @now) RETURNING *`,
+  endpoint: `SELECT * FROM endpoints WHERE app_id = @app_id AND id = @id`,
+  endpointById: `SELECT * FROM endpoints WHERE id = @id`,
+  listEndpoints: `SELECT * FROM endpoints WHERE app_id = @app_id AND id > @after
+                  AND (@status IS NULL OR status = @status) ORDER BY id LIMIT @limit`,
+  activeEndpoints: `SELECT * FROM endpoints WHERE app_id = @app_id AND status = 'active' ORDER BY id`,
+  updateEndpoint: `UPDATE endpoints SET url = @url, description = @description, events = @events, status = @status,
+                     disabled_reason = @disabled_reason, disabled_at = @disabled_at, headers = @headers,
+                     retry_schedule = @retry_schedule, timeout_ms = @timeout_ms, metadata = @metadata,
+                     consecutive_failures = @consecutive_failures, updated_at = @now
+                   WHERE app_id = @app_id AND id = @id RETURNING *`,
+  deleteEndpoint: `DELETE FROM endpoints WHERE app_id = @app_id AND id = @id`,
+  // Deliveries parked while their endpoint was disabled become due again.
+  unparkEndpoint: `UPDATE deliveries SET next_attempt_at = @now
+                   WHERE endpoint_id = @id AND status = 'pending' AND next_attempt_at >= @parked`,
+  endpointHealth: `UPDATE endpoints SET
+                     consecutive_failures = CASE WHEN @reset = 1 THEN @fails ELSE consecutive_failures + @fails END,
+                     last_attempt_at = @at
+                   WHERE id = @id`,
+  disableEndpoint: `UPDATE endpoints SET status = 'disabled', disabled_reason = @reason, disabled_at = @now,
+                      updated_at = @now WHERE id = @id AND status = 'active'`,
+
+  // ── events ────────────────────────────────────────────────────────────
+  eventById: `SELECT * FROM events WHERE app_id = @app_id AND id = @id`,
+  eventByIdempotencyKey: `SELECT * FROM events WHERE app_id = @app_id AND idempotency_key = @key`,
+  insertEvent: `INSERT INTO events (app_id, id, type, timestamp, sequence, idempotency_key, body, deliveries, created_at)
+                VALUES (@app_id, @id, @type, @timestamp, @sequence, @idempotency_key, @body, @deliveries, @now)`,
+  listEvents: `SELECT * FROM events WHERE app_id = @app_id AND sequence > @after
+               AND (@type IS NULL OR type = @type) ORDER BY sequence LIMIT @limit`,
+  eventBody: `SELECT body FROM events WHERE pk = @pk`,
+
+  // ── deliveries ────────────────────────────────────────────────────────
+  insertDelivery: `INSERT INTO deliveries (id, app_id, endpoint_id, event_pk, event_id, event_type, status,
+                     next_attempt_at, created_at)
+                   VALUES (@id, @app_id, @endpoint_id, @event_pk, @event_id, @event_type, 'pending', @now, @now)`,
+  delivery: `SELECT * FROM deliveries WHERE app_id = @app_id AND id = @id`,
+  attemptsOf: `SELECT * FROM attempts WHERE delivery_id = @id ORDER BY number`,
+  // Listing filters are optional; a NULL parameter disables its condition. One variant per
+  // index (app, endpoint, event), because an `x IS NULL OR col = x` condition can't use an index.
+  listDeliveries: `SELECT * FROM deliveries WHERE app_id = @app_id AND id < @before ${FILTERS}
+                   ORDER BY id DESC LIMIT @limit`,
+  listDeliveriesByEndpoint: `SELECT * FROM deliveries WHERE endpoint_id = @endpoint_id AND id < @before
+                   AND app_id = @app_id ${FILTERS} ORDER BY id DESC LIMIT @limit`,
+  listDeliveriesByEvent: `SELECT * FROM deliveries
+                   WHERE event_pk = (SELECT pk FROM events WHERE app_id = @app_id AND id = @event_id)
+                   AND id < @before AND app_id = @app_id ${FILTERS} ORDER BY id DESC LIMIT @limit`,
+  scheduleNow: `UPDATE deliveries SET next_attempt_at = @now WHERE id = @id`,
+  reopen: `UPDATE deliveries SET status = 'pending', one_shot = 1, next_attempt_at = @now WHERE id = @id`,
+  recover: `UPDATE deliveries SET status = 'pending', one_shot = 1, next_attempt_at = @now
+            WHERE endpoint_id = @endpoint_id AND status = 'failed' AND created_at >= @since AND created_at < @until`,
+  statusCounts: `SELECT status, COUNT(*) AS n FROM deliveries WHERE endpoint_id = @endpoint_id GROUP BY status`,
+  recentAttempts: `SELECT duration_ms, status_code FROM attempts WHERE endpoint_id = @endpoint_id AND started_at >= @since
+                   ORDER BY started_at DESC LIMIT 10000`,
+
+  // ── worker ────────────────────────────────────────────────────────────
+  // One statement claims a batch: it moves next_attempt_at to the lease's end, so a worker
+  // that dies leaves the delivery due again once the lease runs out.
+  claim: `UPDATE deliveries SET lease_owner = @owner, next_attempt_at = @lease_until
+          WHERE id IN (SELECT id FROM deliveries WHERE status = 'pending' AND next_attempt_at <= @now
+                       ORDER BY next_attempt_at LIMIT @limit)
+          RETURNING id, app_id, endpoint_id, event_pk, event_id, event_type, attempt_count, one_shot`,
+  nextDue: `SELECT MIN(next_attempt_at) AS at FROM deliveries WHERE status = 'pending'`,
+  // Inserting through SELECT … WHERE EXISTS skips attempts of deliveries deleted meanwhile
+  // (their endpoint or app was deleted while the request was in flight).
+  insertAttempt: `INSERT INTO attempts (id, delivery_id, endpoint_id, number, started_at, duration_ms, status_code,
+                    response_body, error)
+                  SELECT @id, @delivery_id, @endpoint_id, @number, @started_at, @duration_ms, @status_code,
+                    @response_body, @error
+                  WHERE EXISTS (SELECT 1 FROM deliveries WHERE id = @delivery_id)`,
+  finishAttempt: `UPDATE deliveries SET status = @status, attempt_count = @number, last_status_code = @status_code,
+                    last_error = @error, next_attempt_at = @next_attempt_at, lease_owner = NULL,
+                    last_attempt_at = @started_at,
+                    delivered_at = CASE WHEN @status = 'success' THEN @now ELSE delivered_at END,
+                    one_shot = CASE WHEN @status = 'pending' THEN one_shot ELSE 0 END
+                  WHERE id = @delivery_id`,
+  release: `UPDATE deliveries SET lease_owner = NULL, next_attempt_at = @at WHERE id = @id`,
+  releaseAll: `UPDATE deliveries SET lease_owner = NULL, next_attempt_at = @now
+               WHERE lease_owner IS NOT NULL AND status = 'pending'`,
+  queueDepth: `SELECT COUNT(*) AS n FROM deliveries WHERE status = 'pending'`,
+} as const;
