@@ -12,7 +12,11 @@
  */
 import { WebhookVerificationError } from './errors.js';
 
-/** 48 h: longer than any mainstream provider's retry schedule (Svix ~28 h, Stripe 3 days in live mode is the outlier). */
+/**
+ * 48 h: the upper end of the 24-48 h that seed 004 recommends, and longer
+ * than Svix's whole retry schedule (5 s … 10 h, about 27.6 h in total).
+ * Stripe retries for up to 3 days: raise it to 259 200 s there.
+ */
 export const DEFAULT_DEDUPE_TTL_SECONDS = 48 * 60 * 60;
 
 /** What a dedupe backend implements. Each store takes the user's own client by duck type. */

@@ -48,3 +48,15 @@ export { expressWebhook, webhookOf } from './middleware/express.js';
 export { fastifyWebhook, type FastifyWebhookOptions } from './middleware/fastify.js';
 export { honoWebhook, type HonoContextLike, type HonoWebhookVariables } from './middleware/hono.js';
 export { errorResponse, verifyRequest } from './middleware/fetch.js';
+export {
+  DEFAULT_DEDUPE_TTL_SECONDS,
+  createDeduper,
+  memoryStore,
+  type DedupeStore,
+  type Deduper,
+  type DeduperOptions,
+  type MemoryStoreOptions,
+} from './dedupe.js';
+export { sqliteStore, type SqliteDatabaseLike, type SqliteStoreOptions } from './stores/sqlite.js';
+export { postgresStore, type PgQueryable, type PostgresStoreOptions } from './stores/postgres.js';
+export { redisStore, type RedisLike, type RedisStoreOptions } from './stores/redis.js';
