@@ -17,7 +17,8 @@ import { SQL } from './sql.js';
 type Statements = { -readonly [K in keyof typeof SQL]: Database.Statement };
 
 const isUniqueViolation = (err: unknown): boolean =>
-  typeof err === 'object' && err !== null && (err as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE';
+  typeof err === 'object' && err !== null &&
+  ['SQLITE_CONSTRAINT_UNIQUE', 'SQLITE_CONSTRAINT_PRIMARYKEY'].includes((err as { code?: string }).code ?? '');
 
 /**
  * SQLite backend. better-sqlite3 is synchronous, which suits SQLite's single writer: a
@@ -203,10 +204,11 @@ export class SqliteStore implements Store {
       const results: PublishResult[] = new Array(events.length);
       const fresh: number[] = [];
       const inBatch = new Map<string, number>();
+      const repeats: Array<[number, number]> = [];
       events.forEach((e, i) => {
         const sameBatch = inBatch.get(`id:${e.id}`) ?? (e.idempotencyKey ? inBatch.get(`key:${e.idempotencyKey}`) : undefined);
         if (sameBatch !== undefined) {
-          results[i] = { event: results[sameBatch].event, created: false, deliveryIds: [] };
+          repeats.push([i, sameBatch]);
           return;
         }
         const existing = this.s.eventById.get({ app_id: appId, id: e.id })
@@ -219,7 +221,11 @@ export class SqliteStore implements Store {
         if (e.idempotencyKey) inBatch.set(`key:${e.idempotencyKey}`, i);
         fresh.push(i);
       });
-      if (fresh.length === 0) return results;
+      const fillRepeats = () => {
+        for (const [i, first] of repeats) results[i] = { event: results[first].event, created: false, deliveryIds: [] };
+        return results;
+      };
+      if (fresh.length === 0) return fillRepeats();
 
       const bumped = this.s.bumpSequence.get({ n: fresh.length, id: appId }) as { last_sequence: number } | undefined;
       if (!bumped) throw new HeraldError('not_found', `app '${appId}' not found`);
@@ -242,7 +248,7 @@ export class SqliteStore implements Store {
           deliveryIds,
         };
       }
-      return results;
+      return fillRepeats();
     }).immediate();
   }
 
