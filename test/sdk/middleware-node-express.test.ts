@@ -82,6 +82,18 @@ describe("Express expressWebhook", () => {
     app.post('/after-raw', express.raw({ type: '*/*' }), expressWebhook({ secret: SECRET }), (req, res) => {
       res.json({ event: req.body, raw: new TextDecoder().decode(webhookOf(req).rawBody) });
     });
+    // Express 4's body-parser leaves `req.body = {}` on requests it skips, without reading the stream.
+    app.post(
+      '/placeholder-body',
+      (req, _res, next) => {
+        req.body = {};
+        next();
+      },
+      expressWebhook({ secret: SECRET }),
+      (req, res) => {
+        res.json({ event: req.body });
+      },
+    );
     // The classic mistake: a JSON parser ran first, the bytes are gone.
     app.post('/after-json', express.json(), expressWebhook({ secret: SECRET }), (_req, res) => {
       res.json({ reached: true });
@@ -100,6 +112,12 @@ describe("Express expressWebhook", () => {
     const { status, json } = await post(`${url}/after-raw`, TRICKY_BODY, await signed(TRICKY_BODY));
     expect(status).toBe(200);
     expect(json).toEqual({ event: TRICKY_EVENT, raw: TRICKY_BODY });
+  });
+
+  it('reads the stream when an earlier parser only left a placeholder {} on req.body', async () => {
+    const { status, json } = await post(`${url}/placeholder-body`, TRICKY_BODY, await signed(TRICKY_BODY));
+    expect(status).toBe(200);
+    expect(json).toEqual({ event: TRICKY_EVENT });
   });
 
   it('answers 401 with a JSON error on a re-serialised body', async () => {

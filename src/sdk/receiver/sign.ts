@@ -33,8 +33,14 @@ export async function sign(body: RawBody, secret: Secrets, options: SignOptions 
   if (options.id !== undefined && (typeof options.id !== 'string' || options.id === '')) {
     throw new WebhookVerificationError('invalid_options', '`id` must be a non-empty string');
   }
+  let bytes: Uint8Array;
+  try {
+    bytes = toBytes(body);
+  } catch (cause) {
+    throw new WebhookVerificationError('invalid_options', (cause as Error).message, { cause });
+  }
   return scheme.sign({
-    body: toBytes(body),
+    body: bytes,
     secrets: normalizeSecrets(secret),
     id: options.id ?? randomId(),
     timestamp: toUnixSeconds(options.timestamp),

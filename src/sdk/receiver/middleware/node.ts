@@ -64,9 +64,11 @@ export function readRawBody(req: IncomingMessage, maxBytes: number): Promise<Uin
 
 /**
  * The raw body, wherever it is: a Buffer or string a raw/text parser already
- * put on `req.body`, else the unread stream. A parsed object on `req.body`
- * means the bytes are gone, the classic "verification always fails" bug, so
- * it is reported as such instead of as a bad signature.
+ * put on `req.body`, else the unread stream. A consumed stream with an object
+ * on `req.body` means a JSON parser ran first and the bytes are gone, the
+ * classic "verification always fails" bug, so it is reported as such instead
+ * of as a bad signature. (Express 4's body-parser sets `req.body = {}` even
+ * when it skips a request; the stream is still unread then, and is used.)
  */
 async function rawBodyOf(req: IncomingMessage & { body?: unknown }, maxBytes: number): Promise<Uint8Array | string> {
   const { body } = req;
@@ -75,16 +77,12 @@ async function rawBodyOf(req: IncomingMessage & { body?: unknown }, maxBytes: nu
     if (size > maxBytes) throw tooLarge(maxBytes);
     return body;
   }
-  if (body !== undefined && body !== null) {
-    throw new WebhookVerificationError(
-      'body_already_parsed',
-      'the request body was parsed before the webhook middleware; mount it before express.json() or use express.raw() so the raw bytes are kept',
-    );
-  }
   if (req.readableEnded) {
     throw new WebhookVerificationError(
       'body_already_parsed',
-      'the request stream was consumed before the webhook middleware ran',
+      body !== undefined && body !== null
+        ? 'the request body was parsed before the webhook middleware; mount it before express.json() or use express.raw() so the raw bytes are kept'
+        : 'the request stream was consumed before the webhook middleware ran',
     );
   }
   return readRawBody(req, maxBytes);
