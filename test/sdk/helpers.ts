@@ -6,12 +6,13 @@ import { sign } from '../../src/sdk/receiver/index.js';
 export const SECRET = 'whsec_' + Buffer.from('middleware test secret 32 bytes!').toString('base64');
 
 /**
- * A body JSON.parse→JSON.stringify would change: key order preserved but
- * spacing, a newline, \u escapes, non-ASCII, an emoji and "1.0" all differ
- * after re-serialisation, so only a middleware that keeps the raw bytes passes.
+ * A body JSON.parse→JSON.stringify would change in every way it can:
+ * spacing and a newline, `1.0` → `1`, a `\u00e9` escape → `é`, non-ASCII and
+ * an emoji, and key order (integer-like keys "2", "1" move to the front,
+ * ascending). Only a middleware that keeps the raw bytes passes.
  */
-export const TRICKY_BODY = '{"type":"order.paid",  "b":1.0,\n "a":"caf\u00e9 \\u00e9 😀", "id":"evt_tricky"}';
-export const TRICKY_EVENT = { type: 'order.paid', b: 1, a: 'café é 😀', id: 'evt_tricky' };
+export const TRICKY_BODY = '{"type":"order.paid",  "b":1.0, "2":"two", "1":"one",\n "a":"caf\u00e9 \\u00e9 😀", "id":"evt_tricky"}';
+export const TRICKY_EVENT = { type: 'order.paid', b: 1, '2': 'two', '1': 'one', a: 'café é 😀', id: 'evt_tricky' };
 
 export async function listen(server: Server): Promise<{ url: string; close: () => Promise<void> }> {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

@@ -80,3 +80,13 @@ describe('WebhookVerificationError', () => {
     }
   });
 });
+
+describe('test fixtures', () => {
+  it('TRICKY_BODY really changes under JSON.parse→stringify (spacing, escapes, numbers, key order)', async () => {
+    const { TRICKY_BODY, TRICKY_EVENT } = await import('./helpers.js');
+    const reserialised = JSON.stringify(JSON.parse(TRICKY_BODY));
+    expect(reserialised).not.toBe(TRICKY_BODY);
+    expect(reserialised.startsWith('{"1":"one","2":"two"')).toBe(true);
+    expect(JSON.parse(TRICKY_BODY)).toEqual(TRICKY_EVENT);
+  });
+});

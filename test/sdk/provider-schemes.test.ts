@@ -262,6 +262,10 @@ describe('every named scheme round-trips through sign() and verify()', () => {
     const secret = scheme === 'standard' ? 'whsec_' + Buffer.from('k'.repeat(24)).toString('base64') : 'plain-secret';
     const headers = await sign(BODY, secret, { scheme, timestamp: 1_000_000, id: 'msg_rt' });
     expect(await verify(BODY, headers, secret, { scheme, now: 1_000_000 })).toMatchObject({ id: 'evt_1' });
+    // Rotation: the right secret anywhere in the list is enough; a list without it is not.
+    const wrong = scheme === 'standard' ? 'whsec_' + Buffer.from('w'.repeat(24)).toString('base64') : 'wrong-secret';
+    expect(await verify(BODY, headers, [wrong, secret], { scheme, now: 1_000_000 })).toMatchObject({ id: 'evt_1' });
+    expect(await codeOf(verify(BODY, headers, [wrong], { scheme, now: 1_000_000 }))).toBe('invalid_signature');
     expect(await codeOf(verify(BODY.replace('evt_1', 'evt_2'), headers, secret, { scheme, now: 1_000_000 }))).toBe(
       'invalid_signature',
     );
