@@ -9,6 +9,6 @@ export default defineConfig({
     // Integration tests start real servers and SQLite files; two cores, so keep
     // the number of files running at once small to avoid timing flakiness.
     maxWorkers: 2,
-    reporters: ['default'],
+    reporters: ['default', './test/summary-reporter.ts'],
   },
 });
