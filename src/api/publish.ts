@@ -57,7 +57,7 @@ export class Publisher {
         throw new HeraldError('payload_too_large', `${where} is larger than the ${this.maxPayloadBytes}-byte payload limit`, { index });
       }
       return {
-        id, type: input.type, timestamp, body,
+        id, type: input.type, timestamp, body, idGenerated: input.id === undefined,
         idempotencyKey: idempotencyKey ? (inputs.length > 1 ? `${idempotencyKey}:${index}` : idempotencyKey) : null,
         endpointIds: endpoints.filter((e) => subscribes(e.events, input.type)).map((e) => e.id),
       };
@@ -78,7 +78,7 @@ export class Publisher {
     const timestamp = new Date(now).toISOString();
     const data = { message: 'This is a test webhook delivery from Herald', endpointId: endpoint.id, timestamp };
     const [result] = await this.store.publish(app.id, [{
-      id, type: 'webhook.test', timestamp: now, idempotencyKey: null, endpointIds: [endpoint.id],
+      id, type: 'webhook.test', timestamp: now, idempotencyKey: null, idGenerated: true, endpointIds: [endpoint.id],
       body: envelopeBody({ id, type: 'webhook.test', timestamp, data }),
     }], now);
     this.onPublished();

@@ -103,6 +103,8 @@ export interface NewEvent {
   timestamp: number;
   body: string;
   idempotencyKey: string | null;
+  /** the id was made by Herald (newId), so it can't already exist: skip the duplicate lookup */
+  idGenerated?: boolean;
   /** endpoints that get a delivery, chosen by the caller from the app's subscriptions */
   endpointIds: string[];
 }

@@ -82,8 +82,10 @@ export const SQL = {
   recover: `UPDATE deliveries SET status = 'pending', one_shot = 1, next_attempt_at = @now
             WHERE endpoint_id = @endpoint_id AND status = 'failed' AND created_at >= @since AND created_at < @until`,
   statusCounts: `SELECT status, COUNT(*) AS n FROM deliveries WHERE endpoint_id = @endpoint_id GROUP BY status`,
-  recentAttempts: `SELECT duration_ms, status_code FROM attempts WHERE endpoint_id = @endpoint_id AND started_at >= @since
-                   ORDER BY started_at DESC LIMIT 10000`,
+  // The endpoint's most recent deliveries (ids are time-ordered), then their attempts by key.
+  recentAttempts: `SELECT a.duration_ms, a.status_code FROM deliveries d JOIN attempts a ON a.delivery_id = d.id
+                   WHERE d.endpoint_id = @endpoint_id AND d.last_attempt_at >= @since AND a.started_at >= @since
+                   ORDER BY d.id DESC LIMIT 10000`,
 
   // ── worker ────────────────────────────────────────────────────────────
   // One statement claims a batch: it moves next_attempt_at to the lease's end, so a worker
@@ -107,7 +109,9 @@ export const SQL = {
                     one_shot = CASE WHEN @status = 'pending' THEN one_shot ELSE 0 END
                   WHERE id = @delivery_id`,
   release: `UPDATE deliveries SET lease_owner = NULL, next_attempt_at = @at WHERE id = @id`,
+  // Runs once at start; scans the pending index rather than keeping an index on lease_owner,
+  // which would cost two extra index writes on every delivery's hot path.
   releaseAll: `UPDATE deliveries SET lease_owner = NULL, next_attempt_at = @now
-               WHERE lease_owner IS NOT NULL AND status = 'pending'`,
+               WHERE status = 'pending' AND lease_owner IS NOT NULL`,
   queueDepth: `SELECT COUNT(*) AS n FROM deliveries WHERE status = 'pending'`,
 } as const;
