@@ -39,7 +39,7 @@ export async function createHerald(config: HeraldConfig, options: { apiKey: stri
       })
     : null;
   const notifyWorker = worker ? () => worker.notify() : () => {};
-  const publisher = new Publisher(store, config.maxPayloadBytes, metrics, notifyWorker);
+  const publisher = new Publisher(store, config.maxPayloadBytes, metrics, worker);
   const fastify = config.roles.api
     ? buildApi({ store, config, metrics, publisher, notifyWorker }, { logger, apiKey: options.apiKey }).fastify
     : null;

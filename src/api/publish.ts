@@ -5,7 +5,14 @@ import { subscribes } from '../core/match.js';
 import { HeraldError } from '../errors.js';
 import { newId } from '../ids.js';
 import type { Metrics } from '../metrics.js';
-import type { App, Endpoint, EventType, PublishResult, Store } from '../store/types.js';
+import type { App, ClaimedDelivery, Endpoint, EventType, NewEvent, PublishLease, PublishResult, Store } from '../store/types.js';
+
+/** The delivery worker of this process, when there is one (see DeliveryWorker.reserve). */
+export interface Handoff {
+  reserve(max: number): PublishLease | null;
+  accept(reserved: number, deliveries: ClaimedDelivery[]): void;
+  notify(): void;
+}
 
 export interface PublishInput {
   type: string;
@@ -28,7 +35,7 @@ export class Publisher {
     private readonly store: Store,
     private readonly maxPayloadBytes: number,
     private readonly metrics: Metrics,
-    private readonly onPublished: () => void,
+    private readonly worker: Handoff | null,
   ) {}
 
   /** Compiles a schema, or explains why it can't be used (422). */
@@ -62,12 +69,38 @@ export class Publisher {
         endpointIds: endpoints.filter((e) => subscribes(e.events, input.type)).map((e) => e.id),
       };
     });
-    const results = await this.store.publish(app.id, events, now);
+    const results = await this.commit(app.id, events, now, endpoints);
     const created = results.filter((r) => r.created).length;
-    if (created > 0) {
-      this.metrics.eventsPublished.inc(created);
-      this.onPublished();
+    if (created > 0) this.metrics.eventsPublished.inc(created);
+    return results;
+  }
+
+  /** Writes the events; deliveries the local worker has room for go to it directly. */
+  private async commit(appId: string, events: NewEvent[], now: number, endpoints: Endpoint[]): Promise<PublishResult[]> {
+    const total = events.reduce((n, e) => n + e.endpointIds.length, 0);
+    const lease = total > 0 && this.worker ? this.worker.reserve(total) : null;
+    let results: PublishResult[];
+    try {
+      results = await this.store.publish(appId, events, now, lease ?? undefined);
+    } catch (err) {
+      if (lease) this.worker!.accept(lease.limit, []);
+      throw err;
     }
+    if (!this.worker) return results;
+    const byId = new Map(endpoints.map((e) => [e.id, e]));
+    const handed: ClaimedDelivery[] = [];
+    results.forEach((r, i) => {
+      for (let j = 0; j < r.leased; j++) {
+        const endpoint = byId.get(events[i].endpointIds[j])!;
+        handed.push({
+          id: r.deliveryIds[j], appId, eventId: r.event.id, eventType: r.event.type, attemptCount: 0, oneShot: false,
+          body: r.event.body, endpoint,
+        });
+      }
+    });
+    if (lease) this.worker.accept(lease.limit, handed);
+    // Deliveries beyond the hand-off are due in the database: wake the claim loop for them.
+    if (results.some((r) => r.deliveryIds.length > r.leased)) this.worker.notify();
     return results;
   }
 
@@ -77,11 +110,10 @@ export class Publisher {
     const id = newId('evt', now);
     const timestamp = new Date(now).toISOString();
     const data = { message: 'This is a test webhook delivery from Herald', endpointId: endpoint.id, timestamp };
-    const [result] = await this.store.publish(app.id, [{
+    const [result] = await this.commit(app.id, [{
       id, type: 'webhook.test', timestamp: now, idempotencyKey: null, idGenerated: true, endpointIds: [endpoint.id],
       body: envelopeBody({ id, type: 'webhook.test', timestamp, data }),
-    }], now);
-    this.onPublished();
+    }], now, [endpoint]);
     return result;
   }
 

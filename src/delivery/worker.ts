@@ -34,6 +34,9 @@ export class DeliveryWorker {
   private running = false;
   private loopDone: Promise<void> = Promise.resolve();
   private readonly inflight = new Set<string>();
+  /** deliveries handed over by a publish in this process, waiting for a free slot */
+  private readonly queue: ClaimedDelivery[] = [];
+  private reserved = 0;
   private wakeUp: (() => void) | null = null;
   private notified = false;
   private outcomes: AttemptOutcome[] = [];
@@ -61,6 +64,32 @@ export class DeliveryWorker {
     this.loopDone = this.loop().catch((err) => this.o.logger.error({ err }, 'delivery loop crashed'));
   }
 
+  /**
+   * Hand-off from a publish in this process: how many fresh deliveries the worker takes
+   * directly (sent now or queued in memory, at most 2 × concurrency held). The caller writes
+   * that many already leased to `id` and passes them to `accept`, or calls `accept(n, [])`.
+   */
+  reserve(max: number): { owner: string; until: number; limit: number } | null {
+    if (!this.running) return null;
+    const room = 2 * this.o.concurrency - this.inflight.size - this.queue.length - this.reserved;
+    const limit = Math.max(0, Math.min(max, room));
+    if (limit === 0) return null;
+    this.reserved += limit;
+    return { owner: this.id, until: Date.now() + this.leaseMs, limit };
+  }
+
+  accept(reserved: number, deliveries: ClaimedDelivery[]): void {
+    this.reserved -= reserved;
+    if (deliveries.length === 0) return;
+    if (!this.running) {
+      // Stopped in between: hand them back so the next start (or another worker) sends them.
+      this.o.store.releaseClaims(deliveries.map((d) => d.id), Date.now())
+        .catch((err) => this.o.logger.error({ err }, 'releasing handed-over deliveries failed'));
+      return;
+    }
+    this.dispatch(deliveries);
+  }
+
   /** New work may be due now (a publish committed, a retry was requested). */
   notify(): void {
     this.notified = true;
@@ -73,6 +102,8 @@ export class DeliveryWorker {
     this.running = false;
     this.wakeUp?.();
     await this.loopDone;
+    const queued = this.queue.splice(0).map((d) => d.id);
+    if (queued.length > 0) await this.o.store.releaseClaims(queued, Date.now());
     const deadline = Date.now() + graceMs;
     while (this.inflight.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     await this.flush();
@@ -87,8 +118,9 @@ export class DeliveryWorker {
   private async loop(): Promise<void> {
     const idleMaxMs = this.o.idleMaxMs ?? 1000;
     while (this.running) {
+      this.pump();
       const free = this.o.concurrency - this.inflight.size;
-      if (free <= 0 || (this.inflight.size > 0 && free < this.lowWater)) {
+      if (this.queue.length > 0 || free <= 0 || (this.inflight.size > 0 && free < this.lowWater)) {
         await this.sleep(idleMaxMs);
         continue;
       }
@@ -115,22 +147,30 @@ export class DeliveryWorker {
     }
   }
 
+  /** Starts queued hand-overs while there are free slots. */
+  private pump(): void {
+    while (this.queue.length > 0 && this.inflight.size < this.o.concurrency) this.send(this.queue.shift()!);
+  }
+
+  private send(d: ClaimedDelivery): void {
+    this.inflight.add(d.id);
+    this.attempt(d)
+      .then((outcome) => this.record(outcome))
+      .catch((err) => this.o.logger.error({ err, deliveryId: d.id }, 'delivery attempt crashed'))
+      .finally(() => {
+        this.inflight.delete(d.id);
+        if (this.queue.length > 0) this.pump();
+        else if (this.o.concurrency - this.inflight.size >= this.lowWater) this.wakeUp?.();
+      });
+  }
+
   private dispatch(claimed: ClaimedDelivery[]): void {
     const parked: string[] = [];
     for (const d of claimed) {
       // A disabled endpoint keeps its pending deliveries; they wait, parked, until it is re-enabled.
-      if (d.endpoint.status !== 'active') {
-        parked.push(d.id);
-        continue;
-      }
-      this.inflight.add(d.id);
-      this.attempt(d)
-        .then((outcome) => this.record(outcome))
-        .catch((err) => this.o.logger.error({ err, deliveryId: d.id }, 'delivery attempt crashed'))
-        .finally(() => {
-          this.inflight.delete(d.id);
-          if (this.o.concurrency - this.inflight.size >= this.lowWater) this.wakeUp?.();
-        });
+      if (d.endpoint.status !== 'active') parked.push(d.id);
+      else if (this.inflight.size < this.o.concurrency) this.send(d);
+      else this.queue.push(d);
     }
     if (parked.length > 0) {
       this.o.store.releaseClaims(parked, PARKED_AT).catch((err) => this.o.logger.error({ err }, 'parking deliveries failed'));

@@ -112,8 +112,22 @@ export interface NewEvent {
 export interface PublishResult {
   event: StoredEvent;
   created: boolean;
-  /** ids of the deliveries made by this call (empty for a duplicate) */
+  /** ids of the deliveries made by this call (empty for a duplicate), in endpointIds order */
   deliveryIds: string[];
+  /** how many of deliveryIds, from the start, were written already leased (see PublishLease) */
+  leased: number;
+}
+
+/**
+ * A worker in the publishing process can take fresh deliveries straight from the publish:
+ * they are written already leased to it, so no claim statement has to find them again.
+ * If the process dies, the lease runs out (or is released at start) like any claim's.
+ */
+export interface PublishLease {
+  owner: string;
+  until: number;
+  /** at most this many deliveries, taken in publish order */
+  limit: number;
 }
 
 export interface DeliveryFilter {
@@ -194,7 +208,7 @@ export interface Store {
   deleteEndpoint(appId: string, id: string): Promise<boolean>;
 
   /** Persists events and their deliveries atomically; duplicates (by id or idempotency key) are returned, not re-created. */
-  publish(appId: string, events: NewEvent[], now: number): Promise<PublishResult[]>;
+  publish(appId: string, events: NewEvent[], now: number, lease?: PublishLease): Promise<PublishResult[]>;
   getEvent(appId: string, id: string): Promise<StoredEvent | null>;
   /** in sequence order, after the sequence in `iterator` */
   listEvents(appId: string, q: PageQuery & { type?: string }): Promise<Page<StoredEvent>>;

@@ -64,8 +64,9 @@ export const SQL = {
 
   // ── deliveries ────────────────────────────────────────────────────────
   insertDelivery: `INSERT INTO deliveries (id, app_id, endpoint_id, event_pk, event_id, event_type, status,
-                     next_attempt_at, created_at)
-                   VALUES (@id, @app_id, @endpoint_id, @event_pk, @event_id, @event_type, 'pending', @now, @now)`,
+                     next_attempt_at, lease_owner, created_at)
+                   VALUES (@id, @app_id, @endpoint_id, @event_pk, @event_id, @event_type, 'pending',
+                     @next_attempt_at, @lease_owner, @now)`,
   delivery: `SELECT * FROM deliveries WHERE app_id = @app_id AND id = @id`,
   attemptsOf: `SELECT * FROM attempts WHERE delivery_id = @id ORDER BY number`,
   // Listing filters are optional; a NULL parameter disables its condition. One variant per

@@ -8,7 +8,8 @@ import {
   PARKED_AT,
   type App, type AppPatch, type AttemptOutcome, type ClaimedDelivery, type DeliveryFilter, type Endpoint,
   type EndpointPatch, type EndpointStats, type EndpointStatus, type EventType, type EventTypePatch, type NewApp,
-  type NewEndpoint, type NewEvent, type NewEventType, type Page, type PageQuery, type PublishResult, type Store,
+  type NewEndpoint, type NewEvent, type NewEventType, type Page, type PageQuery, type PublishLease, type PublishResult,
+  type Store,
 } from '../types.js';
 import { migrations } from './migrations.js';
 import { toApp, toAttempt, toDelivery, toEndpoint, toEvent, toEventType, jsonOrNull } from './rows.js';
@@ -201,7 +202,7 @@ export class SqliteStore implements Store {
   }
 
   // ── events ──────────────────────────────────────────────────────────────
-  async publish(appId: string, events: NewEvent[], now: number): Promise<PublishResult[]> {
+  async publish(appId: string, events: NewEvent[], now: number, lease?: PublishLease): Promise<PublishResult[]> {
     return this.db.transaction(() => {
       const results: PublishResult[] = new Array(events.length);
       const fresh: number[] = [];
@@ -216,7 +217,7 @@ export class SqliteStore implements Store {
         const existing = (e.idGenerated ? undefined : this.s.eventById.get({ app_id: appId, id: e.id }))
           ?? (e.idempotencyKey ? this.s.eventByIdempotencyKey.get({ app_id: appId, key: e.idempotencyKey }) : undefined);
         if (existing) {
-          results[i] = { event: toEvent(existing as object), created: false, deliveryIds: [] };
+          results[i] = { event: toEvent(existing as object), created: false, deliveryIds: [], leased: 0 };
           return;
         }
         inBatch.set(`id:${e.id}`, i);
@@ -224,7 +225,7 @@ export class SqliteStore implements Store {
         fresh.push(i);
       });
       const fillRepeats = () => {
-        for (const [i, first] of repeats) results[i] = { event: results[first].event, created: false, deliveryIds: [] };
+        for (const [i, first] of repeats) results[i] = { event: results[first].event, created: false, deliveryIds: [], leased: 0 };
         return results;
       };
       if (fresh.length === 0) return fillRepeats();
@@ -232,6 +233,7 @@ export class SqliteStore implements Store {
       const bumped = this.s.bumpSequence.get({ n: fresh.length, id: appId }) as { last_sequence: number } | undefined;
       if (!bumped) throw new HeraldError('not_found', `app '${appId}' not found`);
       let sequence = bumped.last_sequence - fresh.length;
+      let leasable = lease?.limit ?? 0;
       for (const i of fresh) {
         const e = events[i];
         sequence++;
@@ -239,15 +241,25 @@ export class SqliteStore implements Store {
           app_id: appId, id: e.id, type: e.type, timestamp: e.timestamp, sequence,
           idempotency_key: e.idempotencyKey, body: e.body, deliveries: e.endpointIds.length, now,
         });
+        let leased = 0;
         const deliveryIds = e.endpointIds.map((endpointId) => {
           const id = newId('dlv', now);
-          this.s.insertDelivery.run({ id, app_id: appId, endpoint_id: endpointId, event_pk: lastInsertRowid, event_id: e.id, event_type: e.type, now });
+          const take = leasable > 0;
+          if (take) {
+            leasable--;
+            leased++;
+          }
+          this.s.insertDelivery.run({
+            id, app_id: appId, endpoint_id: endpointId, event_pk: lastInsertRowid, event_id: e.id, event_type: e.type, now,
+            next_attempt_at: take ? lease!.until : now, lease_owner: take ? lease!.owner : null,
+          });
           return id;
         });
         results[i] = {
           event: { id: e.id, appId, type: e.type, timestamp: e.timestamp, sequence, body: e.body, deliveries: deliveryIds.length, createdAt: now },
           created: true,
           deliveryIds,
+          leased,
         };
       }
       return fillRepeats();
