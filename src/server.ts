@@ -49,9 +49,9 @@ export async function createHerald(config: HeraldConfig, options: { apiKey: stri
     config, store, metrics, fastify, worker,
     async start() {
       if (worker) {
-        // SQLite has one worker process, so whatever was claimed when it last stopped (or was
-        // killed) is free to send again now, without waiting for the lease to run out.
-        if (store.kind === 'sqlite') {
+        // A backend with one worker process: whatever it held when it last stopped (or was
+        // killed) is free to send again now.
+        if (!store.leasesExpire) {
           const released = await store.releaseAllLeases(Date.now());
           if (released > 0) logger.info({ released }, 'resumed deliveries that were in flight at the last stop');
         }

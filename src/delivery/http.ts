@@ -1,4 +1,4 @@
-import { Agent, request, type Dispatcher } from 'undici';
+import { Agent } from 'undici';
 
 /**
  * The outbound HTTP client. One keep-alive pool per origin; redirects are never followed
@@ -61,25 +61,20 @@ export function classifyError(err: unknown): string {
   return 'network_error';
 }
 
-async function readLimited(body: Dispatcher.ResponseData['body']): Promise<string> {
-  const chunks: Buffer[] = [];
-  let kept = 0;
-  let total = 0;
-  for await (const chunk of body) {
-    const buf = chunk as Buffer;
-    total += buf.length;
-    if (kept < RESPONSE_KEEP) {
-      const part = buf.subarray(0, RESPONSE_KEEP - kept);
-      chunks.push(part);
-      kept += part.length;
-    }
-    if (total > RESPONSE_DRAIN_LIMIT) {
-      body.destroy();
-      break;
-    }
+/** origin + path of each endpoint URL, parsed once (endpoints are few, deliveries many). */
+const targets = new Map<string, { origin: string; path: string }>();
+function target(url: string): { origin: string; path: string } {
+  let t = targets.get(url);
+  if (!t) {
+    const u = new URL(url);
+    t = { origin: u.origin, path: `${u.pathname}${u.search}` };
+    if (targets.size > 10_000) targets.clear();
+    targets.set(url, t);
   }
-  return Buffer.concat(chunks).toString('utf8');
+  return t;
 }
+
+class TooLarge extends Error {}
 
 export function createSender(options: { connectionsPerOrigin?: number; connect?: Agent.Options['connect'] } = {}): Sender {
   const agent = new Agent({
@@ -89,27 +84,56 @@ export function createSender(options: { connectionsPerOrigin?: number; connect?:
     connect: { timeout: 10_000, ...(typeof options.connect === 'object' ? options.connect : {}) },
   });
   return {
-    async send(url, headers, body, timeoutMs) {
-      try {
-        const res = await request(url, {
-          method: 'POST',
-          headers,
-          body,
-          dispatcher: agent,
-          headersTimeout: timeoutMs,
-          bodyTimeout: timeoutMs,
-        });
-        const responseBody = await readLimited(res.body).catch(() => null);
-        const retryAfter = res.headers['retry-after'];
-        return {
-          statusCode: res.statusCode,
-          responseBody,
-          error: null,
-          retryAfter: Array.isArray(retryAfter) ? retryAfter[0] : retryAfter,
-        };
-      } catch (err) {
-        return { statusCode: null, responseBody: null, error: classifyError(err), retryAfter: undefined };
-      }
+    // undici's dispatch API with a plain handler: no response stream or promise per chunk,
+    // which is measurably cheaper than request() at thousands of deliveries per second.
+    send(url, headers, body, timeoutMs) {
+      return new Promise<SendResult>((resolve) => {
+        let statusCode: number | null = null;
+        let retryAfter: string | undefined;
+        const chunks: Buffer[] = [];
+        let kept = 0;
+        let total = 0;
+        const done = (error: string | null) =>
+          resolve({ statusCode, responseBody: statusCode === null ? null : Buffer.concat(chunks).toString('utf8'), error, retryAfter });
+        let t: { origin: string; path: string };
+        try {
+          t = target(url);
+        } catch (err) {
+          resolve({ statusCode: null, responseBody: null, error: 'invalid_url', retryAfter: undefined });
+          return;
+        }
+        agent.dispatch(
+          { origin: t.origin, path: t.path, method: 'POST', headers, body, headersTimeout: timeoutMs, bodyTimeout: timeoutMs },
+          {
+            onRequestStart() {},
+            onResponseStart(_controller, code, resHeaders) {
+              statusCode = code;
+              const ra = resHeaders['retry-after'];
+              retryAfter = Array.isArray(ra) ? ra[0] : ra;
+            },
+            onResponseData(controller, chunk) {
+              total += chunk.length;
+              if (kept < RESPONSE_KEEP) {
+                const part = chunk.subarray(0, RESPONSE_KEEP - kept);
+                chunks.push(part);
+                kept += part.length;
+              }
+              if (total > RESPONSE_DRAIN_LIMIT) controller.abort(new TooLarge());
+            },
+            onResponseEnd() {
+              done(null);
+            },
+            onResponseError(_controller, err) {
+              // A response we cut short on purpose still counts by its status code.
+              if (err instanceof TooLarge && statusCode !== null) done(null);
+              else {
+                statusCode = null;
+                done(classifyError(err));
+              }
+            },
+          },
+        );
+      });
     },
     close: () => agent.close(),
   };

@@ -184,6 +184,12 @@ export type EventTypePatch = Partial<Pick<EventType, 'description' | 'schema' | 
 
 export interface Store {
   readonly kind: 'sqlite' | 'postgres';
+  /**
+   * Whether a claim's lease ends by itself at leaseUntil (several worker processes: one that
+   * dies loses nothing once its leases run out), or lasts until released (one worker process,
+   * which calls releaseAllLeases when it starts).
+   */
+  readonly leasesExpire: boolean;
   migrate(): Promise<void>;
   close(): Promise<void>;
 

@@ -90,8 +90,10 @@ CREATE TABLE deliveries (
 ) WITHOUT ROWID;
 -- WITHOUT ROWID: rows are small (~150 bytes) and always found by id, so the table is the
 -- id index itself, one b-tree write fewer per insert and per update.
--- The claim query walks this partial index in due order; finished deliveries never enter it.
-CREATE INDEX deliveries_due ON deliveries(next_attempt_at) WHERE status = 'pending';
+-- The claim query walks this partial index in due order. Only deliveries waiting for a worker
+-- are in it: a claim (or a publish that hands a delivery straight to the local worker) sets
+-- lease_owner, which takes the row out, and finishing it then touches no index at all.
+CREATE INDEX deliveries_due ON deliveries(next_attempt_at) WHERE status = 'pending' AND lease_owner IS NULL;
 CREATE INDEX deliveries_app ON deliveries(app_id, id);
 CREATE INDEX deliveries_endpoint ON deliveries(endpoint_id, id);
 CREATE INDEX deliveries_event ON deliveries(event_pk);

@@ -89,13 +89,14 @@ export const SQL = {
                    ORDER BY d.id DESC LIMIT 10000`,
 
   // ── worker ────────────────────────────────────────────────────────────
-  // One statement claims a batch: it moves next_attempt_at to the lease's end, so a worker
-  // that dies leaves the delivery due again once the lease runs out.
+  // One statement claims a batch. SQLite has a single worker process, so a lease lasts until
+  // that process stops: releaseAll at the next start makes whatever it held due again.
+  // (lease_until is kept in next_attempt_at for the record; nothing schedules by it here.)
   claim: `UPDATE deliveries SET lease_owner = @owner, next_attempt_at = @lease_until
-          WHERE id IN (SELECT id FROM deliveries WHERE status = 'pending' AND next_attempt_at <= @now
-                       ORDER BY next_attempt_at LIMIT @limit)
+          WHERE id IN (SELECT id FROM deliveries WHERE status = 'pending' AND lease_owner IS NULL
+                       AND next_attempt_at <= @now ORDER BY next_attempt_at LIMIT @limit)
           RETURNING id, app_id, endpoint_id, event_pk, event_id, event_type, attempt_count, one_shot`,
-  nextDue: `SELECT MIN(next_attempt_at) AS at FROM deliveries WHERE status = 'pending'`,
+  nextDue: `SELECT MIN(next_attempt_at) AS at FROM deliveries WHERE status = 'pending' AND lease_owner IS NULL`,
   // Inserting through SELECT … WHERE EXISTS skips attempts of deliveries deleted meanwhile
   // (their endpoint or app was deleted while the request was in flight).
   insertAttempt: `INSERT INTO attempts (id, delivery_id, endpoint_id, number, started_at, duration_ms, status_code,
@@ -110,8 +111,8 @@ export const SQL = {
                     one_shot = CASE WHEN @status = 'pending' THEN one_shot ELSE 0 END
                   WHERE id = @delivery_id`,
   release: `UPDATE deliveries SET lease_owner = NULL, next_attempt_at = @at WHERE id = @id`,
-  // Runs once at start; scans the pending index rather than keeping an index on lease_owner,
-  // which would cost two extra index writes on every delivery's hot path.
+  // Runs once at start; a full scan rather than an index on lease_owner, which would cost
+  // two extra index writes on every delivery's hot path.
   releaseAll: `UPDATE deliveries SET lease_owner = NULL, next_attempt_at = @now
                WHERE status = 'pending' AND lease_owner IS NOT NULL`,
   queueDepth: `SELECT COUNT(*) AS n FROM deliveries WHERE status = 'pending'`,

@@ -29,6 +29,7 @@ const isUniqueViolation = (err: unknown): boolean =>
  */
 export class SqliteStore implements Store {
   readonly kind = 'sqlite' as const;
+  readonly leasesExpire = false;
   private readonly db: Database.Database;
   private s!: Statements;
 
