@@ -130,6 +130,21 @@ describe('delivery', () => {
     expect(refused.attempts.map((a: any) => a.error)).toEqual(['connection_refused', 'connection_refused']);
   });
 
+  it('keeps the first 4 KiB of a large response, and treats redirects as failures without following them', async () => {
+    const r = await receiver();
+    r.respond = (q) => (q.path === '/big' ? { status: 200, body: 'x'.repeat(200_000) } : { status: 302, headers: { location: `${r.url}/big` } });
+    const big = await appWithEndpoint(t, `${r.url}/big`);
+    const moved = await appWithEndpoint(t, `${r.url}/moved`, { retrySchedule: [] });
+    const e1 = await t.api('POST', `/v1/apps/${big.appId}/events`, { type: 'x.y', data: {} });
+    const e2 = await t.api('POST', `/v1/apps/${moved.appId}/events`, { type: 'x.y', data: {} });
+    const ok = await finished(big.appId, (await onlyDelivery(big.appId, e1.body.id)).id);
+    expect(ok.status).toBe('success');
+    expect(ok.attempts[0].responseBody).toBe('x'.repeat(4096));
+    const redirected = await finished(moved.appId, (await onlyDelivery(moved.appId, e2.body.id)).id);
+    expect(redirected).toMatchObject({ status: 'failed', lastStatusCode: 302 });
+    expect(r.requests.filter((q) => q.path === '/big')).toHaveLength(1);
+  });
+
   it('waits as long as Retry-After asks on 429', async () => {
     const r = await receiver();
     r.respond = (_q, i) => (i === 0 ? { status: 429, headers: { 'retry-after': '2' } } : { status: 204 });
