@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { dirname } from 'node:path';
 import { ConfigError } from './errors.js';
 
@@ -22,6 +23,28 @@ export interface HeraldConfig {
   maxPayloadBytes: number;
   maxBatchBytes: number;
   workerConcurrency: number;
+  /** default cap on concurrent requests to one endpoint, so one slow receiver can't take every slot */
+  endpointMaxInFlight: number;
+  /** auto-disable after this many consecutive failed attempts … */
+  disableAfterFailures: number;
+  /** … spanning at least this long, so a short outage never disables anyone */
+  disableAfterSeconds: number;
+  /** consecutive failures that raise an endpoint.failing operational webhook */
+  failingThreshold: number;
+  /** consecutive failures that open an endpoint's circuit */
+  circuitThreshold: number;
+  circuitBaseMs: number;
+  circuitMaxMs: number;
+  /** deliveries per second released to a recovering endpoint at first; doubles every second */
+  recoveryStartRate: number;
+  /** CIDRs outbound requests may reach although private (e.g. an internal receiver) */
+  allowedNetworks: string[];
+  /** base64 or hex, 32 bytes; generated into the data dir when absent */
+  encryptionKey: string | undefined;
+  /** app (id or uid) that receives Herald's own operational webhooks */
+  operatorApp: string | undefined;
+  /** management API requests per second per client (burst: twice that); 0 = unlimited */
+  apiRateLimit: number;
   logLevel: string;
   roles: { api: boolean; worker: boolean };
 }
@@ -77,6 +100,20 @@ export function parseRetrySchedule(raw: string, name = 'HERALD_RETRY_SCHEDULE'):
   return values;
 }
 
+/** `10.0.0.0/8, fd00::/8` → validated CIDR strings. */
+export function parseNetworks(raw: string): string[] {
+  const out: string[] = [];
+  for (const part of raw.split(',').map((s) => s.trim()).filter(Boolean)) {
+    const m = /^([0-9a-fA-F:.]+)\/(\d{1,3})$/.exec(part);
+    const family = m ? isIP(m[1]) : 0;
+    if (!m || family === 0 || Number(m[2]) > (family === 4 ? 32 : 128)) {
+      throw new ConfigError(`HERALD_ALLOWED_NETWORKS: ${JSON.stringify(part)} is not a CIDR like 10.0.0.0/8 or fd00::/8`);
+    }
+    out.push(part);
+  }
+  return out;
+}
+
 export function loadConfig(env: Env = process.env, overrides: ConfigOverrides = {}): HeraldConfig {
   const port = overrides.port !== undefined ? String(overrides.port) : env.HERALD_PORT;
   const databaseUrl = overrides.db ?? env.HERALD_DATABASE_URL ?? 'sqlite:./data/herald.db';
@@ -106,6 +143,18 @@ export function loadConfig(env: Env = process.env, overrides: ConfigOverrides = 
     maxPayloadBytes: int(env, 'HERALD_MAX_PAYLOAD_BYTES', 1024 * 1024, 1024, 64 * 1024 * 1024),
     maxBatchBytes: int(env, 'HERALD_MAX_BATCH_BYTES', 32 * 1024 * 1024, 1024, 512 * 1024 * 1024),
     workerConcurrency: int(env, 'HERALD_WORKER_CONCURRENCY', 256, 1, 10_000),
+    endpointMaxInFlight: int(env, 'HERALD_ENDPOINT_MAX_IN_FLIGHT', 32, 1, 10_000),
+    disableAfterFailures: int(env, 'HERALD_DISABLE_AFTER_FAILURES', 10, 1, 1_000_000),
+    disableAfterSeconds: int(env, 'HERALD_DISABLE_AFTER_SECONDS', 86_400, 0, 365 * 86_400),
+    failingThreshold: int(env, 'HERALD_FAILING_THRESHOLD', 5, 1, 1_000_000),
+    circuitThreshold: int(env, 'HERALD_CIRCUIT_THRESHOLD', 5, 1, 1_000_000),
+    circuitBaseMs: int(env, 'HERALD_CIRCUIT_BASE_MS', 5_000, 10, 3_600_000),
+    circuitMaxMs: int(env, 'HERALD_CIRCUIT_MAX_MS', 300_000, 10, 86_400_000),
+    recoveryStartRate: num(env, 'HERALD_RECOVERY_START_RATE', 10, 0.1, 1_000_000),
+    allowedNetworks: parseNetworks(env.HERALD_ALLOWED_NETWORKS ?? ''),
+    encryptionKey: env.HERALD_ENCRYPTION_KEY || undefined,
+    operatorApp: env.HERALD_OPERATOR_APP || undefined,
+    apiRateLimit: num(env, 'HERALD_API_RATE_LIMIT', 200, 0, 1_000_000),
     logLevel: env.HERALD_LOG_LEVEL || 'info',
     roles: { api: !overrides.workerOnly, worker: !overrides.apiOnly },
   };

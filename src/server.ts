@@ -3,7 +3,12 @@ import type { Logger } from 'pino';
 import { buildApi } from './api/app.js';
 import { Publisher } from './api/publish.js';
 import type { HeraldConfig } from './config.js';
-import { createSender, type Sender } from './delivery/http.js';
+import { AddressPolicy } from './core/address-policy.js';
+import { SecretBox } from './core/secret-box.js';
+import type { LookupFunction } from './delivery/guard.js';
+import { createSender } from './delivery/http.js';
+import { ConfigError } from './errors.js';
+import { OperatorNotifier } from './ops.js';
 import { DeliveryWorker } from './delivery/worker.js';
 import { createLogger } from './logger.js';
 import { Metrics } from './metrics.js';
@@ -23,12 +28,27 @@ export interface Herald {
 }
 
 /** Wires one Herald process from its configuration: store, API and/or worker. */
-export async function createHerald(config: HeraldConfig, options: { apiKey: string; logger?: Logger; sender?: Sender }): Promise<Herald> {
-  const logger = options.logger ?? createLogger(config.logLevel);
-  const store = await openStore(config.databaseUrl);
-  const metrics = new Metrics(() => store.queueDepth());
-  const sender = options.sender ?? createSender();
+export interface HeraldOptions {
+  apiKey: string;
+  logger?: Logger;
+  /** encrypts endpoint secrets at rest; default: from config.encryptionKey, else none */
+  box?: SecretBox;
+  /** DNS resolution for outbound requests (tests point hostnames at loopback with it) */
+  resolve?: LookupFunction;
+}
 
+/** Wires one Herald process from its configuration: store, API and/or worker. */
+export async function createHerald(config: HeraldConfig, options: HeraldOptions): Promise<Herald> {
+  const logger = options.logger ?? createLogger(config.logLevel);
+  const keyBytes = config.encryptionKey ? SecretBox.parseKey(config.encryptionKey) : null;
+  if (config.encryptionKey && !keyBytes) throw new ConfigError('HERALD_ENCRYPTION_KEY must be 32 bytes, base64 or hex');
+  const box = options.box ?? (keyBytes ? new SecretBox(keyBytes) : undefined);
+  const store = await openStore(config.databaseUrl, { box });
+  const metrics = new Metrics(() => store.queueDepth());
+  const policy = new AddressPolicy(config.dev, config.allowedNetworks);
+  const sender = createSender({ policy, resolve: options.resolve });
+
+  let ops: OperatorNotifier | null = null;
   const worker = config.roles.worker
     ? new DeliveryWorker({
         store, sender, logger, metrics, concurrency: config.workerConcurrency,
@@ -36,12 +56,22 @@ export async function createHerald(config: HeraldConfig, options: { apiKey: stri
           retrySchedule: config.retrySchedule, retryJitter: config.retryJitter,
           maxRetryAfterSeconds: config.maxRetryAfterSeconds, timeoutMs: config.requestTimeoutMs,
         },
+        endpointMaxInFlight: config.endpointMaxInFlight,
+        health: {
+          disableAfterFailures: config.disableAfterFailures, disableAfterSeconds: config.disableAfterSeconds,
+          failingThreshold: config.failingThreshold, circuitThreshold: config.circuitThreshold,
+          circuitBaseMs: config.circuitBaseMs, circuitMaxMs: config.circuitMaxMs,
+        },
+        recoveryStartRate: config.recoveryStartRate,
+        onHealthChanges: (changes) => ops?.healthChanged(changes),
+        onExhausted: (d, outcome) => ops?.deliveryExhausted(d, outcome),
       })
     : null;
   const notifyWorker = worker ? () => worker.notify() : () => {};
   const publisher = new Publisher(store, config.maxPayloadBytes, metrics, worker);
+  if (config.operatorApp) ops = new OperatorNotifier(store, publisher, config.operatorApp, logger);
   const fastify = config.roles.api
-    ? buildApi({ store, config, metrics, publisher, notifyWorker }, { logger, apiKey: options.apiKey }).fastify
+    ? buildApi({ store, config, metrics, publisher, notifyWorker, addressPolicy: policy, ops }, { logger, apiKey: options.apiKey }).fastify
     : null;
 
   let closed = false;

@@ -2,6 +2,7 @@ import Fastify, { LogController, type FastifyError, type FastifyInstance } from 
 import type { Logger } from 'pino';
 import { HeraldError } from '../errors.js';
 import { bearerAuth } from './auth.js';
+import { managementRateLimit } from './rate-limit.js';
 import type { ApiContext } from './context.js';
 import { openApiDocument } from './openapi.js';
 import { Router } from './router.js';
@@ -52,6 +53,7 @@ export function buildApi(ctx: ApiContext, options: { logger: Logger; apiKey: str
   }) as unknown as FastifyInstance;
 
   fastify.addHook('onRequest', bearerAuth(options.apiKey));
+  fastify.addHook('onRequest', managementRateLimit(ctx.config.apiRateLimit));
 
   fastify.setErrorHandler((err: FastifyError, req, reply) => {
     const known = toHeraldError(err);

@@ -1,5 +1,7 @@
 
 import type { HeraldConfig } from '../config.js';
+import type { AddressPolicy } from '../core/address-policy.js';
+import type { OperatorNotifier } from '../ops.js';
 import { HeraldError, notFound } from '../errors.js';
 import type { Metrics } from '../metrics.js';
 import type { App, Endpoint, Store } from '../store/types.js';
@@ -13,6 +15,10 @@ export interface ApiContext {
   publisher: Publisher;
   /** tells the delivery worker that work may be due now */
   notifyWorker: () => void;
+  /** where endpoints may point */
+  addressPolicy: AddressPolicy;
+  /** operational webhooks, when HERALD_OPERATOR_APP is set */
+  ops: OperatorNotifier | null;
 }
 
 export async function loadApp(ctx: ApiContext, key: string): Promise<App> {

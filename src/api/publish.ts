@@ -1,6 +1,6 @@
 import Ajv, { type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
-import { envelopeBody } from '../core/envelope.js';
+import { envelopeRenderer } from '../core/envelope.js';
 import { subscribes } from '../core/match.js';
 import { HeraldError } from '../errors.js';
 import { newId } from '../ids.js';
@@ -19,6 +19,7 @@ export interface PublishInput {
   data: Record<string, unknown>;
   id?: string;
   timestamp?: string;
+  orderingKey?: string;
 }
 
 /**
@@ -59,29 +60,29 @@ export class Publisher {
       if (type?.schema) this.validate(type, input.data, where);
       const id = input.id ?? newId('evt', now);
       const timestamp = input.timestamp ? Date.parse(input.timestamp) : now;
-      const body = envelopeBody({ id, type: input.type, timestamp: new Date(timestamp).toISOString(), data: input.data });
-      if (Buffer.byteLength(body) > this.maxPayloadBytes) {
+      const render = envelopeRenderer({ id, type: input.type, timestamp: new Date(timestamp).toISOString(), data: input.data });
+      if (render.maxBytes > this.maxPayloadBytes) {
         throw new HeraldError('payload_too_large', `${where} is larger than the ${this.maxPayloadBytes}-byte payload limit`, { index });
       }
       return {
-        id, type: input.type, timestamp, body, idGenerated: input.id === undefined,
+        id, type: input.type, timestamp, render, idGenerated: input.id === undefined, orderingKey: input.orderingKey ?? null,
         idempotencyKey: idempotencyKey ? (inputs.length > 1 ? `${idempotencyKey}:${index}` : idempotencyKey) : null,
         endpointIds: endpoints.filter((e) => subscribes(e.events, input.type)).map((e) => e.id),
       };
     });
-    const results = await this.commit(app.id, events, now, endpoints);
+    const results = await this.commit(app, events, now, endpoints);
     const created = results.filter((r) => r.created).length;
     if (created > 0) this.metrics.eventsPublished.inc(created);
     return results;
   }
 
   /** Writes the events; deliveries the local worker has room for go to it directly. */
-  private async commit(appId: string, events: NewEvent[], now: number, endpoints: Endpoint[]): Promise<PublishResult[]> {
+  private async commit(app: App, events: NewEvent[], now: number, endpoints: Endpoint[]): Promise<PublishResult[]> {
     const total = events.reduce((n, e) => n + e.endpointIds.length, 0);
     const lease = total > 0 && this.worker ? this.worker.reserve(total) : null;
     let results: PublishResult[];
     try {
-      results = await this.store.publish(appId, events, now, lease ?? undefined);
+      results = await this.store.publish(app.id, events, now, lease ?? undefined);
     } catch (err) {
       if (lease) this.worker!.accept(lease.limit, []);
       throw err;
@@ -90,17 +91,17 @@ export class Publisher {
     const byId = new Map(endpoints.map((e) => [e.id, e]));
     const handed: ClaimedDelivery[] = [];
     results.forEach((r, i) => {
-      for (let j = 0; j < r.leased; j++) {
-        const endpoint = byId.get(events[i].endpointIds[j])!;
+      for (const j of r.leased) {
         handed.push({
-          id: r.deliveryIds[j], appId, eventId: r.event.id, eventType: r.event.type, attemptCount: 0, oneShot: false,
-          body: r.event.body, endpoint,
+          id: r.deliveryIds[j], appId: app.id, eventId: r.event.id, eventType: r.event.type, orderingKey: r.event.orderingKey,
+          attemptCount: 0, oneShot: false, body: r.event.body, endpoint: byId.get(events[i].endpointIds[j])!,
+          profile: app.signatureProfile,
         });
       }
     });
     if (lease) this.worker.accept(lease.limit, handed);
     // Deliveries beyond the hand-off are due in the database: wake the claim loop for them.
-    if (results.some((r) => r.deliveryIds.length > r.leased)) this.worker.notify();
+    if (results.some((r) => r.deliveryIds.length > r.leased.length)) this.worker.notify();
     return results;
   }
 
@@ -110,9 +111,9 @@ export class Publisher {
     const id = newId('evt', now);
     const timestamp = new Date(now).toISOString();
     const data = { message: 'This is a test webhook delivery from Herald', endpointId: endpoint.id, timestamp };
-    const [result] = await this.commit(app.id, [{
+    const [result] = await this.commit(app, [{
       id, type: 'webhook.test', timestamp: now, idempotencyKey: null, idGenerated: true, endpointIds: [endpoint.id],
-      body: envelopeBody({ id, type: 'webhook.test', timestamp, data }),
+      orderingKey: null, render: envelopeRenderer({ id, type: 'webhook.test', timestamp, data }),
     }], now, [endpoint]);
     return result;
   }

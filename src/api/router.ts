@@ -22,6 +22,8 @@ export interface RouteSpec {
   bodyLimit?: number;
   /** false for the unauthenticated routes (health, metrics, openapi) */
   auth?: boolean;
+  /** false for routes exempt from the management API rate limit (publishing) */
+  rateLimited?: boolean;
   handler: (req: AnyRequest, reply: FastifyReply) => Promise<unknown>;
 }
 
@@ -40,7 +42,7 @@ export class Router {
       schema: Object.fromEntries(
         Object.entries({ params: spec.params, querystring: spec.querystring, body: spec.body }).filter(([, v]) => v),
       ),
-      config: { auth: spec.auth !== false },
+      config: { auth: spec.auth !== false, rateLimited: spec.rateLimited !== false },
       handler: spec.handler,
     });
   }

@@ -26,13 +26,26 @@ export const pageOf = <T extends TSchema>(item: T) =>
 
 // ── apps ─────────────────────────────────────────────────────────────────
 const Uid = Type.String({ minLength: 1, maxLength: 256, pattern: '^[A-Za-z0-9._~:-]+$' });
+const HeaderName = '^[A-Za-z0-9!#$%&\'*+.^_`|~-]+$';
+export const SignatureProfile = Type.Object(
+  {
+    header: Type.Optional(Type.String({ pattern: HeaderName, maxLength: 128, description: 'legacy signature header (default x-webhook-signature)' })),
+    format: Type.Optional(Type.Union([Type.Literal('sha256=hex'), Type.Literal('hex')], { description: '`sha256=<hex>` (default) or bare `<hex>`' })),
+    eventHeader: Type.Optional(Type.String({ pattern: HeaderName, maxLength: 128, description: 'event type header (default x-webhook-event)' })),
+  },
+  { ...strict, description: "Branding of the legacy headers for this app's deliveries; Standard Webhooks headers are always sent" },
+);
 export const AppCreate = Type.Object(
-  { name: Type.String({ minLength: 1, maxLength: 256 }), uid: Type.Optional(Nullable(Uid)), metadata: Type.Optional(Metadata) },
+  {
+    name: Type.String({ minLength: 1, maxLength: 256 }), uid: Type.Optional(Nullable(Uid)), metadata: Type.Optional(Metadata),
+    signatureProfile: Type.Optional(Nullable(SignatureProfile)),
+  },
   strict,
 );
 export const AppPatch = Type.Partial(AppCreate, strict);
 export const AppOut = Type.Object({
   id: Type.String(), uid: Nullable(Type.String()), name: Type.String(), metadata: Metadata,
+  signatureProfile: Nullable(SignatureProfile),
   createdAt: Timestamp, updatedAt: Timestamp,
 });
 export const AppParams = Type.Object({ app: Type.String({ maxLength: 256 }) });
@@ -61,7 +74,6 @@ export const EventTypeListQuery = Type.Composite([PageQuery, Type.Object({ inclu
 
 // ── endpoints ────────────────────────────────────────────────────────────
 const Status = Type.Union([Type.Literal('active'), Type.Literal('disabled')]);
-const HeaderName = '^[A-Za-z0-9!#$%&\'*+.^_`|~-]+$';
 const Headers = Type.Record(Type.String({ pattern: HeaderName, maxLength: 256 }), Type.String({ maxLength: 4096, pattern: '^[^\\r\\n\\u0000]*$' }), {
   description: 'Extra headers sent with every delivery',
   maxProperties: 50,
@@ -80,6 +92,10 @@ export const EndpointCreate = Type.Object(
     headers: Type.Optional(Headers),
     retrySchedule: Type.Optional(Nullable(RetrySchedule)),
     timeoutMs: Type.Optional(Nullable(Type.Integer({ minimum: 100, maximum: 300_000 }))),
+    rateLimit: Type.Optional(Nullable(Type.Number({ minimum: 0.01, maximum: 100_000, description: 'deliveries per second at most' }))),
+    maxInFlight: Type.Optional(Nullable(Type.Integer({ minimum: 1, maximum: 10_000, description: 'concurrent requests at most' }))),
+    disableAfterFailures: Type.Optional(Nullable(Type.Integer({ minimum: 1, maximum: 1_000_000, description: 'auto-disable after this many consecutive failures…' }))),
+    disableAfterSeconds: Type.Optional(Nullable(Type.Integer({ minimum: 0, maximum: 31_536_000, description: '…spanning at least this many seconds' }))),
     metadata: Type.Optional(Metadata),
   },
   strict,
@@ -89,9 +105,19 @@ export const EndpointOut = Type.Object({
   id: Type.String(), appId: Type.String(), url: Type.String(), description: Nullable(Type.String()),
   events: Type.Array(Type.String()), status: Status, disabledReason: Nullable(Type.String()),
   disabledAt: Nullable(Timestamp), secret: Type.Optional(Type.String()), headers: Headers,
-  retrySchedule: Nullable(RetrySchedule), timeoutMs: Nullable(Type.Integer()), metadata: Metadata,
+  retrySchedule: Nullable(RetrySchedule), timeoutMs: Nullable(Type.Integer()), rateLimit: Nullable(Type.Number()),
+  maxInFlight: Nullable(Type.Integer()), disableAfterFailures: Nullable(Type.Integer()), disableAfterSeconds: Nullable(Type.Integer()),
+  metadata: Metadata, consecutiveFailures: Type.Integer(), failingSince: Nullable(Timestamp),
+  circuitState: Type.Union([Type.Literal('closed'), Type.Literal('open'), Type.Literal('half_open'), Type.Literal('recovering')]),
   createdAt: Timestamp, updatedAt: Timestamp,
 });
+export const RotateBody = Type.Object(
+  {
+    secret: Type.Optional(Type.String({ description: 'the new secret; generated when absent' })),
+    graceSeconds: Type.Optional(Type.Integer({ minimum: 0, maximum: 604_800, default: 86_400, description: 'how long the old secret keeps signing' })),
+  },
+  strict,
+);
 export const EndpointParams = Type.Object({ app: Type.String({ maxLength: 256 }), ep: Type.String({ maxLength: 64 }) });
 export const EndpointListQuery = Type.Composite([PageQuery, Type.Object({ status: Type.Optional(Status) })], strict);
 export const RecoverBody = Type.Object({ since: Timestamp, until: Type.Optional(Timestamp) }, strict);
@@ -108,24 +134,24 @@ export const EventIn = Type.Object(
     data: Type.Record(Type.String(), Type.Unknown(), { description: 'The event payload (a JSON object)' }),
     id: Type.Optional(Type.String({ minLength: 1, maxLength: 256, pattern: '^[A-Za-z0-9._~:-]+$', description: 'Your id for the event; publishing the same id again returns the original' })),
     timestamp: Type.Optional(Timestamp),
+    orderingKey: Type.Optional(Type.String({ minLength: 1, maxLength: 256, description: 'deliveries with the same key reach each endpoint one at a time, in publish order' })),
   },
   strict,
 );
 export const EventBatchIn = Type.Object({ events: Type.Array(EventIn, { minItems: 1, maxItems: 1000 }) }, strict);
 export const PublishOut = Type.Object({
-  id: Type.String(), type: Type.String(), timestamp: Timestamp, sequence: Type.Integer(), deliveries: Type.Integer(),
+  id: Type.String(), type: Type.String(), timestamp: Timestamp, sequence: Type.Integer(), orderingKey: Nullable(Type.String()),
+  deliveries: Type.Integer(),
 });
-export const EventOut = Type.Object({
-  id: Type.String(), type: Type.String(), timestamp: Timestamp, sequence: Type.Integer(), data: Type.Unknown(),
-  deliveries: Type.Integer(), createdAt: Timestamp,
-});
+export const EventOut = Type.Composite([PublishOut, Type.Object({ data: Type.Unknown(), createdAt: Timestamp })]);
 export const EventParams = Type.Object({ app: Type.String({ maxLength: 256 }), id: Type.String({ maxLength: 256 }) });
 export const EventListQuery = Type.Composite([PageQuery, Type.Object({ type: Type.Optional(EventTypeName) })], strict);
 
 // ── deliveries ───────────────────────────────────────────────────────────
 const DeliveryStatus = Type.Union([Type.Literal('pending'), Type.Literal('success'), Type.Literal('failed')]);
 export const DeliveryOut = Type.Object({
-  id: Type.String(), eventId: Type.String(), endpointId: Type.String(), eventType: Type.String(), status: DeliveryStatus,
+  id: Type.String(), eventId: Type.String(), endpointId: Type.String(), eventType: Type.String(),
+  orderingKey: Nullable(Type.String()), status: DeliveryStatus,
   attemptCount: Type.Integer(), lastStatusCode: Nullable(Type.Integer()), lastError: Nullable(Type.String()),
   nextAttemptAt: Nullable(Timestamp), createdAt: Timestamp, deliveredAt: Nullable(Timestamp),
 });

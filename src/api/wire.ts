@@ -5,7 +5,8 @@ const iso = (ms: number): string => new Date(ms).toISOString();
 const isoOrNull = (ms: number | null): string | null => (ms == null ? null : iso(ms));
 
 export const appOut = (a: App) => ({
-  id: a.id, uid: a.uid, name: a.name, metadata: a.metadata, createdAt: iso(a.createdAt), updatedAt: iso(a.updatedAt),
+  id: a.id, uid: a.uid, name: a.name, metadata: a.metadata, signatureProfile: a.signatureProfile,
+  createdAt: iso(a.createdAt), updatedAt: iso(a.updatedAt),
 });
 
 export const eventTypeOut = (t: EventType) => ({
@@ -17,12 +18,15 @@ export const eventTypeOut = (t: EventType) => ({
 export const endpointOut = (e: Endpoint, withSecret = false) => ({
   id: e.id, appId: e.appId, url: e.url, description: e.description, events: e.events ?? ['*'], status: e.status,
   disabledReason: e.disabledReason, disabledAt: isoOrNull(e.disabledAt), ...(withSecret ? { secret: e.secret } : {}),
-  headers: e.headers, retrySchedule: e.retrySchedule, timeoutMs: e.timeoutMs, metadata: e.metadata,
-  createdAt: iso(e.createdAt), updatedAt: iso(e.updatedAt),
+  headers: e.headers, retrySchedule: e.retrySchedule, timeoutMs: e.timeoutMs, rateLimit: e.rateLimit,
+  maxInFlight: e.maxInFlight, disableAfterFailures: e.disableAfterFailures, disableAfterSeconds: e.disableAfterSeconds,
+  metadata: e.metadata, consecutiveFailures: e.consecutiveFailures, failingSince: isoOrNull(e.failingSince),
+  circuitState: e.circuitState, createdAt: iso(e.createdAt), updatedAt: iso(e.updatedAt),
 });
 
 export const publishOut = (e: StoredEvent) => ({
-  id: e.id, type: e.type, timestamp: iso(e.timestamp), sequence: e.sequence, deliveries: e.deliveries,
+  id: e.id, type: e.type, timestamp: iso(e.timestamp), sequence: e.sequence, orderingKey: e.orderingKey,
+  deliveries: e.deliveries,
 });
 
 export const eventOut = (e: StoredEvent) => ({
@@ -30,7 +34,7 @@ export const eventOut = (e: StoredEvent) => ({
 });
 
 export const deliveryOut = (d: Delivery) => ({
-  id: d.id, eventId: d.eventId, endpointId: d.endpointId, eventType: d.eventType, status: d.status,
+  id: d.id, eventId: d.eventId, endpointId: d.endpointId, eventType: d.eventType, orderingKey: d.orderingKey, status: d.status,
   attemptCount: d.attemptCount, lastStatusCode: d.lastStatusCode, lastError: d.lastError,
   nextAttemptAt: isoOrNull(d.nextAttemptAt), createdAt: iso(d.createdAt), deliveredAt: isoOrNull(d.deliveredAt),
 });

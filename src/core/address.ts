@@ -17,7 +17,7 @@ for (const [net, bits] of [
 ] as const) blocked.addSubnet(net, bits, 'ipv6');
 
 /** The IPv4 address inside an IPv4-mapped or IPv4-compatible IPv6 address, if any. */
-function embeddedIPv4(ip: string): string | null {
+export function embeddedIPv4(ip: string): string | null {
   const m = /^(?:0{0,4}:){0,5}(?:ffff:)?((?:\d{1,3}\.){3}\d{1,3})$/i.exec(ip.replace(/^::/, '0::'));
   if (m) return m[1];
   const hex = /^(?:0{0,4}:){0,5}ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/i.exec(ip.replace(/^::/, '0::'));

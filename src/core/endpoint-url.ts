@@ -1,4 +1,6 @@
-import { isBlockedAddress, isLocalHostname } from './address.js';
+import { isIP } from 'node:net';
+import { isLocalHostname } from './address.js';
+import type { AddressPolicy } from './address-policy.js';
 
 /**
  * Static checks on an endpoint URL at create/update time. The URL parser already
@@ -6,7 +8,7 @@ import { isBlockedAddress, isLocalHostname } from './address.js';
  * addresses are judged in canonical form. Hostnames are checked again on the resolved
  * address at connect time; this only rejects what can never be valid.
  */
-export function endpointUrlProblem(raw: string, opts: { dev: boolean }): string | null {
+export function endpointUrlProblem(raw: string, policy: AddressPolicy): string | null {
   let url: URL;
   try {
     url = new URL(raw);
@@ -16,10 +18,14 @@ export function endpointUrlProblem(raw: string, opts: { dev: boolean }): string 
   if (url.protocol !== 'https:' && url.protocol !== 'http:') return `must use https:// (got ${url.protocol}//)`;
   if (url.username || url.password) return 'must not contain credentials; use custom headers for receiver auth';
   if (url.hash) return 'must not contain a #fragment';
-  if (opts.dev) return null;
-  if (url.protocol !== 'https:') return 'must use https:// (plain http:// is allowed only with HERALD_DEV=1)';
-  if (isLocalHostname(url.hostname) || isBlockedAddress(url.hostname)) {
-    return `points at a private, loopback or reserved address (${url.hostname}); allowed only with HERALD_DEV=1`;
+  if (policy.dev) return null;
+  const host = url.hostname.replace(/^\[|\]$/g, '');
+  if (isLocalHostname(host)) return `points at a loopback host (${host}); allowed only with HERALD_DEV=1`;
+  if (isIP(host) !== 0 && !policy.permits(host)) {
+    return `points at a private, loopback or reserved address (${host}); allowed with HERALD_DEV=1 or HERALD_ALLOWED_NETWORKS`;
+  }
+  if (url.protocol !== 'https:' && !policy.allowsPlainHttp(host)) {
+    return 'must use https:// (plain http:// is allowed only with HERALD_DEV=1 or for an address in HERALD_ALLOWED_NETWORKS)';
   }
   return null;
 }

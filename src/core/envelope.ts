@@ -1,8 +1,12 @@
 /**
- * The bytes a receiver gets. Computed once at publish and stored, so every attempt sends
+ * The bytes a receiver gets. Rendered once at publish and stored, so every attempt sends
  * identical bytes and signatures over them verify however often they are retried. Compact
  * JSON.stringify output, so receivers that re-serialize the parsed body (as several of the
  * product docs do) still compute the same HMAC for ASCII payloads.
+ *
+ * `sequence` is the app's publish counter (the store assigns it inside the publish
+ * transaction, hence a function of it): a receiver that sees a jump knows it missed events
+ * and can fetch them from GET /v1/apps/{app}/events.
  */
 export interface Envelope {
   id: string;
@@ -11,6 +15,17 @@ export interface Envelope {
   data: unknown;
 }
 
-export function envelopeBody(e: Envelope): string {
-  return JSON.stringify({ id: e.id, type: e.type, timestamp: e.timestamp, data: e.data });
+export interface Renderer {
+  (sequence: number): string;
+  /** an upper bound of the rendered size in bytes, without rendering */
+  maxBytes: number;
+}
+
+/** Same bytes as JSON.stringify({id, type, timestamp, sequence, data}), with `data` serialized once. */
+export function envelopeRenderer(e: Envelope): Renderer {
+  const head = JSON.stringify({ id: e.id, type: e.type, timestamp: e.timestamp }).slice(0, -1);
+  const data = JSON.stringify(e.data);
+  const render = ((sequence: number) => `${head},"sequence":${sequence},"data":${data}}`) as Renderer;
+  render.maxBytes = Buffer.byteLength(head) + Buffer.byteLength(data) + 40;
+  return render;
 }

@@ -7,24 +7,29 @@ const USER_AGENT = `Herald/${VERSION}`;
 /**
  * Headers of one attempt. `webhook-id` is the event id on every attempt (receivers
  * deduplicate on it); `webhook-timestamp` is this attempt's time, so a retry hours later
- * still passes a receiver's 5-minute replay window.
+ * still passes a receiver's 5-minute replay window. During a secret rotation's grace period
+ * `webhook-signature` carries one signature per live secret, newest first, space-separated.
  */
 export function deliveryHeaders(d: ClaimedDelivery, attempt: number, nowSeconds: number): Record<string, string> {
   const ep = d.endpoint;
-  const headers: Record<string, string> = {
-    'content-type': 'application/json',
-    'user-agent': USER_AGENT,
-    'webhook-id': d.eventId,
-    'webhook-timestamp': String(nowSeconds),
-    'webhook-signature': signStandard(standardKey(ep.secret), d.eventId, nowSeconds, d.body),
-    'x-webhook-signature': `sha256=${signLegacyHex(ep.secret, d.body)}`,
-    'x-webhook-event': d.eventType,
-    'x-webhook-id': ep.id,
-    'x-webhook-delivery-id': d.id,
-    'x-webhook-attempt': String(attempt),
-  };
-  // Custom header names can't collide with the ones above: the API rejects reserved names.
-  for (const name in ep.headers) headers[name] = ep.headers[name];
+  // Custom headers first, so Herald's own always win (names are stored lower-case).
+  const headers: Record<string, string> = { ...ep.headers };
+  let signature = signStandard(standardKey(ep.secret), d.eventId, nowSeconds, d.body);
+  for (const old of ep.previousSecrets) {
+    if (old.expiresAt > nowSeconds * 1000) signature += ` ${signStandard(standardKey(old.secret), d.eventId, nowSeconds, d.body)}`;
+  }
+  const legacy = signLegacyHex(ep.secret, d.body);
+  const profile = d.profile;
+  headers['content-type'] = 'application/json';
+  headers['user-agent'] = USER_AGENT;
+  headers['webhook-id'] = d.eventId;
+  headers['webhook-timestamp'] = String(nowSeconds);
+  headers['webhook-signature'] = signature;
+  headers[profile?.header ?? 'x-webhook-signature'] = profile?.format === 'hex' ? legacy : `sha256=${legacy}`;
+  headers[profile?.eventHeader ?? 'x-webhook-event'] = d.eventType;
+  headers['x-webhook-id'] = ep.id;
+  headers['x-webhook-delivery-id'] = d.id;
+  headers['x-webhook-attempt'] = String(attempt);
   return headers;
 }
 

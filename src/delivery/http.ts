@@ -1,4 +1,7 @@
+import { isIP } from 'node:net';
 import { Agent } from 'undici';
+import type { AddressPolicy } from '../core/address-policy.js';
+import { guardedLookup, type LookupFunction } from './guard.js';
 
 /**
  * The outbound HTTP client. One keep-alive pool per origin; redirects are never followed
@@ -62,12 +65,13 @@ export function classifyError(err: unknown): string {
 }
 
 /** origin + path of each endpoint URL, parsed once (endpoints are few, deliveries many). */
-const targets = new Map<string, { origin: string; path: string }>();
-function target(url: string): { origin: string; path: string } {
+const targets = new Map<string, { origin: string; path: string; literal: string | null }>();
+function target(url: string): { origin: string; path: string; literal: string | null } {
   let t = targets.get(url);
   if (!t) {
     const u = new URL(url);
-    t = { origin: u.origin, path: `${u.pathname}${u.search}` };
+    const host = u.hostname.replace(/^\[|\]$/g, '');
+    t = { origin: u.origin, path: `${u.pathname}${u.search}`, literal: isIP(host) !== 0 ? host : null };
     if (targets.size > 10_000) targets.clear();
     targets.set(url, t);
   }
@@ -76,12 +80,21 @@ function target(url: string): { origin: string; path: string } {
 
 class TooLarge extends Error {}
 
-export function createSender(options: { connectionsPerOrigin?: number; connect?: Agent.Options['connect'] } = {}): Sender {
+export interface SenderOptions {
+  /** where requests may go; omitted = anywhere (tests of the sender itself) */
+  policy?: AddressPolicy;
+  /** DNS resolution, replaceable in tests; defaults to the system resolver */
+  resolve?: LookupFunction;
+  connectionsPerOrigin?: number;
+}
+
+export function createSender(options: SenderOptions = {}): Sender {
+  const policy = options.policy;
   const agent = new Agent({
     connections: options.connectionsPerOrigin ?? 64,
     pipelining: 1,
     keepAliveTimeout: 10_000,
-    connect: { timeout: 10_000, ...(typeof options.connect === 'object' ? options.connect : {}) },
+    connect: { timeout: 10_000, ...(policy && !policy.dev ? { lookup: guardedLookup(policy, options.resolve) } : options.resolve ? { lookup: options.resolve } : {}) },
   });
   return {
     // undici's dispatch API with a plain handler: no response stream or promise per chunk,
@@ -95,11 +108,15 @@ export function createSender(options: { connectionsPerOrigin?: number; connect?:
         let total = 0;
         const done = (error: string | null) =>
           resolve({ statusCode, responseBody: statusCode === null ? null : Buffer.concat(chunks).toString('utf8'), error, retryAfter });
-        let t: { origin: string; path: string };
+        let t: { origin: string; path: string; literal: string | null };
         try {
           t = target(url);
-        } catch (err) {
+        } catch {
           resolve({ statusCode: null, responseBody: null, error: 'invalid_url', retryAfter: undefined });
+          return;
+        }
+        if (t.literal !== null && policy && !policy.permits(t.literal)) {
+          resolve({ statusCode: null, responseBody: null, error: 'blocked_address', retryAfter: undefined });
           return;
         }
         agent.dispatch(

@@ -3,7 +3,11 @@ import type { Logger } from 'pino';
 import { decide, parseRetryAfter } from '../core/retry.js';
 import { newId } from '../ids.js';
 import type { Metrics } from '../metrics.js';
-import { PARKED_AT, type AttemptOutcome, type ClaimedDelivery, type Store } from '../store/types.js';
+import {
+  PARKED_AT,
+  type AttemptOutcome, type ClaimedDelivery, type Endpoint, type HealthChange, type HealthPolicy, type Store,
+} from '../store/types.js';
+import { EndpointGate } from './gate.js';
 import { deliveryHeaders } from './headers.js';
 import type { Sender } from './http.js';
 
@@ -15,33 +19,49 @@ export interface WorkerOptions {
   /** requests in flight at most */
   concurrency: number;
   defaults: { retrySchedule: number[]; retryJitter: number; maxRetryAfterSeconds: number; timeoutMs: number };
-  /** rows claimed per statement */
+  /** requests in flight per endpoint when the endpoint sets no maxInFlight */
+  endpointMaxInFlight: number;
+  health: HealthPolicy;
+  /** deliveries/s released to a recovering endpoint in its first second; doubles each second */
+  recoveryStartRate: number;
+  /** endpoint health transitions (operational webhooks) */
+  onHealthChanges?: (changes: HealthChange[]) => void;
+  /** deliveries that failed for good */
+  onExhausted?: (delivery: ClaimedDelivery, outcome: AttemptOutcome) => void;
   batchSize?: number;
   /** longest idle sleep; bounds how late work written by another process is noticed */
   idleMaxMs?: number;
-  /** outcomes are written in one transaction at most this often */
   flushIntervalMs?: number;
 }
 
+interface Pending {
+  delivery: ClaimedDelivery;
+  outcome: AttemptOutcome;
+}
+
 /**
- * The delivery loop: claim a batch of due deliveries in one statement, send each, and write
- * the results back in batches. Idle, it sleeps until the earliest scheduled retry or until
- * `notify()` (called after a publish commits), so it neither polls in a tight loop nor adds
- * latency to fresh events.
+ * The delivery loop: claim a batch of due deliveries in one statement, pass each through its
+ * endpoint's gate (circuit, concurrency, rate), send, and write results back in batches.
+ * Idle, it sleeps until the earliest scheduled retry or until `notify()` (a publish committed),
+ * so it neither polls in a tight loop nor adds latency to fresh events.
  */
 export class DeliveryWorker {
   readonly id = newId('dlv').replace('dlv_', 'wrk_');
   private running = false;
   private loopDone: Promise<void> = Promise.resolve();
   private readonly inflight = new Set<string>();
-  /** deliveries handed over by a publish in this process, waiting for a free slot */
-  private readonly queue: ClaimedDelivery[] = [];
+  private readonly gates = new Map<string, EndpointGate>();
+  /** gates with queued deliveries, in the order they get their turn */
+  private readonly waiting = new Set<EndpointGate>();
+  private queued = 0;
   private reserved = 0;
   private wakeUp: (() => void) | null = null;
   private notified = false;
-  private outcomes: AttemptOutcome[] = [];
+  private drainTimer: NodeJS.Timeout | null = null;
+  private outcomes: Pending[] = [];
   private flushTimer: NodeJS.Timeout | null = null;
   private flushing: Promise<void> = Promise.resolve();
+  private lastMaintenance = 0;
   private readonly batchSize: number;
   private readonly lowWater: number;
   private readonly leaseMs: number;
@@ -66,13 +86,12 @@ export class DeliveryWorker {
 
   /**
    * Hand-off from a publish in this process: how many fresh deliveries the worker takes
-   * directly (sent now or queued in memory, at most 2 × concurrency held). The caller writes
-   * that many already leased to `id` and passes them to `accept`, or calls `accept(n, [])`.
+   * directly (at most 2 × concurrency held in memory, sending or queued). The caller writes
+   * that many already leased to the worker and passes them to `accept`.
    */
   reserve(max: number): { owner: string; until: number; limit: number } | null {
     if (!this.running) return null;
-    const room = 2 * this.o.concurrency - this.inflight.size - this.queue.length - this.reserved;
-    const limit = Math.max(0, Math.min(max, room));
+    const limit = Math.max(0, Math.min(max, this.room() - this.reserved));
     if (limit === 0) return null;
     this.reserved += limit;
     return { owner: this.id, until: Date.now() + this.leaseMs, limit };
@@ -83,8 +102,7 @@ export class DeliveryWorker {
     if (deliveries.length === 0) return;
     if (!this.running) {
       // Stopped in between: hand them back so the next start (or another worker) sends them.
-      this.o.store.releaseClaims(deliveries.map((d) => d.id), Date.now())
-        .catch((err) => this.o.logger.error({ err }, 'releasing handed-over deliveries failed'));
+      void this.release(deliveries.map((d) => ({ id: d.id, at: Date.now() })));
       return;
     }
     this.dispatch(deliveries);
@@ -101,30 +119,37 @@ export class DeliveryWorker {
     if (!this.running) return;
     this.running = false;
     this.wakeUp?.();
+    if (this.drainTimer) clearTimeout(this.drainTimer);
     await this.loopDone;
-    const queued = this.queue.splice(0).map((d) => d.id);
-    if (queued.length > 0) await this.o.store.releaseClaims(queued, Date.now());
+    const queued: Array<{ id: string; at: number }> = [];
+    for (const gate of this.gates.values()) for (const d of gate.queue.splice(0)) queued.push({ id: d.id, at: Date.now() });
+    if (queued.length > 0) await this.release(queued);
     const deadline = Date.now() + graceMs;
     while (this.inflight.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     await this.flush();
     if (this.inflight.size > 0) {
       const ids = [...this.inflight];
       this.inflight.clear();
-      await this.o.store.releaseClaims(ids, Date.now());
+      await this.release(ids.map((id) => ({ id, at: Date.now() })));
       this.o.logger.warn({ count: ids.length }, 'released unfinished deliveries at shutdown');
     }
+  }
+
+  /** Slots for more deliveries in memory: up to the concurrency in flight plus as many queued. */
+  private room(): number {
+    return 2 * this.o.concurrency - this.inflight.size - this.queued;
   }
 
   private async loop(): Promise<void> {
     const idleMaxMs = this.o.idleMaxMs ?? 1000;
     while (this.running) {
-      this.pump();
-      const free = this.o.concurrency - this.inflight.size;
-      if (this.queue.length > 0 || free <= 0 || (this.inflight.size > 0 && free < this.lowWater)) {
+      if (Date.now() - this.lastMaintenance >= 250) await this.maintainCircuits();
+      const free = this.room() - this.reserved;
+      if (free < this.lowWater && this.inflight.size > 0) {
         await this.sleep(idleMaxMs);
         continue;
       }
-      const want = Math.min(free, this.batchSize);
+      const want = Math.min(Math.max(free, 1), this.batchSize);
       this.notified = false;
       let claimed: ClaimedDelivery[];
       try {
@@ -142,42 +167,94 @@ export class DeliveryWorker {
       }
       if (this.notified) continue;
       const next = await this.o.store.nextDueAt().catch(() => null);
-      const wait = next === null ? idleMaxMs : Math.min(idleMaxMs, next - Date.now());
+      // Idle, this wakes at most once a second: a claim, a next-due and a circuit query.
+      const wait = Math.min(next === null ? idleMaxMs : next - Date.now(), idleMaxMs);
       if (wait > 0) await this.sleep(wait);
     }
   }
 
-  /** Starts queued hand-overs while there are free slots. */
-  private pump(): void {
-    while (this.queue.length > 0 && this.inflight.size < this.o.concurrency) this.send(this.queue.shift()!);
+  private gateFor(endpoint: Endpoint): EndpointGate {
+    let gate = this.gates.get(endpoint.id);
+    if (!gate) {
+      gate = new EndpointGate(endpoint, this.o.endpointMaxInFlight, Date.now());
+      this.gates.set(endpoint.id, gate);
+    } else gate.configure(endpoint, this.o.endpointMaxInFlight);
+    return gate;
   }
 
-  private send(d: ClaimedDelivery): void {
+  /** Sends, queues, defers or holds back each delivery according to its endpoint's state. */
+  private dispatch(claimed: ClaimedDelivery[], probe = false): void {
+    const now = Date.now();
+    const back: Array<{ id: string; at: number }> = [];
+    for (const d of claimed) {
+      const ep = d.endpoint;
+      const gate = this.gateFor(ep);
+      if (!probe) gate.blocked = ep.status !== 'active' || ep.circuitState === 'open' || ep.circuitState === 'half_open';
+      // A disabled endpoint or an open circuit keeps its deliveries, held back, until it recovers.
+      if (gate.blocked && !probe) back.push({ id: d.id, at: PARKED_AT });
+      else if (probe || (gate.queue.length === 0 && gate.canStart(now) && this.inflight.size < this.o.concurrency)) this.send(d, gate, probe);
+      else if (gate.hasRoom()) {
+        gate.queue.push(d);
+        this.queued++;
+        this.waiting.add(gate);
+      } else back.push({ id: d.id, at: gate.deferAt(now) });
+    }
+    if (back.length > 0) void this.release(back);
+    if (this.waiting.size > 0) this.scheduleDrain(0);
+  }
+
+  private release(items: Array<{ id: string; at: number }>): Promise<void> {
+    return this.o.store.releaseClaims(items).catch((err) => this.o.logger.error({ err }, 'handing deliveries back failed'));
+  }
+
+  /** Starts queued deliveries where their gates allow, taking the endpoints in turn. */
+  private drain(): void {
+    this.drainTimer = null;
+    const now = Date.now();
+    let nextWait = Infinity;
+    for (const gate of [...this.waiting]) {
+      this.waiting.delete(gate);
+      while (gate.queue.length > 0 && this.inflight.size < this.o.concurrency && gate.canStart(now)) {
+        this.queued--;
+        this.send(gate.queue.shift()!, gate, false);
+      }
+      if (gate.queue.length > 0) {
+        this.waiting.add(gate); // back of the line
+        const wait = gate.waitMs(now);
+        if (wait > 0) nextWait = Math.min(nextWait, wait);
+      }
+    }
+    if (nextWait !== Infinity) this.scheduleDrain(nextWait);
+    if (this.room() - this.reserved >= this.lowWater) this.wakeUp?.();
+  }
+
+  private scheduleDrain(ms: number): void {
+    if (this.drainTimer) {
+      if (ms > 0) return;
+      clearTimeout(this.drainTimer);
+    }
+    this.drainTimer = setTimeout(() => this.drain(), ms);
+  }
+
+  private send(d: ClaimedDelivery, gate: EndpointGate, probe: boolean): void {
+    gate.started();
     this.inflight.add(d.id);
-    this.attempt(d)
-      .then((outcome) => this.record(outcome))
+    let duration = 0;
+    this.attempt(d, probe)
+      .then((outcome) => {
+        duration = outcome.attempt.durationMs;
+        this.record(d, outcome);
+      })
       .catch((err) => this.o.logger.error({ err, deliveryId: d.id }, 'delivery attempt crashed'))
       .finally(() => {
+        gate.finished(duration);
         this.inflight.delete(d.id);
-        if (this.queue.length > 0) this.pump();
-        else if (this.o.concurrency - this.inflight.size >= this.lowWater) this.wakeUp?.();
+        if (this.waiting.size > 0) this.drain();
+        else if (this.room() - this.reserved >= this.lowWater) this.wakeUp?.();
       });
   }
 
-  private dispatch(claimed: ClaimedDelivery[]): void {
-    const parked: string[] = [];
-    for (const d of claimed) {
-      // A disabled endpoint keeps its pending deliveries; they wait, parked, until it is re-enabled.
-      if (d.endpoint.status !== 'active') parked.push(d.id);
-      else if (this.inflight.size < this.o.concurrency) this.send(d);
-      else this.queue.push(d);
-    }
-    if (parked.length > 0) {
-      this.o.store.releaseClaims(parked, PARKED_AT).catch((err) => this.o.logger.error({ err }, 'parking deliveries failed'));
-    }
-  }
-
-  private async attempt(d: ClaimedDelivery): Promise<AttemptOutcome> {
+  private async attempt(d: ClaimedDelivery, probe: boolean): Promise<AttemptOutcome> {
     const ep = d.endpoint;
     const number = d.attemptCount + 1;
     const startedAt = Date.now();
@@ -206,22 +283,17 @@ export class DeliveryWorker {
       status: decision.status,
       nextAttemptAt: decision.status === 'pending' ? Date.now() + decision.delayMs : null,
       disableEndpoint: decision.status === 'failed' ? decision.disableEndpoint : undefined,
+      probe: probe || undefined,
+      orderingKey: d.orderingKey,
       attempt: {
-        id: newId('att', startedAt),
-        deliveryId: d.id,
-        endpointId: ep.id,
-        number,
-        startedAt,
-        durationMs,
-        statusCode: res.statusCode,
-        responseBody: res.responseBody,
-        error: res.error,
+        id: newId('att', startedAt), deliveryId: d.id, endpointId: ep.id, number, startedAt, durationMs,
+        statusCode: res.statusCode, responseBody: res.responseBody, error: res.error,
       },
     };
   }
 
-  private record(outcome: AttemptOutcome): void {
-    this.outcomes.push(outcome);
+  private record(delivery: ClaimedDelivery, outcome: AttemptOutcome): void {
+    this.outcomes.push({ delivery, outcome });
     if (this.outcomes.length >= this.batchSize) void this.flush();
     else if (!this.flushTimer) this.flushTimer = setTimeout(() => void this.flush(), this.o.flushIntervalMs ?? 5);
   }
@@ -236,13 +308,59 @@ export class DeliveryWorker {
     if (batch.length === 0) return this.flushing;
     this.outcomes = [];
     this.flushing = this.flushing
-      .then(() => this.o.store.recordOutcomes(batch, Date.now()))
-      .then(() => {
-        // A retry due sooner than the worker's current sleep must wake it.
-        if (batch.some((o) => o.status === 'pending')) this.notify();
+      .then(() => this.o.store.recordOutcomes(batch.map((p) => p.outcome), Date.now(), this.o.health))
+      .then((changes) => {
+        this.applyHealth(changes);
+        for (const p of batch) if (p.outcome.status === 'failed') this.o.onExhausted?.(p.delivery, p.outcome);
+        // A retry or a released successor due sooner than the worker's current sleep must wake it.
+        if (batch.some((p) => p.outcome.status === 'pending' || p.outcome.orderingKey)) this.notify();
       })
-      .catch((err) => this.o.logger.error({ err, count: batch.length }, 'writing attempt results failed; their leases will expire and they will be retried'));
+      .catch((err) => this.o.logger.error({ err, count: batch.length }, 'writing attempt results failed; they will be retried'));
     return this.flushing;
+  }
+
+  private applyHealth(changes: HealthChange[]): void {
+    if (changes.length === 0) return;
+    for (const c of changes) {
+      const gate = this.gates.get(c.endpointId);
+      if (!gate) continue;
+      if (c.kind === 'circuit_opened' || c.kind === 'disabled') {
+        gate.blocked = true;
+        // What waits in memory for this endpoint is held back with the rest of its backlog.
+        const held = gate.queue.splice(0).map((d) => ({ id: d.id, at: PARKED_AT }));
+        this.queued -= held.length;
+        this.waiting.delete(gate);
+        if (held.length > 0) void this.release(held);
+      } else if (c.kind === 'circuit_recovering') gate.blocked = false;
+    }
+    this.o.logger.info({ changes }, 'endpoint health changed');
+    this.o.onHealthChanges?.(changes);
+  }
+
+  /**
+   * Open circuits due for a probe get one held delivery sent; recovering ones get their next
+   * release of held deliveries, twice as many per second as the second before.
+   */
+  private async maintainCircuits(): Promise<void> {
+    this.lastMaintenance = Date.now();
+    try {
+      const now = Date.now();
+      for (const ep of await this.o.store.takeDueCircuits(now, now + this.leaseMs, 50)) {
+        if (ep.circuitState === 'recovering') {
+          const seconds = Math.floor((now - (ep.circuitSince ?? now)) / 1000);
+          const limit = Math.ceil(this.o.recoveryStartRate * 2 ** Math.min(seconds, 40));
+          const released = await this.o.store.releaseHeld(ep.id, limit, now + 1000, now);
+          this.gateFor(ep).blocked = false;
+          if (released > 0) this.notified = true;
+        } else {
+          const probe = await this.o.store.claimProbe(ep, this.id, now + this.leaseMs, now);
+          if (probe) this.dispatch([probe], true);
+          else this.gateFor(ep).blocked = false;
+        }
+      }
+    } catch (err) {
+      this.o.logger.error({ err }, 'circuit maintenance failed');
+    }
   }
 
   private sleep(ms: number): Promise<void> {

@@ -3,11 +3,26 @@
  * PostgreSQL next) implements it and passes the same conformance suite. Times are epoch
  * milliseconds; the API edge turns them into ISO strings.
  */
+/**
+ * How an app's deliveries brand the legacy HMAC headers, for products that embed Herald
+ * (`x-twig-signature` with bare hex, `x-twenty-signature` with `sha256=`…). The Standard
+ * Webhooks headers are sent regardless.
+ */
+export interface SignatureProfile {
+  /** legacy signature header, default x-webhook-signature */
+  header: string;
+  /** `sha256=<hex>` (default) or bare `<hex>` */
+  format: 'sha256=hex' | 'hex';
+  /** event type header, default x-webhook-event */
+  eventHeader: string;
+}
+
 export interface App {
   id: string;
   uid: string | null;
   name: string;
   metadata: Record<string, unknown>;
+  signatureProfile: SignatureProfile | null;
   createdAt: number;
   updatedAt: number;
 }
@@ -22,6 +37,18 @@ export interface EventType {
 }
 
 export type EndpointStatus = 'active' | 'disabled';
+/**
+ * closed: normal. open: failing; nothing is sent, waiting deliveries are held back until
+ * circuitUntil, when one is sent as a probe (half_open). recovering: the probe succeeded and
+ * held deliveries are released at a rate that doubles every second until none are left.
+ */
+export type CircuitState = 'closed' | 'open' | 'half_open' | 'recovering';
+
+export interface PreviousSecret {
+  secret: string;
+  /** epoch ms after which deliveries stop carrying its signature */
+  expiresAt: number;
+}
 
 export interface Endpoint {
   id: string;
@@ -34,12 +61,28 @@ export interface Endpoint {
   disabledReason: string | null;
   disabledAt: number | null;
   secret: string;
+  /** secrets replaced by a rotation, still signing until they expire */
+  previousSecrets: PreviousSecret[];
   headers: Record<string, string>;
   /** null = the server's default schedule / timeout */
   retrySchedule: number[] | null;
   timeoutMs: number | null;
+  /** deliveries per second at most; null = unlimited */
+  rateLimit: number | null;
+  /** concurrent requests at most; null = the server default */
+  maxInFlight: number | null;
+  /** auto-disable thresholds; null = the server defaults */
+  disableAfterFailures: number | null;
+  disableAfterSeconds: number | null;
   metadata: Record<string, unknown>;
   consecutiveFailures: number;
+  /** start of the current run of consecutive failures */
+  failingSince: number | null;
+  circuitState: CircuitState;
+  /** open: when the next probe may go; recovering: the next release step */
+  circuitUntil: number | null;
+  /** when the circuit entered its current state */
+  circuitSince: number | null;
   lastAttemptAt: number | null;
   createdAt: number;
   updatedAt: number;
@@ -51,6 +94,7 @@ export interface StoredEvent {
   type: string;
   timestamp: number;
   sequence: number;
+  orderingKey: string | null;
   body: string;
   deliveries: number;
   createdAt: number;
@@ -64,6 +108,7 @@ export interface Delivery {
   eventId: string;
   endpointId: string;
   eventType: string;
+  orderingKey: string | null;
   status: DeliveryStatus;
   attemptCount: number;
   lastStatusCode: number | null;
@@ -101,7 +146,9 @@ export interface NewEvent {
   id: string;
   type: string;
   timestamp: number;
-  body: string;
+  /** the delivered bytes, given the sequence number the store assigns */
+  render: (sequence: number) => string;
+  orderingKey: string | null;
   idempotencyKey: string | null;
   /** the id was made by Herald (newId), so it can't already exist: skip the duplicate lookup */
   idGenerated?: boolean;
@@ -114,8 +161,8 @@ export interface PublishResult {
   created: boolean;
   /** ids of the deliveries made by this call (empty for a duplicate), in endpointIds order */
   deliveryIds: string[];
-  /** how many of deliveryIds, from the start, were written already leased (see PublishLease) */
-  leased: number;
+  /** indexes into deliveryIds of those written already leased (see PublishLease) */
+  leased: number[];
 }
 
 /**
@@ -143,10 +190,13 @@ export interface ClaimedDelivery {
   appId: string;
   eventId: string;
   eventType: string;
+  orderingKey: string | null;
   attemptCount: number;
   oneShot: boolean;
   body: string;
   endpoint: Endpoint;
+  /** the app's header branding; null = defaults */
+  profile: SignatureProfile | null;
 }
 
 export interface AttemptOutcome {
@@ -157,6 +207,33 @@ export interface AttemptOutcome {
   nextAttemptAt: number | null;
   /** set when the receiver asked to be disabled (410 Gone) */
   disableEndpoint?: string;
+  /** the attempt was a circuit probe: its result closes (recovering) or re-opens the circuit */
+  probe?: boolean;
+  /** the delivery's ordering key: when it finishes for good, the next of its key is released */
+  orderingKey?: string | null;
+}
+
+/** Endpoint health transitions made while recording outcomes, for operational webhooks. */
+export interface HealthChange {
+  kind: 'disabled' | 'failing' | 'circuit_opened' | 'circuit_recovering';
+  endpointId: string;
+  appId: string;
+  consecutiveFailures: number;
+  failingSince: number | null;
+  reason?: string;
+}
+
+/** Server-wide health thresholds the store applies while recording outcomes. */
+export interface HealthPolicy {
+  disableAfterFailures: number;
+  disableAfterSeconds: number;
+  /** consecutive failures at which an endpoint.failing notice is raised */
+  failingThreshold: number;
+  /** consecutive failures that open the circuit */
+  circuitThreshold: number;
+  /** first wait before a probe; doubles with each failed probe up to circuitMaxMs */
+  circuitBaseMs: number;
+  circuitMaxMs: number;
 }
 
 export interface EndpointStats {
@@ -172,11 +249,12 @@ export interface EndpointStats {
   lastDeliveryAt: number | null;
 }
 
-export type NewApp = Pick<App, 'name' | 'uid' | 'metadata'>;
+export type NewApp = Pick<App, 'name' | 'uid' | 'metadata' | 'signatureProfile'>;
 export type AppPatch = Partial<NewApp>;
 export type NewEndpoint = Omit<
   Endpoint,
-  'id' | 'createdAt' | 'updatedAt' | 'consecutiveFailures' | 'lastAttemptAt' | 'disabledReason' | 'disabledAt'
+  | 'id' | 'createdAt' | 'updatedAt' | 'consecutiveFailures' | 'lastAttemptAt' | 'disabledReason' | 'disabledAt'
+  | 'previousSecrets' | 'failingSince' | 'circuitState' | 'circuitUntil' | 'circuitSince'
 >;
 export type EndpointPatch = Partial<Omit<NewEndpoint, 'appId' | 'secret'>>;
 export type NewEventType = Pick<EventType, 'name' | 'description' | 'schema'>;
@@ -230,13 +308,29 @@ export interface Store {
   claimDue(owner: string, now: number, leaseUntil: number, limit: number): Promise<ClaimedDelivery[]>;
   /** Earliest next_attempt_at among waiting deliveries, for the idle worker's sleep. */
   nextDueAt(): Promise<number | null>;
-  recordOutcomes(outcomes: AttemptOutcome[], now: number): Promise<void>;
-  /** Hands claimed deliveries back (shutdown, or disabled endpoint → parked). */
-  releaseClaims(ids: string[], nextAttemptAt: number): Promise<void>;
+  /** Writes attempts and delivery states, releases the next delivery of finished ordering keys, and applies the health policy. */
+  recordOutcomes(outcomes: AttemptOutcome[], now: number, policy: HealthPolicy): Promise<HealthChange[]>;
+  /** Hands claimed deliveries back, each due at `at` (now at shutdown, PARKED_AT to hold back, later to defer). */
+  releaseClaims(items: Array<{ id: string; at: number }>): Promise<void>;
   /** Makes every lease held by anyone due now: for a single-process backend at start. */
   releaseAllLeases(now: number): Promise<number>;
   queueDepth(): Promise<number>;
+
+  /** Replaces the secret; the old one keeps signing until `graceUntil`. */
+  rotateSecret(appId: string, id: string, secret: string, graceUntil: number, now: number): Promise<Endpoint | null>;
+  /**
+   * Circuits with something to do now: open ones due for a probe, recovering ones due for
+   * their next release step. Each is taken atomically (by moving circuitUntil to `leaseUntil`),
+   * so with several workers only one acts on an endpoint.
+   */
+  takeDueCircuits(now: number, leaseUntil: number, limit: number): Promise<Endpoint[]>;
+  /** Claims one held-back delivery of the endpoint to send as a probe, and marks the circuit half-open. */
+  claimProbe(endpoint: Endpoint, owner: string, leaseUntil: number, now: number): Promise<ClaimedDelivery | null>;
+  /** Releases up to `limit` held-back deliveries; when none are left the circuit closes. Returns how many. */
+  releaseHeld(endpointId: string, limit: number, nextStepAt: number, now: number): Promise<number>;
 }
 
-/** next_attempt_at of deliveries waiting for their endpoint to be re-enabled. */
+/** next_attempt_at of deliveries held back while their endpoint is disabled or its circuit open. */
 export const PARKED_AT = 8_000_000_000_000_000;
+/** next_attempt_at of deliveries waiting for an earlier delivery with the same ordering key. */
+export const ORDER_HELD_AT = 9_000_000_000_000_000;

@@ -50,7 +50,7 @@ describe('delivery', () => {
     expect(pub.body).toMatchObject({ type: 'person.created', sequence: 1, deliveries: 1 });
     const [req] = await r.waitFor(1);
     expect(req.path).toBe('/hooks');
-    expect(req.body).toBe(JSON.stringify({ id: pub.body.id, type: 'person.created', timestamp: pub.body.timestamp, data: { name: 'Zoë', tags: ['a', 'b'] } }));
+    expect(req.body).toBe(JSON.stringify({ id: pub.body.id, type: 'person.created', timestamp: pub.body.timestamp, sequence: 1, data: { name: 'Zoë', tags: ['a', 'b'] } }));
     const h = req.headers;
     expect(h['content-type']).toBe('application/json');
     expect(h['user-agent']).toMatch(/^Herald\//);

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
+import { migrations } from '../../src/store/sqlite/migrations.js';
 import { closedPort } from '../helpers/receiver.js';
 import { runCli, waitForHealth } from '../helpers/process.js';
 
@@ -68,7 +69,7 @@ describe('herald CLI', () => {
     const conn = new Database(db, { readonly: true });
     const tables = conn.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all().map((r: any) => r.name);
     expect(tables).toEqual(expect.arrayContaining(['apps', 'endpoints', 'events', 'deliveries', 'attempts', 'herald_migrations']));
-    expect(conn.prepare('SELECT COUNT(*) AS n FROM herald_migrations').get()).toEqual({ n: 1 });
+    expect(conn.prepare('SELECT COUNT(*) AS n FROM herald_migrations').get()).toEqual({ n: migrations.length });
     conn.close();
   });
 });

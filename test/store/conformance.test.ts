@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { newId } from '../../src/ids.js';
 import { SqliteStore } from '../../src/store/sqlite/store.js';
-import { PARKED_AT, type AttemptOutcome, type ClaimedDelivery, type NewEvent, type Store } from '../../src/store/types.js';
+import { PARKED_AT, type AttemptOutcome, type ClaimedDelivery, type HealthPolicy, type NewEvent, type Store } from '../../src/store/types.js';
 
 /**
  * The Store contract, run against every backend. Each test gets a fresh database.
@@ -22,9 +22,14 @@ const backends: Array<{ name: string; open: () => Promise<{ store: Store; drop: 
   },
 ];
 
-const event = (type = 'a.b', endpointIds: string[] = [], id = newId('evt')): NewEvent => ({
-  id, type, timestamp: Date.now(), body: JSON.stringify({ id, type, data: {} }), idempotencyKey: null, endpointIds,
+const event = (type = 'a.b', endpointIds: string[] = [], id = newId('evt'), orderingKey: string | null = null): NewEvent => ({
+  id, type, timestamp: Date.now(), render: (sequence) => JSON.stringify({ id, type, sequence, data: {} }), idempotencyKey: null,
+  endpointIds, orderingKey,
 });
+
+const policy: HealthPolicy = {
+  disableAfterFailures: 10, disableAfterSeconds: 86_400, failingThreshold: 3, circuitThreshold: 5, circuitBaseMs: 5000, circuitMaxMs: 300_000,
+};
 
 const outcome = (d: ClaimedDelivery, status: AttemptOutcome['status'], statusCode: number | null, nextAttemptAt: number | null = null): AttemptOutcome => ({
   deliveryId: d.id, endpointId: d.endpoint.id, status, nextAttemptAt,
@@ -39,8 +44,8 @@ for (const backend of backends) {
     let epId: string;
     beforeEach(async () => {
       ({ store, drop } = await backend.open());
-      appId = (await store.createApp({ name: 'A', uid: 'a', metadata: {} })).id;
-      epId = (await store.createEndpoint({ appId, url: 'https://e.x/h', description: null, events: null, status: 'active', secret: 'whsec_x', headers: {}, retrySchedule: null, timeoutMs: null, metadata: {} })).id;
+      appId = (await store.createApp({ name: 'A', uid: 'a', metadata: {}, signatureProfile: null })).id;
+      epId = (await store.createEndpoint({ appId, url: 'https://e.x/h', description: null, events: null, status: 'active', secret: 'whsec_x', headers: {}, retrySchedule: null, timeoutMs: null, rateLimit: null, maxInFlight: null, disableAfterFailures: null, disableAfterSeconds: null, metadata: {} })).id;
     });
     afterEach(async () => {
       await store.close();
@@ -80,7 +85,7 @@ for (const backend of backends) {
         expect(await store.claimDue('w2', now + 600_000, now + 660_000, 10)).toEqual([]);
       }
 
-      await store.recordOutcomes([outcome(claimed[0], 'success', 200), outcome(claimed[1], 'pending', 500, now + 5000)], now);
+      await store.recordOutcomes([outcome(claimed[0], 'success', 200), outcome(claimed[1], 'pending', 500, now + 5000)], now, policy);
       const ok = await store.getDelivery(appId, claimed[0].id);
       expect(ok?.delivery).toMatchObject({ status: 'success', attemptCount: 1, lastStatusCode: 200 });
       expect(ok?.attempts.map((a) => a.statusCode)).toEqual([200]);
@@ -94,23 +99,92 @@ for (const backend of backends) {
     it('writes hand-over deliveries already leased, and releases every lease on demand', async () => {
       const now = Date.now();
       const [r] = await store.publish(appId, [event('a.b', [epId, epId, epId])], now, { owner: 'w1', until: now + 60_000, limit: 2 });
-      expect(r.leased).toBe(2);
+      expect(r.leased).toEqual([0, 1]);
       expect((await store.claimDue('w2', now, now + 1000, 10)).map((d) => d.id)).toEqual([r.deliveryIds[2]]);
       expect(await store.releaseAllLeases(now)).toBe(3);
       expect(await store.claimDue('w2', now, now + 1000, 10)).toHaveLength(3);
     });
 
-    it('parks deliveries of a disabled endpoint and resumes them on re-enable', async () => {
-      const [r] = await store.publish(appId, [event('a.b', [epId])], Date.now());
+    it('holds back deliveries of a disabled endpoint, and on re-enable probes with one, then releases the rest', async () => {
+      const results = await store.publish(appId, [event('a.b', [epId]), event('a.b', [epId]), event('a.b', [epId])], Date.now());
+      const ids = results.map((r) => r.deliveryIds[0]);
       const now = Date.now();
-      await store.claimDue('w', now, now + 1000, 10);
-      await store.releaseClaims(r.deliveryIds, PARKED_AT);
-      expect(await store.nextDueAt()).toBeNull();
-      expect((await store.getDelivery(appId, r.deliveryIds[0]))?.delivery.nextAttemptAt).toBeNull();
       await store.updateEndpoint(appId, epId, { status: 'disabled' }, now);
+      expect(await store.claimDue('w', now, now + 1000, 10)).toEqual([]);
+      expect(await store.nextDueAt()).toBeNull();
+      expect((await store.getDelivery(appId, ids[0]))?.delivery).toMatchObject({ status: 'pending', nextAttemptAt: null });
+
       const enabled = await store.updateEndpoint(appId, epId, { status: 'active' }, now);
-      expect(enabled).toMatchObject({ status: 'active', disabledReason: null });
-      expect(await store.claimDue('w', now, now + 1000, 10)).toHaveLength(1);
+      expect(enabled).toMatchObject({ status: 'active', disabledReason: null, circuitState: 'open' });
+      const [due] = await store.takeDueCircuits(now, now + 60_000, 10);
+      expect(due.id).toBe(epId);
+      expect(await store.takeDueCircuits(now, now + 60_000, 10)).toEqual([]); // taken: one worker acts
+      const probe = await store.claimProbe(due, 'w', now + 60_000, now);
+      expect(probe?.id).toBe(ids[0]);
+      expect((await store.getEndpoint(appId, epId))?.circuitState).toBe('half_open');
+      await store.recordOutcomes([{ ...outcome(probe!, 'success', 200), probe: true }], now, policy);
+      const recovering = await store.getEndpoint(appId, epId);
+      expect(recovering?.circuitState).toBe('recovering');
+      expect(await store.releaseHeld(epId, 1, now + 1000, now)).toBe(1);
+      expect((await store.claimDue('w', now, now + 1000, 10)).map((d) => d.id)).toEqual([ids[1]]);
+      expect(await store.releaseHeld(epId, 10, now + 1000, now)).toBe(1);
+      expect((await store.getEndpoint(appId, epId))?.circuitState).toBe('closed');
+      expect((await store.claimDue('w', now, now + 1000, 10)).map((d) => d.id)).toEqual([ids[2]]);
+    });
+
+    it('opens the circuit after consecutive failures, re-opens it on a failed probe, and auto-disables only after the span', async () => {
+      const publish = async (n: number) => (await store.publish(appId, Array.from({ length: n }, () => event('a.b', [epId])), Date.now())).map((r) => r.deliveryIds[0]);
+      await publish(8);
+      let now = Date.now();
+      const batch = await store.claimDue('w', now, now + 1000, 5);
+      const changes = await store.recordOutcomes(batch.map((d) => outcome(d, 'pending', 500, now + 1000)), now, policy);
+      expect(changes.map((c) => c.kind).sort()).toEqual(['circuit_opened', 'failing']);
+      const ep = await store.getEndpoint(appId, epId);
+      expect(ep).toMatchObject({ circuitState: 'open', consecutiveFailures: 5 });
+      expect(ep!.circuitUntil).toBe(now + 5000);
+      // Everything waiting was held back, including the retries just scheduled.
+      expect(await store.claimDue('w', now + 2000, now + 3000, 10)).toEqual([]);
+      const probe = await store.claimProbe(ep!, 'w', now + 60_000, now);
+      await store.recordOutcomes([{ ...outcome(probe!, 'pending', 500, now + 1000), probe: true }], now, policy);
+      const reopened = await store.getEndpoint(appId, epId);
+      expect(reopened).toMatchObject({ circuitState: 'open', consecutiveFailures: 6 });
+      expect(reopened!.circuitUntil).toBe(now + 10_000); // doubled
+
+      // Ten consecutive failures, but over less than the minimum span: still active.
+      now = Date.now();
+      for (let i = 0; i < 4; i++) {
+        const p = await store.claimProbe((await store.getEndpoint(appId, epId))!, 'w', now + 60_000, now);
+        await store.recordOutcomes([{ ...outcome(p!, 'pending', 500, now + 1000), probe: true }], now, policy);
+      }
+      expect(await store.getEndpoint(appId, epId)).toMatchObject({ status: 'active', consecutiveFailures: 10 });
+      // The same run of failures seen a day later: disabled, with the reason.
+      const later = now + 86_400_000;
+      const p = await store.claimProbe((await store.getEndpoint(appId, epId))!, 'w', later + 60_000, later);
+      const disabled = await store.recordOutcomes([{ ...outcome(p!, 'pending', 500, later + 1000), probe: true }], later, policy);
+      expect(disabled.map((c) => c.kind)).toContain('disabled');
+      expect(await store.getEndpoint(appId, epId)).toMatchObject({ status: 'disabled', disabledReason: 'consecutive_failures' });
+    });
+
+    it('releases deliveries of one ordering key one at a time, in publish order, independently of other keys', async () => {
+      const r = await store.publish(appId, [
+        event('a.b', [epId], 'k1-1', 'doc-1'), event('a.b', [epId], 'k2-1', 'doc-2'), event('a.b', [epId], 'k1-2', 'doc-1'),
+        event('a.b', [epId], 'k1-3', 'doc-1'),
+      ], Date.now());
+      const [k11, k21, k12, k13] = r.map((x) => x.deliveryIds[0]);
+      let now = Date.now();
+      const first = await store.claimDue('w', now, now + 1000, 10);
+      expect(first.map((d) => d.id).sort()).toEqual([k11, k21].sort());
+      const d11 = first.find((d) => d.id === k11)!;
+      // A retry keeps the key's turn: k1-2 waits until k1-1 succeeds or fails for good.
+      await store.recordOutcomes([{ ...outcome(d11, 'pending', 500, now), orderingKey: 'doc-1' }], now, policy);
+      const retry = await store.claimDue('w', now, now + 1000, 10);
+      expect(retry.map((d) => d.id)).toEqual([k11]);
+      await store.recordOutcomes([{ ...outcome(retry[0], 'success', 200), orderingKey: 'doc-1' }], now, policy);
+      now = Date.now();
+      const second = await store.claimDue('w', now, now + 1000, 10);
+      expect(second.map((d) => d.id)).toEqual([k12]);
+      await store.recordOutcomes([{ ...outcome(second[0], 'failed', 500), orderingKey: 'doc-1' }], now, policy);
+      expect((await store.claimDue('w', now, now + 1000, 10)).map((d) => d.id)).toEqual([k13]);
     });
 
     it('retries by hand, recovers failed deliveries in a window, and refuses to touch one in flight', async () => {
@@ -119,12 +193,12 @@ for (const backend of backends) {
       const now = Date.now();
       const [d] = await store.claimDue('w', now, now + 1000, 10);
       expect(await store.retryDelivery(appId, id, now)).toBe('in_flight');
-      await store.recordOutcomes([outcome(d, 'failed', 500)], now);
+      await store.recordOutcomes([outcome(d, 'failed', 500)], now, policy);
       expect(await store.retryDelivery(appId, 'dlv_missing', now)).toBe('not_found');
       expect(await store.retryDelivery(appId, id, now)).toBe('ok');
       const [again] = await store.claimDue('w', now, now + 1000, 10);
       expect(again.oneShot).toBe(true);
-      await store.recordOutcomes([outcome(again, 'failed', 500)], now);
+      await store.recordOutcomes([outcome(again, 'failed', 500)], now, policy);
       expect(await store.recoverEndpoint(epId, now - 60_000, now - 30_000, now)).toBe(0);
       expect(await store.recoverEndpoint(epId, now - 60_000, now + 60_000, now)).toBe(1);
       expect((await store.claimDue('w', now, now + 1000, 10)).map((x) => [x.id, x.attemptCount])).toEqual([[id, 2]]);
@@ -134,7 +208,7 @@ for (const backend of backends) {
       const results = await store.publish(appId, [event('a.b', [epId]), event('a.b', [epId]), event('a.b', [epId])], Date.now());
       const now = Date.now();
       const c = await store.claimDue('w', now, now + 1000, 10);
-      await store.recordOutcomes([outcome(c[0], 'success', 200), outcome(c[1], 'failed', 500)], now);
+      await store.recordOutcomes([outcome(c[0], 'success', 200), outcome(c[1], 'failed', 500)], now, policy);
       const s = await store.endpointStats(epId, Date.now());
       expect(s).toMatchObject({ total: 3, succeeded: 1, failed: 1, pending: 1, successRate: 0.5, failedLast24h: 1 });
       expect(results).toHaveLength(3);

@@ -1,6 +1,7 @@
 import { Webhook } from 'standardwebhooks';
 import { describe, expect, it } from 'vitest';
 import { isBlockedAddress } from '../../src/core/address.js';
+import { AddressPolicy } from '../../src/core/address-policy.js';
 import { endpointUrlProblem } from '../../src/core/endpoint-url.js';
 import { subscribes } from '../../src/core/match.js';
 import { decide, parseRetryAfter } from '../../src/core/retry.js';
@@ -103,16 +104,18 @@ describe('addresses and endpoint URLs', () => {
     for (const ip of ['8.8.8.8', '1.1.1.1', '2606:4700:4700::1111']) expect(isBlockedAddress(ip), ip).toBe(false);
   });
 
+  const prod = new AddressPolicy(false);
+  const dev = new AddressPolicy(true);
   it('requires https and public hosts unless dev mode', () => {
-    expect(endpointUrlProblem('https://example.com/hook', { dev: false })).toBeNull();
-    expect(endpointUrlProblem('http://example.com/hook', { dev: false })).toMatch(/https/);
+    expect(endpointUrlProblem('https://example.com/hook', prod)).toBeNull();
+    expect(endpointUrlProblem('http://example.com/hook', prod)).toMatch(/https/);
     for (const u of ['https://127.0.0.1/', 'https://0x7f000001/', 'https://2130706433/', 'https://[::ffff:127.0.0.1]/', 'https://localhost/', 'https://169.254.169.254/latest']) {
-      expect(endpointUrlProblem(u, { dev: false }), u).toMatch(/private|loopback/);
+      expect(endpointUrlProblem(u, prod), u).toMatch(/private|loopback/);
     }
-    expect(endpointUrlProblem('http://127.0.0.1:9/x', { dev: true })).toBeNull();
-    expect(endpointUrlProblem('ftp://example.com/', { dev: true })).toMatch(/https/);
-    expect(endpointUrlProblem('https://user:pw@example.com/', { dev: false })).toMatch(/credentials/);
-    expect(endpointUrlProblem('not a url', { dev: true })).toMatch(/valid/);
+    expect(endpointUrlProblem('http://127.0.0.1:9/x', dev)).toBeNull();
+    expect(endpointUrlProblem('ftp://example.com/', dev)).toMatch(/https/);
+    expect(endpointUrlProblem('https://user:pw@example.com/', prod)).toMatch(/credentials/);
+    expect(endpointUrlProblem('not a url', dev)).toMatch(/valid/);
   });
 });
 

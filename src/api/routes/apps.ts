@@ -1,8 +1,25 @@
-import { notFound } from '../../errors.js';
+import type { Static } from '@sinclair/typebox';
+import { isReservedHeader } from '../../delivery/headers.js';
+import { HeraldError, notFound } from '../../errors.js';
+import type { SignatureProfile } from '../../store/types.js';
 import { loadApp, pageQuery, type ApiContext } from '../context.js';
 import type { Router } from '../router.js';
 import { AppCreate, AppOut, AppParams, AppPatch, PageQuery, pageOf } from '../schemas.js';
 import { appOut } from '../wire.js';
+
+type ProfileIn = Static<typeof AppCreate>['signatureProfile'];
+
+/** Branded header names must not collide with the headers Herald always sends. */
+function checkProfile(p: ProfileIn): void {
+  for (const name of [p?.header, p?.eventHeader]) {
+    if (name && isReservedHeader(name)) {
+      throw new HeraldError('invalid_header', `'${name}' is a header Herald always sends; pick another name`);
+    }
+  }
+}
+
+const normaliseProfile = (p: ProfileIn): SignatureProfile | null =>
+  p ? { header: (p.header ?? 'x-webhook-signature').toLowerCase(), format: p.format ?? 'sha256=hex', eventHeader: (p.eventHeader ?? 'x-webhook-event').toLowerCase() } : null;
 
 /** Apps: one per customer (tenant) of the product that embeds Herald. */
 export function appRoutes(r: Router, ctx: ApiContext): void {
@@ -11,7 +28,10 @@ export function appRoutes(r: Router, ctx: ApiContext): void {
     response: { status: 201, schema: AppOut },
     handler: async (req, reply) => {
       const b = req.body as AppCreate;
-      const app = await ctx.store.createApp({ name: b.name, uid: b.uid ?? null, metadata: b.metadata ?? {} });
+      checkProfile(b.signatureProfile);
+      const app = await ctx.store.createApp({
+        name: b.name, uid: b.uid ?? null, metadata: b.metadata ?? {}, signatureProfile: normaliseProfile(b.signatureProfile),
+      });
       return reply.status(201).send(appOut(app));
     },
   });
@@ -33,7 +53,11 @@ export function appRoutes(r: Router, ctx: ApiContext): void {
     response: { status: 200, schema: AppOut },
     handler: async (req) => {
       const app = await loadApp(ctx, req.params.app);
-      const updated = await ctx.store.updateApp(app.id, req.body as AppPatch);
+      const patch = req.body as AppPatch;
+      checkProfile(patch.signatureProfile);
+      const updated = await ctx.store.updateApp(app.id, {
+        ...patch, signatureProfile: patch.signatureProfile === undefined ? undefined : normaliseProfile(patch.signatureProfile),
+      });
       if (!updated) throw notFound('app', req.params.app);
       return appOut(updated);
     },
@@ -49,4 +73,4 @@ export function appRoutes(r: Router, ctx: ApiContext): void {
   });
 }
 
-type AppPatch = import('@sinclair/typebox').Static<typeof AppPatch>;
+type AppPatch = Static<typeof AppPatch>;

@@ -7,7 +7,7 @@ import { loadApp, loadEndpoint, pageQuery, parseTime, type ApiContext } from '..
 import type { Router } from '../router.js';
 import {
   DeliveryListQuery, DeliveryOut, EndpointCreate as EndpointCreateSchema, EndpointListQuery, EndpointOut, EndpointParams, EndpointPatch as EndpointPatchSchema,
-  RecoverBody, StatsOut, pageOf,
+  RecoverBody, RotateBody, StatsOut, pageOf,
 } from '../schemas.js';
 import { deliveryOut, endpointOut, statsOut } from '../wire.js';
 import { Type } from '@sinclair/typebox';
@@ -15,7 +15,7 @@ import { Type } from '@sinclair/typebox';
 /** Semantic checks the JSON Schema can't express; 422 with a message that says what to change. */
 function checkEndpoint(ctx: ApiContext, b: Partial<EndpointCreate>): void {
   if (b.url !== undefined) {
-    const problem = endpointUrlProblem(b.url, { dev: ctx.config.dev });
+    const problem = endpointUrlProblem(b.url, ctx.addressPolicy);
     if (problem) throw new HeraldError('invalid_endpoint_url', `url ${problem}`, { url: b.url });
   }
   for (const name of Object.keys(b.headers ?? {})) {
@@ -25,6 +25,10 @@ function checkEndpoint(ctx: ApiContext, b: Partial<EndpointCreate>): void {
     throw new HeraldError('invalid_secret', 'secret must be whsec_ followed by base64 of 24 to 64 bytes');
   }
 }
+
+/** Header names are case-insensitive: stored lower-case so Herald's own always override. */
+const normaliseHeaders = (h: Record<string, string> | undefined) =>
+  h === undefined ? undefined : Object.fromEntries(Object.entries(h).map(([k, v]) => [k.toLowerCase(), v]));
 
 /** "*" alone means every type; stored as null. */
 const normaliseEvents = (events: string[] | null | undefined) =>
@@ -41,8 +45,10 @@ export function endpointRoutes(r: Router, ctx: ApiContext): void {
       const app = await loadApp(ctx, req.params.app);
       const ep = await ctx.store.createEndpoint({
         appId: app.id, url: b.url, description: b.description ?? null, events: normaliseEvents(b.events) ?? null,
-        status: b.status ?? 'active', secret: b.secret ?? generateSecret(), headers: b.headers ?? {},
-        retrySchedule: b.retrySchedule ?? null, timeoutMs: b.timeoutMs ?? null, metadata: b.metadata ?? {},
+        status: b.status ?? 'active', secret: b.secret ?? generateSecret(), headers: normaliseHeaders(b.headers) ?? {},
+        retrySchedule: b.retrySchedule ?? null, timeoutMs: b.timeoutMs ?? null, rateLimit: b.rateLimit ?? null,
+        maxInFlight: b.maxInFlight ?? null, disableAfterFailures: b.disableAfterFailures ?? null,
+        disableAfterSeconds: b.disableAfterSeconds ?? null, metadata: b.metadata ?? {},
       });
       return reply.status(201).send(endpointOut(ep, true));
     },
@@ -68,10 +74,15 @@ export function endpointRoutes(r: Router, ctx: ApiContext): void {
     handler: async (req) => {
       const b = req.body as EndpointPatch;
       checkEndpoint(ctx, b);
-      const { app } = await loadEndpoint(ctx, req.params.app, req.params.ep);
-      const ep = await ctx.store.updateEndpoint(app.id, req.params.ep, { ...b, events: normaliseEvents(b.events) }, Date.now());
+      const { app, endpoint: before } = await loadEndpoint(ctx, req.params.app, req.params.ep);
+      const ep = await ctx.store.updateEndpoint(
+        app.id, req.params.ep, { ...b, events: normaliseEvents(b.events), headers: normaliseHeaders(b.headers) }, Date.now(),
+      );
       if (!ep) throw notFound('endpoint', req.params.ep);
-      if (b.status === 'active') ctx.notifyWorker();
+      if (before.status === 'disabled' && ep.status === 'active') {
+        ctx.ops?.endpointEnabled(ep);
+        ctx.notifyWorker();
+      }
       return endpointOut(ep);
     },
   });
@@ -88,6 +99,23 @@ export function endpointRoutes(r: Router, ctx: ApiContext): void {
     method: 'GET', url: `${base}/:ep/secret`, tag: 'endpoints', summary: 'Get the signing secret', params: EndpointParams,
     response: { status: 200, schema: Type.Object({ secret: Type.String() }) },
     handler: async (req) => ({ secret: (await loadEndpoint(ctx, req.params.app, req.params.ep)).endpoint.secret }),
+  });
+  r.add({
+    method: 'POST', url: `${base}/:ep/secret/rotate`, tag: 'endpoints',
+    summary: 'Rotate the signing secret; the old one keeps signing alongside for graceSeconds (default 24 h)',
+    params: EndpointParams, body: RotateBody, response: { status: 200, schema: Type.Object({ secret: Type.String() }) },
+    handler: async (req) => {
+      const b = (req.body ?? {}) as Static<typeof RotateBody>;
+      if (b.secret !== undefined && !isValidSecret(b.secret)) {
+        throw new HeraldError('invalid_secret', 'secret must be whsec_ followed by base64 of 24 to 64 bytes');
+      }
+      const { app } = await loadEndpoint(ctx, req.params.app, req.params.ep);
+      const now = Date.now();
+      const secret = b.secret ?? generateSecret();
+      const ep = await ctx.store.rotateSecret(app.id, req.params.ep, secret, now + (b.graceSeconds ?? 86_400) * 1000, now);
+      if (!ep) throw notFound('endpoint', req.params.ep);
+      return { secret: ep.secret };
+    },
   });
   r.add({
     method: 'POST', url: `${base}/:ep/test`, tag: 'endpoints', summary: 'Send a webhook.test event to this endpoint only',

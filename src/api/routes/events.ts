@@ -18,7 +18,7 @@ export function eventRoutes(r: Router, ctx: ApiContext): void {
   r.add({
     method: 'POST', url: '/v1/apps/:app/events', tag: 'events',
     summary: 'Publish an event: 202 once it and its deliveries are committed; 200 with the original for a repeated id or Idempotency-Key',
-    params: AppParams, body: EventIn, response: { status: 202, schema: PublishOut },
+    params: AppParams, body: EventIn, response: { status: 202, schema: PublishOut }, rateLimited: false,
     handler: async (req, reply) => {
       const app = await loadApp(ctx, req.params.app);
       const [result] = await ctx.publisher.publish(app, [req.body as Static<typeof EventIn>], idempotencyKey(req.headers['idempotency-key']));
@@ -28,7 +28,7 @@ export function eventRoutes(r: Router, ctx: ApiContext): void {
   r.add({
     method: 'POST', url: '/v1/apps/:app/events/batch', tag: 'events',
     summary: 'Publish up to 1,000 events in one transaction', params: AppParams, body: EventBatchIn,
-    bodyLimit: ctx.config.maxBatchBytes,
+    bodyLimit: ctx.config.maxBatchBytes, rateLimited: false,
     response: {
       status: 202,
       schema: Type.Object({ data: Type.Array(Type.Composite([PublishOut, Type.Object({ duplicate: Type.Boolean() })])) }),

@@ -114,4 +114,38 @@ CREATE TABLE attempts (
 ) WITHOUT ROWID;
 `,
   },
+  {
+    version: 2,
+    name: 'endpoint health, throttling, ordering keys, rotation, signature profiles',
+    sql: `
+ALTER TABLE apps ADD COLUMN signature_profile TEXT;
+
+ALTER TABLE endpoints ADD COLUMN previous_secrets TEXT;
+ALTER TABLE endpoints ADD COLUMN rate_limit REAL;
+ALTER TABLE endpoints ADD COLUMN max_in_flight INTEGER;
+ALTER TABLE endpoints ADD COLUMN disable_after_failures INTEGER;
+ALTER TABLE endpoints ADD COLUMN disable_after_seconds INTEGER;
+ALTER TABLE endpoints ADD COLUMN failing_since INTEGER;
+ALTER TABLE endpoints ADD COLUMN circuit_state TEXT NOT NULL DEFAULT 'closed';
+ALTER TABLE endpoints ADD COLUMN circuit_until INTEGER;
+ALTER TABLE endpoints ADD COLUMN circuit_since INTEGER;
+
+CREATE INDEX endpoints_circuit ON endpoints(circuit_until) WHERE circuit_state <> 'closed';
+
+ALTER TABLE events ADD COLUMN ordering_key TEXT;
+ALTER TABLE deliveries ADD COLUMN ordering_key TEXT;
+ALTER TABLE deliveries ADD COLUMN event_seq INTEGER;
+
+-- Per endpoint and ordering key, the pending deliveries in publish order: finding whether a
+-- key has one in progress, and the next to release when it finishes. Unkeyed deliveries
+-- never enter it, so ordering costs nothing to those who don't use it.
+CREATE INDEX deliveries_ordering ON deliveries(endpoint_id, ordering_key, event_seq)
+  WHERE ordering_key IS NOT NULL AND status = 'pending';
+
+-- Deliveries held back (endpoint disabled or circuit open), per endpoint, to release them
+-- gradually. The constants are PARKED_AT and ORDER_HELD_AT; queries must repeat them.
+CREATE INDEX deliveries_held ON deliveries(endpoint_id, next_attempt_at)
+  WHERE status = 'pending' AND lease_owner IS NULL AND next_attempt_at >= 8000000000000000 AND next_attempt_at < 9000000000000000;
+`,
+  },
 ];

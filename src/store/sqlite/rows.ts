@@ -1,4 +1,5 @@
-import type { App, Attempt, Delivery, Endpoint, EventType, StoredEvent } from '../types.js';
+import type { SecretBox } from '../../core/secret-box.js';
+import type { App, Attempt, Delivery, Endpoint, EventType, PreviousSecret, StoredEvent } from '../types.js';
 import { PARKED_AT } from '../types.js';
 
 /** Row → domain object conversions for the SQLite backend (JSON columns are TEXT). */
@@ -11,6 +12,7 @@ export const toApp = (r: Row): App => ({
   uid: r.uid,
   name: r.name,
   metadata: json(r.metadata, {}),
+  signatureProfile: json(r.signature_profile, null),
   createdAt: r.created_at,
   updatedAt: r.updated_at,
 });
@@ -24,7 +26,18 @@ export const toEventType = (r: Row): EventType => ({
   updatedAt: r.updated_at,
 });
 
-export const toEndpoint = (r: Row): Endpoint => ({
+/** Secrets are stored sealed (AES-256-GCM) when a key is configured. */
+export interface Sealer {
+  seal(plain: string): string;
+  open(stored: string): string;
+}
+export const plainSealer: Sealer = { seal: (p) => p, open: (s) => s };
+export const sealerFor = (box: SecretBox | undefined): Sealer => box ?? plainSealer;
+
+export const sealPrevious = (sealer: Sealer, list: PreviousSecret[]): string | null =>
+  list.length === 0 ? null : JSON.stringify(list.map((p) => ({ secret: sealer.seal(p.secret), expiresAt: p.expiresAt })));
+
+export const toEndpoint = (r: Row, sealer: Sealer = plainSealer): Endpoint => ({
   id: r.id,
   appId: r.app_id,
   url: r.url,
@@ -33,12 +46,21 @@ export const toEndpoint = (r: Row): Endpoint => ({
   status: r.status,
   disabledReason: r.disabled_reason,
   disabledAt: r.disabled_at,
-  secret: r.secret,
+  secret: sealer.open(r.secret),
+  previousSecrets: json<PreviousSecret[]>(r.previous_secrets, []).map((p) => ({ secret: sealer.open(p.secret), expiresAt: p.expiresAt })),
   headers: json(r.headers, {}),
   retrySchedule: json(r.retry_schedule, null),
   timeoutMs: r.timeout_ms,
+  rateLimit: r.rate_limit,
+  maxInFlight: r.max_in_flight,
+  disableAfterFailures: r.disable_after_failures,
+  disableAfterSeconds: r.disable_after_seconds,
   metadata: json(r.metadata, {}),
   consecutiveFailures: r.consecutive_failures,
+  failingSince: r.failing_since,
+  circuitState: r.circuit_state,
+  circuitUntil: r.circuit_until,
+  circuitSince: r.circuit_since,
   lastAttemptAt: r.last_attempt_at,
   createdAt: r.created_at,
   updatedAt: r.updated_at,
@@ -50,6 +72,7 @@ export const toEvent = (r: Row): StoredEvent => ({
   type: r.type,
   timestamp: r.timestamp,
   sequence: r.sequence,
+  orderingKey: r.ordering_key,
   body: r.body,
   deliveries: r.deliveries,
   createdAt: r.created_at,
@@ -61,6 +84,7 @@ export const toDelivery = (r: Row): Delivery => ({
   eventId: r.event_id,
   endpointId: r.endpoint_id,
   eventType: r.event_type,
+  orderingKey: r.ordering_key,
   status: r.status,
   attemptCount: r.attempt_count,
   lastStatusCode: r.last_status_code,

@@ -2,6 +2,12 @@
  * Every SQL statement of the SQLite backend, grouped by area. Named parameters (@name)
  * are bound by better-sqlite3; statements are prepared once per connection.
  */
+// The sentinels of types.ts (PARKED_AT, ORDER_HELD_AT) spelled out, so that the partial index
+// deliveries_held, whose WHERE repeats them, is usable by the statements below.
+const PARKED = '8000000000000000';
+const ORDER_HELD = '9000000000000000';
+const HELD_RANGE = `next_attempt_at >= ${PARKED} AND next_attempt_at < ${ORDER_HELD}`;
+
 const FILTERS = `AND (@endpoint_id IS NULL OR endpoint_id = @endpoint_id)
   AND (@event_id IS NULL OR event_id = @event_id)
   AND (@event_type IS NULL OR event_type = @event_type)
@@ -9,12 +15,13 @@ const FILTERS = `AND (@endpoint_id IS NULL OR endpoint_id = @endpoint_id)
 
 export const SQL = {
   // ── apps ──────────────────────────────────────────────────────────────
-  insertApp: `INSERT INTO apps (id, uid, name, metadata, created_at, updated_at)
-              VALUES (@id, @uid, @name, @metadata, @now, @now) RETURNING *`,
+  insertApp: `INSERT INTO apps (id, uid, name, metadata, signature_profile, created_at, updated_at)
+              VALUES (@id, @uid, @name, @metadata, @signature_profile, @now, @now) RETURNING *`,
+  appById: `SELECT * FROM apps WHERE id = @id`,
   appByIdOrUid: `SELECT * FROM apps WHERE id = @key OR uid = @key LIMIT 1`,
   listApps: `SELECT * FROM apps WHERE id > @after ORDER BY id LIMIT @limit`,
-  updateApp: `UPDATE apps SET name = @name, uid = @uid, metadata = @metadata, updated_at = @now
-              WHERE id = @id RETURNING *`,
+  updateApp: `UPDATE apps SET name = @name, uid = @uid, metadata = @metadata, signature_profile = @signature_profile,
+              updated_at = @now WHERE id = @id RETURNING *`,
   deleteApp: `DELETE FROM apps WHERE id = @id`,
   bumpSequence: `UPDATE apps SET last_sequence = last_sequence + @n WHERE id = @id RETURNING last_sequence`,
 
@@ -29,9 +36,11 @@ export const SQL = {
 
   // ── endpoints ─────────────────────────────────────────────────────────
   insertEndpoint: `INSERT INTO endpoints (id, app_id, url, description, events, status, disabled_at, disabled_reason,
-                     secret, headers, retry_schedule, timeout_ms, metadata, created_at, updated_at)
+                     secret, headers, retry_schedule, timeout_ms, rate_limit, max_in_flight, disable_after_failures,
+                     disable_after_seconds, metadata, created_at, updated_at)
                    VALUES (@id, @app_id, @url, @description, @events, @status, @disabled_at, @disabled_reason,
-                     @secret, @headers, @retry_schedule, @timeout_ms, @metadata, @now, @now) RETURNING *`,
+                     @secret, @headers, @retry_schedule, @timeout_ms, @rate_limit, @max_in_flight, @disable_after_failures,
+                     @disable_after_seconds, @metadata, @now, @now) RETURNING *`,
   endpoint: `SELECT * FROM endpoints WHERE app_id = @app_id AND id = @id`,
   endpointById: `SELECT * FROM endpoints WHERE id = @id`,
   listEndpoints: `SELECT * FROM endpoints WHERE app_id = @app_id AND id > @after
@@ -39,34 +48,72 @@ export const SQL = {
   activeEndpoints: `SELECT * FROM endpoints WHERE app_id = @app_id AND status = 'active' ORDER BY id`,
   updateEndpoint: `UPDATE endpoints SET url = @url, description = @description, events = @events, status = @status,
                      disabled_reason = @disabled_reason, disabled_at = @disabled_at, headers = @headers,
-                     retry_schedule = @retry_schedule, timeout_ms = @timeout_ms, metadata = @metadata,
-                     consecutive_failures = @consecutive_failures, updated_at = @now
+                     retry_schedule = @retry_schedule, timeout_ms = @timeout_ms, rate_limit = @rate_limit,
+                     max_in_flight = @max_in_flight, disable_after_failures = @disable_after_failures,
+                     disable_after_seconds = @disable_after_seconds, metadata = @metadata,
+                     consecutive_failures = @consecutive_failures, failing_since = @failing_since,
+                     circuit_state = @circuit_state, circuit_until = @circuit_until, updated_at = @now
                    WHERE app_id = @app_id AND id = @id RETURNING *`,
+  rotateSecret: `UPDATE endpoints SET secret = @secret, previous_secrets = @previous_secrets, updated_at = @now
+                 WHERE app_id = @app_id AND id = @id RETURNING *`,
   deleteEndpoint: `DELETE FROM endpoints WHERE app_id = @app_id AND id = @id`,
-  // Deliveries parked while their endpoint was disabled become due again.
-  unparkEndpoint: `UPDATE deliveries SET next_attempt_at = @now
-                   WHERE endpoint_id = @id AND status = 'pending' AND next_attempt_at >= @parked`,
+  // Health after a batch of attempts: a success resets the run of failures; failures extend
+  // it. RETURNING the count before and after lets the caller see thresholds being crossed.
   endpointHealth: `UPDATE endpoints SET
                      consecutive_failures = CASE WHEN @reset = 1 THEN @fails ELSE consecutive_failures + @fails END,
-                     last_attempt_at = @at
-                   WHERE id = @id`,
+                     failing_since = CASE WHEN @fails = 0 THEN NULL
+                                          WHEN @reset = 1 OR failing_since IS NULL THEN @first_failure
+                                          ELSE failing_since END,
+                     last_attempt_at = MAX(COALESCE(last_attempt_at, 0), @at)
+                   WHERE id = @id
+                   RETURNING app_id, consecutive_failures, failing_since, status, circuit_state, disable_after_failures,
+                     disable_after_seconds`,
   disableEndpoint: `UPDATE endpoints SET status = 'disabled', disabled_reason = @reason, disabled_at = @now,
-                      updated_at = @now WHERE id = @id AND status = 'active'`,
+                      updated_at = @now WHERE id = @id AND status = 'active' RETURNING app_id`,
+  setCircuit: `UPDATE endpoints SET circuit_state = @state, circuit_until = @until,
+                 circuit_since = CASE WHEN circuit_state = @state THEN circuit_since ELSE @now END WHERE id = @id`,
+  dueCircuits: `UPDATE endpoints SET circuit_until = @lease_until
+                WHERE id IN (SELECT id FROM endpoints WHERE circuit_state <> 'closed' AND circuit_until <= @now
+                             AND status = 'active' ORDER BY circuit_until LIMIT @limit)
+                RETURNING *`,
+  // Hold back an endpoint's waiting deliveries (disabled, or circuit opened). Deliveries
+  // waiting on an ordering key stay as they are so their order survives.
+  holdEndpoint: `UPDATE deliveries SET next_attempt_at = ${PARKED}
+                 WHERE endpoint_id = @id AND status = 'pending' AND lease_owner IS NULL AND next_attempt_at < ${PARKED}`,
+  // Release held-back deliveries oldest first; LIMIT -1 releases all.
+  releaseHeld: `UPDATE deliveries SET next_attempt_at = @now
+                WHERE id IN (SELECT id FROM deliveries WHERE endpoint_id = @id AND status = 'pending'
+                             AND lease_owner IS NULL AND ${HELD_RANGE} ORDER BY next_attempt_at LIMIT @limit)`,
+  claimProbe: `UPDATE deliveries SET lease_owner = @owner, next_attempt_at = @lease_until
+               WHERE id = (SELECT id FROM deliveries WHERE endpoint_id = @id AND status = 'pending'
+                           AND lease_owner IS NULL AND ${HELD_RANGE} ORDER BY next_attempt_at LIMIT 1)
+               RETURNING id, app_id, endpoint_id, event_pk, event_id, event_type, attempt_count, one_shot`,
 
   // ── events ────────────────────────────────────────────────────────────
   eventById: `SELECT * FROM events WHERE app_id = @app_id AND id = @id`,
   eventByIdempotencyKey: `SELECT * FROM events WHERE app_id = @app_id AND idempotency_key = @key`,
-  insertEvent: `INSERT INTO events (app_id, id, type, timestamp, sequence, idempotency_key, body, deliveries, created_at)
-                VALUES (@app_id, @id, @type, @timestamp, @sequence, @idempotency_key, @body, @deliveries, @now)`,
+  insertEvent: `INSERT INTO events (app_id, id, type, timestamp, sequence, idempotency_key, ordering_key, body,
+                  deliveries, created_at)
+                VALUES (@app_id, @id, @type, @timestamp, @sequence, @idempotency_key, @ordering_key, @body,
+                  @deliveries, @now)`,
   listEvents: `SELECT * FROM events WHERE app_id = @app_id AND sequence > @after
                AND (@type IS NULL OR type = @type) ORDER BY sequence LIMIT @limit`,
   eventBody: `SELECT body FROM events WHERE pk = @pk`,
 
   // ── deliveries ────────────────────────────────────────────────────────
   insertDelivery: `INSERT INTO deliveries (id, app_id, endpoint_id, event_pk, event_id, event_type, status,
-                     next_attempt_at, lease_owner, created_at)
+                     next_attempt_at, lease_owner, ordering_key, event_seq, created_at)
                    VALUES (@id, @app_id, @endpoint_id, @event_pk, @event_id, @event_type, 'pending',
-                     @next_attempt_at, @lease_owner, @now)`,
+                     @next_attempt_at, @lease_owner, @ordering_key, @event_seq, @now)`,
+  // Does this endpoint have a pending delivery for the key? Then a new one waits its turn.
+  keyBusy: `SELECT 1 FROM deliveries WHERE endpoint_id = @endpoint_id AND ordering_key = @key AND status = 'pending' LIMIT 1`,
+  // After a keyed delivery finished for good: release the next one of its key, unless another
+  // of the key is still under way (a manual retry of an old one, say).
+  releaseNextInOrder: `UPDATE deliveries SET next_attempt_at = @now
+                       WHERE id = (SELECT id FROM deliveries WHERE endpoint_id = @endpoint_id AND ordering_key = @key
+                                   AND status = 'pending' AND next_attempt_at = ${ORDER_HELD} ORDER BY event_seq LIMIT 1)
+                       AND NOT EXISTS (SELECT 1 FROM deliveries WHERE endpoint_id = @endpoint_id AND ordering_key = @key
+                                       AND status = 'pending' AND next_attempt_at <> ${ORDER_HELD})`,
   delivery: `SELECT * FROM deliveries WHERE app_id = @app_id AND id = @id`,
   attemptsOf: `SELECT * FROM attempts WHERE delivery_id = @id ORDER BY number`,
   // Listing filters are optional; a NULL parameter disables its condition. One variant per
@@ -96,6 +143,7 @@ export const SQL = {
           WHERE id IN (SELECT id FROM deliveries WHERE status = 'pending' AND lease_owner IS NULL
                        AND next_attempt_at <= @now ORDER BY next_attempt_at LIMIT @limit)
           RETURNING id, app_id, endpoint_id, event_pk, event_id, event_type, attempt_count, one_shot`,
+  // Held deliveries sort last; the idle worker wakes for the earliest real schedule.
   nextDue: `SELECT MIN(next_attempt_at) AS at FROM deliveries WHERE status = 'pending' AND lease_owner IS NULL`,
   // Inserting through SELECT … WHERE EXISTS skips attempts of deliveries deleted meanwhile
   // (their endpoint or app was deleted while the request was in flight).

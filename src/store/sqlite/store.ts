@@ -1,77 +1,33 @@
-import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
 import { HeraldError } from '../../errors.js';
 import { newId } from '../../ids.js';
 import { percentile, toPage } from '../page.js';
-import {
-  PARKED_AT,
-  type App, type AppPatch, type AttemptOutcome, type ClaimedDelivery, type DeliveryFilter, type Endpoint,
-  type EndpointPatch, type EndpointStats, type EndpointStatus, type EventType, type EventTypePatch, type NewApp,
-  type NewEndpoint, type NewEvent, type NewEventType, type Page, type PageQuery, type PublishLease, type PublishResult,
-  type Store,
+import type {
+  App, AppPatch, DeliveryFilter, Endpoint, EndpointPatch, EndpointStats, EndpointStatus, EventType, EventTypePatch,
+  NewApp, NewEndpoint, NewEventType, Page, PageQuery, Store,
 } from '../types.js';
-import { migrations } from './migrations.js';
-import { toApp, toAttempt, toDelivery, toEndpoint, toEvent, toEventType, jsonOrNull } from './rows.js';
-import { SQL } from './sql.js';
+import { isUniqueViolation } from './connection.js';
+import { SqliteQueue } from './queue.js';
+import { jsonOrNull, sealPrevious, toApp, toAttempt, toDelivery, toEndpoint, toEvent, toEventType } from './rows.js';
 
-type Statements = { -readonly [K in keyof typeof SQL]: Database.Statement };
-
-const isUniqueViolation = (err: unknown): boolean =>
-  typeof err === 'object' && err !== null &&
-  ['SQLITE_CONSTRAINT_UNIQUE', 'SQLITE_CONSTRAINT_PRIMARYKEY'].includes((err as { code?: string }).code ?? '');
+type Row = Record<string, any>;
 
 /**
  * SQLite backend. better-sqlite3 is synchronous, which suits SQLite's single writer: a
  * publish or a batch of attempt results is one short transaction with no awaits inside.
- * WAL with synchronous=NORMAL: a committed transaction survives the process being killed
- * (kill -9); only an OS crash or power loss may lose the last commits (use FULL for that).
+ * This file holds the resources the API manages; queue.ts the publish and worker paths.
  */
-export class SqliteStore implements Store {
+export class SqliteStore extends SqliteQueue implements Store {
   readonly kind = 'sqlite' as const;
+  /** One worker process per SQLite file: its leases last until it releases them at its next start. */
   readonly leasesExpire = false;
-  private readonly db: Database.Database;
-  private s!: Statements;
-
-  constructor(path: string, options: { synchronous?: 'NORMAL' | 'FULL' } = {}) {
-    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-    this.db = new Database(path);
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma(`synchronous = ${options.synchronous ?? 'NORMAL'}`);
-    this.db.pragma('foreign_keys = ON');
-    this.db.pragma('busy_timeout = 5000');
-    this.db.pragma('cache_size = -65536');
-    // Checkpoint every ~16 MB of WAL instead of 4 MB: fewer, larger checkpoints on the write path.
-    this.db.pragma('wal_autocheckpoint = 4000');
-  }
-
-  async migrate(): Promise<void> {
-    this.db.exec(`CREATE TABLE IF NOT EXISTS herald_migrations (
-      version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)`);
-    const applied = new Set(
-      (this.db.prepare('SELECT version FROM herald_migrations').all() as { version: number }[]).map((r) => r.version),
-    );
-    for (const m of migrations) {
-      if (applied.has(m.version)) continue;
-      this.db.transaction(() => {
-        this.db.exec(m.sql);
-        this.db.prepare('INSERT INTO herald_migrations (version, name, applied_at) VALUES (?, ?, ?)')
-          .run(m.version, m.name, Date.now());
-      }).immediate();
-    }
-    const s: Partial<Statements> = {};
-    for (const [name, text] of Object.entries(SQL)) s[name as keyof typeof SQL] = this.db.prepare(text);
-    this.s = s as Statements;
-  }
-
-  async close(): Promise<void> {
-    if (this.db.open) this.db.close();
-  }
 
   // ── apps ────────────────────────────────────────────────────────────────
   async createApp(a: NewApp): Promise<App> {
     try {
-      return toApp(this.s.insertApp.get({ id: newId('app'), uid: a.uid, name: a.name, metadata: JSON.stringify(a.metadata), now: Date.now() }) as object);
+      return toApp(this.s.insertApp.get({
+        id: newId('app'), uid: a.uid, name: a.name, metadata: JSON.stringify(a.metadata),
+        signature_profile: jsonOrNull(a.signatureProfile), now: Date.now(),
+      }) as object);
     } catch (err) {
       if (isUniqueViolation(err)) throw new HeraldError('conflict', `an app with uid '${a.uid}' already exists`);
       throw err;
@@ -95,7 +51,9 @@ export class SqliteStore implements Store {
     try {
       const row = this.s.updateApp.get({
         id, name: patch.name ?? app.name, uid: patch.uid !== undefined ? patch.uid : app.uid,
-        metadata: JSON.stringify(patch.metadata ?? app.metadata), now: Date.now(),
+        metadata: JSON.stringify(patch.metadata ?? app.metadata),
+        signature_profile: jsonOrNull(patch.signatureProfile !== undefined ? patch.signatureProfile : app.signatureProfile),
+        now: Date.now(),
       });
       return row ? toApp(row as object) : null;
     } catch (err) {
@@ -149,52 +107,73 @@ export class SqliteStore implements Store {
     const row = this.s.insertEndpoint.get({
       id: newId('ep'), app_id: e.appId, url: e.url, description: e.description, events: jsonOrNull(e.events),
       status: e.status, disabled_at: e.status === 'disabled' ? now : null,
-      disabled_reason: e.status === 'disabled' ? 'manual' : null, secret: e.secret, headers: JSON.stringify(e.headers),
-      retry_schedule: jsonOrNull(e.retrySchedule), timeout_ms: e.timeoutMs, metadata: JSON.stringify(e.metadata), now,
+      disabled_reason: e.status === 'disabled' ? 'manual' : null, secret: this.sealer.seal(e.secret),
+      headers: JSON.stringify(e.headers), retry_schedule: jsonOrNull(e.retrySchedule), timeout_ms: e.timeoutMs,
+      rate_limit: e.rateLimit, max_in_flight: e.maxInFlight, disable_after_failures: e.disableAfterFailures,
+      disable_after_seconds: e.disableAfterSeconds, metadata: JSON.stringify(e.metadata), now,
     });
-    return toEndpoint(row as object);
+    return toEndpoint(row as Row, this.sealer);
   }
 
   async getEndpoint(appId: string, id: string): Promise<Endpoint | null> {
     const row = this.s.endpoint.get({ app_id: appId, id });
-    return row ? toEndpoint(row as object) : null;
+    return row ? toEndpoint(row as Row, this.sealer) : null;
   }
 
   async listEndpoints(appId: string, q: PageQuery & { status?: EndpointStatus }): Promise<Page<Endpoint>> {
     const rows = this.s.listEndpoints
       .all({ app_id: appId, after: q.iterator ?? '', status: q.status ?? null, limit: q.limit + 1 })
-      .map((r) => toEndpoint(r as object));
+      .map((r) => toEndpoint(r as Row, this.sealer));
     return toPage(rows, q.limit, (e) => e.id, q.iterator);
   }
 
   async activeEndpoints(appId: string): Promise<Endpoint[]> {
-    return this.s.activeEndpoints.all({ app_id: appId }).map((r) => toEndpoint(r as object));
+    return this.s.activeEndpoints.all({ app_id: appId }).map((r) => toEndpoint(r as Row, this.sealer));
   }
 
   async updateEndpoint(appId: string, id: string, patch: EndpointPatch, now: number): Promise<Endpoint | null> {
     return this.db.transaction(() => {
       const row = this.s.endpoint.get({ app_id: appId, id });
       if (!row) return null;
-      const cur = toEndpoint(row as object);
+      const cur = toEndpoint(row as Row, this.sealer);
       const status = patch.status ?? cur.status;
       const enabling = cur.status === 'disabled' && status === 'active';
       const disabling = cur.status === 'active' && status === 'disabled';
+      const pick = <K extends keyof EndpointPatch & keyof Endpoint>(k: K) => (patch[k] !== undefined ? patch[k] : cur[k]);
       const updated = this.s.updateEndpoint.get({
-        app_id: appId, id, now,
-        url: patch.url ?? cur.url,
-        description: patch.description !== undefined ? patch.description : cur.description,
-        events: jsonOrNull(patch.events !== undefined ? patch.events : cur.events),
-        status,
+        app_id: appId, id, now, status,
+        url: pick('url'), description: pick('description'), events: jsonOrNull(pick('events')),
         disabled_reason: disabling ? 'manual' : enabling ? null : cur.disabledReason,
         disabled_at: disabling ? now : enabling ? null : cur.disabledAt,
-        headers: JSON.stringify(patch.headers ?? cur.headers),
-        retry_schedule: jsonOrNull(patch.retrySchedule !== undefined ? patch.retrySchedule : cur.retrySchedule),
-        timeout_ms: patch.timeoutMs !== undefined ? patch.timeoutMs : cur.timeoutMs,
-        metadata: JSON.stringify(patch.metadata ?? cur.metadata),
+        headers: JSON.stringify(pick('headers')), retry_schedule: jsonOrNull(pick('retrySchedule')),
+        timeout_ms: pick('timeoutMs'), rate_limit: pick('rateLimit'), max_in_flight: pick('maxInFlight'),
+        disable_after_failures: pick('disableAfterFailures'), disable_after_seconds: pick('disableAfterSeconds'),
+        metadata: JSON.stringify(pick('metadata')),
         consecutive_failures: enabling ? 0 : cur.consecutiveFailures,
+        failing_since: enabling ? null : cur.failingSince,
+        // Re-enabled: probe with one held delivery now, then release the rest at a rising rate
+        // (circuit open → half-open → recovering), so the backlog doesn't land all at once.
+        circuit_state: enabling ? 'open' : cur.circuitState,
+        circuit_until: enabling ? now : cur.circuitUntil,
       });
-      if (enabling) this.s.unparkEndpoint.run({ id, now, parked: PARKED_AT });
-      return toEndpoint(updated as object);
+      if (disabling) this.s.holdEndpoint.run({ id });
+      return toEndpoint(updated as Row, this.sealer);
+    }).immediate();
+  }
+
+  async rotateSecret(appId: string, id: string, secret: string, graceUntil: number, now: number): Promise<Endpoint | null> {
+    return this.db.transaction(() => {
+      const row = this.s.endpoint.get({ app_id: appId, id });
+      if (!row) return null;
+      const cur = toEndpoint(row as Row, this.sealer);
+      // The old secret signs alongside the new one until graceUntil; expired ones are dropped.
+      const previous = [{ secret: cur.secret, expiresAt: graceUntil }, ...cur.previousSecrets]
+        .filter((p) => p.expiresAt > now && p.secret !== secret)
+        .slice(0, 5);
+      const updated = this.s.rotateSecret.get({
+        app_id: appId, id, now, secret: this.sealer.seal(secret), previous_secrets: sealPrevious(this.sealer, previous),
+      });
+      return toEndpoint(updated as Row, this.sealer);
     }).immediate();
   }
 
@@ -203,70 +182,6 @@ export class SqliteStore implements Store {
   }
 
   // ── events ──────────────────────────────────────────────────────────────
-  async publish(appId: string, events: NewEvent[], now: number, lease?: PublishLease): Promise<PublishResult[]> {
-    return this.db.transaction(() => {
-      const results: PublishResult[] = new Array(events.length);
-      const fresh: number[] = [];
-      const inBatch = new Map<string, number>();
-      const repeats: Array<[number, number]> = [];
-      events.forEach((e, i) => {
-        const sameBatch = inBatch.get(`id:${e.id}`) ?? (e.idempotencyKey ? inBatch.get(`key:${e.idempotencyKey}`) : undefined);
-        if (sameBatch !== undefined) {
-          repeats.push([i, sameBatch]);
-          return;
-        }
-        const existing = (e.idGenerated ? undefined : this.s.eventById.get({ app_id: appId, id: e.id }))
-          ?? (e.idempotencyKey ? this.s.eventByIdempotencyKey.get({ app_id: appId, key: e.idempotencyKey }) : undefined);
-        if (existing) {
-          results[i] = { event: toEvent(existing as object), created: false, deliveryIds: [], leased: 0 };
-          return;
-        }
-        inBatch.set(`id:${e.id}`, i);
-        if (e.idempotencyKey) inBatch.set(`key:${e.idempotencyKey}`, i);
-        fresh.push(i);
-      });
-      const fillRepeats = () => {
-        for (const [i, first] of repeats) results[i] = { event: results[first].event, created: false, deliveryIds: [], leased: 0 };
-        return results;
-      };
-      if (fresh.length === 0) return fillRepeats();
-
-      const bumped = this.s.bumpSequence.get({ n: fresh.length, id: appId }) as { last_sequence: number } | undefined;
-      if (!bumped) throw new HeraldError('not_found', `app '${appId}' not found`);
-      let sequence = bumped.last_sequence - fresh.length;
-      let leasable = lease?.limit ?? 0;
-      for (const i of fresh) {
-        const e = events[i];
-        sequence++;
-        const { lastInsertRowid } = this.s.insertEvent.run({
-          app_id: appId, id: e.id, type: e.type, timestamp: e.timestamp, sequence,
-          idempotency_key: e.idempotencyKey, body: e.body, deliveries: e.endpointIds.length, now,
-        });
-        let leased = 0;
-        const deliveryIds = e.endpointIds.map((endpointId) => {
-          const id = newId('dlv', now);
-          const take = leasable > 0;
-          if (take) {
-            leasable--;
-            leased++;
-          }
-          this.s.insertDelivery.run({
-            id, app_id: appId, endpoint_id: endpointId, event_pk: lastInsertRowid, event_id: e.id, event_type: e.type, now,
-            next_attempt_at: take ? lease!.until : now, lease_owner: take ? lease!.owner : null,
-          });
-          return id;
-        });
-        results[i] = {
-          event: { id: e.id, appId, type: e.type, timestamp: e.timestamp, sequence, body: e.body, deliveries: deliveryIds.length, createdAt: now },
-          created: true,
-          deliveryIds,
-          leased,
-        };
-      }
-      return fillRepeats();
-    }).immediate();
-  }
-
   async getEvent(appId: string, id: string) {
     const row = this.s.eventById.get({ app_id: appId, id });
     return row ? toEvent(row as object) : null;
@@ -331,77 +246,5 @@ export class SqliteStore implements Store {
       consecutiveFailures: ep.consecutive_failures,
       lastDeliveryAt: ep.last_attempt_at,
     };
-  }
-
-  // ── worker ──────────────────────────────────────────────────────────────
-  async claimDue(owner: string, now: number, leaseUntil: number, limit: number): Promise<ClaimedDelivery[]> {
-    const rows = this.s.claim.all({ owner, now, lease_until: leaseUntil, limit }) as Record<string, any>[];
-    if (rows.length === 0) return [];
-    // Fan-out makes many deliveries share an event and an endpoint: read each once per batch.
-    const bodies = new Map<number, string>();
-    const endpoints = new Map<string, Endpoint>();
-    return rows.map((r) => {
-      let body = bodies.get(r.event_pk);
-      if (body === undefined) {
-        body = (this.s.eventBody.get({ pk: r.event_pk }) as { body: string }).body;
-        bodies.set(r.event_pk, body);
-      }
-      let endpoint = endpoints.get(r.endpoint_id);
-      if (endpoint === undefined) {
-        endpoint = toEndpoint(this.s.endpointById.get({ id: r.endpoint_id }) as object);
-        endpoints.set(r.endpoint_id, endpoint);
-      }
-      return {
-        id: r.id, appId: r.app_id, eventId: r.event_id, eventType: r.event_type,
-        attemptCount: r.attempt_count, oneShot: r.one_shot === 1, body, endpoint,
-      };
-    });
-  }
-
-  async nextDueAt(): Promise<number | null> {
-    const row = this.s.nextDue.get() as { at: number | null };
-    return row.at === null || row.at >= PARKED_AT ? null : row.at;
-  }
-
-  async recordOutcomes(outcomes: AttemptOutcome[], now: number): Promise<void> {
-    if (outcomes.length === 0) return;
-    this.db.transaction(() => {
-      // Per endpoint: failures since the batch's last success, and whether a success reset the count.
-      const health = new Map<string, { reset: boolean; fails: number; at: number }>();
-      for (const o of outcomes) {
-        const a = o.attempt;
-        this.s.insertAttempt.run({
-          id: a.id, delivery_id: a.deliveryId, endpoint_id: a.endpointId, number: a.number, started_at: a.startedAt,
-          duration_ms: a.durationMs, status_code: a.statusCode, response_body: a.responseBody, error: a.error,
-        });
-        this.s.finishAttempt.run({
-          delivery_id: o.deliveryId, status: o.status, number: a.number, status_code: a.statusCode, error: a.error,
-          next_attempt_at: o.nextAttemptAt, started_at: a.startedAt, now,
-        });
-        const h = health.get(o.endpointId) ?? { reset: false, fails: 0, at: 0 };
-        if (o.status === 'success') {
-          h.reset = true;
-          h.fails = 0;
-        } else h.fails++;
-        h.at = Math.max(h.at, a.startedAt);
-        health.set(o.endpointId, h);
-        if (o.disableEndpoint) this.s.disableEndpoint.run({ id: o.endpointId, reason: o.disableEndpoint, now });
-      }
-      for (const [id, h] of health) this.s.endpointHealth.run({ id, reset: h.reset ? 1 : 0, fails: h.fails, at: h.at });
-    })();
-  }
-
-  async releaseClaims(ids: string[], at: number): Promise<void> {
-    this.db.transaction(() => {
-      for (const id of ids) this.s.release.run({ id, at });
-    })();
-  }
-
-  async releaseAllLeases(now: number): Promise<number> {
-    return this.s.releaseAll.run({ now }).changes;
-  }
-
-  async queueDepth(): Promise<number> {
-    return (this.s.queueDepth.get() as { n: number }).n;
   }
 }
