@@ -23,7 +23,7 @@ export interface HeraldConfig {
   maxPayloadBytes: number;
   maxBatchBytes: number;
   workerConcurrency: number;
-  /** default cap on concurrent requests to one endpoint, so one slow receiver can't take every slot */
+  /** default cap on concurrent requests to one endpoint (besides the fair share the worker enforces) */
   endpointMaxInFlight: number;
   /** auto-disable after this many consecutive failed attempts … */
   disableAfterFailures: number;
@@ -143,7 +143,7 @@ export function loadConfig(env: Env = process.env, overrides: ConfigOverrides = 
     maxPayloadBytes: int(env, 'HERALD_MAX_PAYLOAD_BYTES', 1024 * 1024, 1024, 64 * 1024 * 1024),
     maxBatchBytes: int(env, 'HERALD_MAX_BATCH_BYTES', 32 * 1024 * 1024, 1024, 512 * 1024 * 1024),
     workerConcurrency: int(env, 'HERALD_WORKER_CONCURRENCY', 256, 1, 10_000),
-    endpointMaxInFlight: int(env, 'HERALD_ENDPOINT_MAX_IN_FLIGHT', 32, 1, 10_000),
+    endpointMaxInFlight: int(env, 'HERALD_ENDPOINT_MAX_IN_FLIGHT', 256, 1, 10_000),
     disableAfterFailures: int(env, 'HERALD_DISABLE_AFTER_FAILURES', 10, 1, 1_000_000),
     disableAfterSeconds: int(env, 'HERALD_DISABLE_AFTER_SECONDS', 86_400, 0, 365 * 86_400),
     failingThreshold: int(env, 'HERALD_FAILING_THRESHOLD', 5, 1, 1_000_000),

@@ -17,8 +17,11 @@ export class EndpointGate {
   private tokens: number;
   private refilledAt: number;
   private deferredUntil = 0;
-  /** moving average of attempt durations: how fast this endpoint gets through its queue */
-  private avgMs = 250;
+  /**
+   * Moving average of attempt durations: how fast this endpoint gets through its queue.
+   * Starts optimistic, so a new endpoint gets room at once; a slow one shows itself quickly.
+   */
+  private avgMs = 20;
 
   constructor(endpoint: Endpoint, defaultMaxInFlight: number, now: number) {
     this.maxInFlight = endpoint.maxInFlight ?? defaultMaxInFlight;
@@ -47,8 +50,9 @@ export class EndpointGate {
     this.refilledAt = now;
   }
 
-  canStart(now: number): boolean {
-    if (this.inFlight >= this.maxInFlight) return false;
+  /** @param share the most this endpoint may have in flight while others want slots too */
+  canStart(now: number, share: number): boolean {
+    if (this.inFlight >= Math.min(this.maxInFlight, share)) return false;
     this.refill(now);
     return this.tokens >= 1;
   }
@@ -81,9 +85,14 @@ export class EndpointGate {
     return this.queue.length < Math.max(1, Math.ceil(this.serviceRate()));
   }
 
-  /** When a delivery that doesn't fit should be due again: one slot after the previous one. */
+  /** When a delivery that doesn't fit should be due again: after the queue, one slot after the previous one. */
   deferAt(now: number): number {
-    this.deferredUntil = Math.max(this.deferredUntil, now + 1000) + 1000 / this.serviceRate();
+    const rate = this.serviceRate();
+    this.deferredUntil = Math.max(this.deferredUntil, now + (this.queue.length / rate) * 1000) + 1000 / rate;
     return Math.round(this.deferredUntil);
+  }
+
+  get idle(): boolean {
+    return this.inFlight === 0 && this.queue.length === 0;
   }
 }

@@ -53,6 +53,8 @@ export class DeliveryWorker {
   private readonly gates = new Map<string, EndpointGate>();
   /** gates with queued deliveries, in the order they get their turn */
   private readonly waiting = new Set<EndpointGate>();
+  /** gates with something in flight or queued: they share the concurrency */
+  private readonly active = new Set<EndpointGate>();
   private queued = 0;
   private reserved = 0;
   private wakeUp: (() => void) | null = null;
@@ -135,6 +137,15 @@ export class DeliveryWorker {
     }
   }
 
+  /**
+   * Max-min fairness: while several endpoints have work, none may hold more than an equal
+   * share of the slots (at least 4), so one that hangs until its timeout can't take the
+   * capacity the others need. Alone, an endpoint may use all of them.
+   */
+  private share(): number {
+    return Math.max(4, Math.floor(this.o.concurrency / Math.max(1, this.active.size)));
+  }
+
   /** Slots for more deliveries in memory: up to the concurrency in flight plus as many queued. */
   private room(): number {
     return 2 * this.o.concurrency - this.inflight.size - this.queued;
@@ -192,11 +203,12 @@ export class DeliveryWorker {
       if (!probe) gate.blocked = ep.status !== 'active' || ep.circuitState === 'open' || ep.circuitState === 'half_open';
       // A disabled endpoint or an open circuit keeps its deliveries, held back, until it recovers.
       if (gate.blocked && !probe) back.push({ id: d.id, at: PARKED_AT });
-      else if (probe || (gate.queue.length === 0 && gate.canStart(now) && this.inflight.size < this.o.concurrency)) this.send(d, gate, probe);
+      else if (probe || (gate.queue.length === 0 && gate.canStart(now, this.share()) && this.inflight.size < this.o.concurrency)) this.send(d, gate, probe);
       else if (gate.hasRoom()) {
         gate.queue.push(d);
         this.queued++;
         this.waiting.add(gate);
+        this.active.add(gate);
       } else back.push({ id: d.id, at: gate.deferAt(now) });
     }
     if (back.length > 0) void this.release(back);
@@ -214,7 +226,7 @@ export class DeliveryWorker {
     let nextWait = Infinity;
     for (const gate of [...this.waiting]) {
       this.waiting.delete(gate);
-      while (gate.queue.length > 0 && this.inflight.size < this.o.concurrency && gate.canStart(now)) {
+      while (gate.queue.length > 0 && this.inflight.size < this.o.concurrency && gate.canStart(now, this.share())) {
         this.queued--;
         this.send(gate.queue.shift()!, gate, false);
       }
@@ -238,6 +250,7 @@ export class DeliveryWorker {
 
   private send(d: ClaimedDelivery, gate: EndpointGate, probe: boolean): void {
     gate.started();
+    this.active.add(gate);
     this.inflight.add(d.id);
     let duration = 0;
     this.attempt(d, probe)
@@ -248,6 +261,7 @@ export class DeliveryWorker {
       .catch((err) => this.o.logger.error({ err, deliveryId: d.id }, 'delivery attempt crashed'))
       .finally(() => {
         gate.finished(duration);
+        if (gate.idle) this.active.delete(gate);
         this.inflight.delete(d.id);
         if (this.waiting.size > 0) this.drain();
         else if (this.room() - this.reserved >= this.lowWater) this.wakeUp?.();
@@ -330,6 +344,7 @@ export class DeliveryWorker {
         const held = gate.queue.splice(0).map((d) => ({ id: d.id, at: PARKED_AT }));
         this.queued -= held.length;
         this.waiting.delete(gate);
+        if (gate.idle) this.active.delete(gate);
         if (held.length > 0) void this.release(held);
       } else if (c.kind === 'circuit_recovering') gate.blocked = false;
     }
