@@ -10,8 +10,17 @@ import type { ClaimedDelivery, Endpoint } from '../store/types.js';
 export class EndpointGate {
   inFlight = 0;
   readonly queue: ClaimedDelivery[] = [];
-  /** circuit open or endpoint disabled, learned from recorded outcomes */
-  blocked = false;
+  /** circuit open or endpoint disabled, as last read from the database or learned from outcomes */
+  held = false;
+  /**
+   * Consecutive failures seen here, ahead of the batched write that opens the circuit in the
+   * database: at the threshold this worker stops sending at once instead of a flush later.
+   */
+  failures = 0;
+  /** until when; bounded, in case the database sees it otherwise (another worker's successes) */
+  private trippedUntil = 0;
+  /** last time an attempt finished, or the first one started after a quiet spell */
+  private progressAt = 0;
   private maxInFlight: number;
   private rate: number | null;
   private tokens: number;
@@ -57,14 +66,29 @@ export class EndpointGate {
     return this.tokens >= 1;
   }
 
-  started(): void {
+  get blocked(): boolean {
+    return this.held || Date.now() < this.trippedUntil;
+  }
+
+  started(now: number): void {
+    if (this.inFlight === 0) this.progressAt = now;
     this.inFlight++;
     if (this.rate !== null) this.tokens -= 1;
   }
 
-  finished(durationMs: number): void {
+  finished(durationMs: number, ok: boolean, circuit: { threshold: number; cooldownMs: number }, now: number): void {
     this.inFlight--;
+    this.progressAt = now;
     this.avgMs += (durationMs - this.avgMs) * 0.1;
+    this.failures = ok ? 0 : this.failures + 1;
+    if (this.failures >= circuit.threshold) this.trippedUntil = now + circuit.cooldownMs;
+  }
+
+  /** Recovered (probe succeeded, re-enabled): start counting afresh. */
+  reset(): void {
+    this.held = false;
+    this.trippedUntil = 0;
+    this.failures = 0;
   }
 
   /** ms until the bucket has a token again (0 when only maxInFlight is in the way). */
@@ -74,20 +98,26 @@ export class EndpointGate {
     return this.tokens >= 1 ? 0 : Math.ceil(((1 - this.tokens) / this.rate) * 1000);
   }
 
-  /** Deliveries per second this endpoint can take: its rate limit, or what its latency allows. */
-  serviceRate(): number {
-    const byLatency = this.maxInFlight / Math.max(this.avgMs / 1000, 0.001);
+  /**
+   * Deliveries per second this endpoint can take: its rate limit, or what its latency allows.
+   * A request outstanding for longer than the average counts as that slow: an endpoint that
+   * hangs is seen as slow before its first timeout comes back.
+   */
+  serviceRate(now: number, share: number): number {
+    const stalledMs = this.inFlight > 0 ? now - this.progressAt : 0;
+    const latencyMs = Math.max(this.avgMs, stalledMs, 1);
+    const byLatency = (Math.min(this.maxInFlight, share) * 1000) / latencyMs;
     return this.rate === null ? byLatency : Math.min(this.rate, byLatency);
   }
 
-  /** Room in the in-memory queue: about one second of work. */
-  hasRoom(): boolean {
-    return this.queue.length < Math.max(1, Math.ceil(this.serviceRate()));
+  /** Room in the in-memory queue: about one second of work, and no more than its share. */
+  hasRoom(now: number, share: number): boolean {
+    return this.queue.length < Math.max(1, Math.min(share, Math.ceil(this.serviceRate(now, share))));
   }
 
   /** When a delivery that doesn't fit should be due again: after the queue, one slot after the previous one. */
-  deferAt(now: number): number {
-    const rate = this.serviceRate();
+  deferAt(now: number, share: number): number {
+    const rate = this.serviceRate(now, share);
     this.deferredUntil = Math.max(this.deferredUntil, now + (this.queue.length / rate) * 1000) + 1000 / rate;
     return Math.round(this.deferredUntil);
   }

@@ -200,16 +200,17 @@ export class DeliveryWorker {
     for (const d of claimed) {
       const ep = d.endpoint;
       const gate = this.gateFor(ep);
-      if (!probe) gate.blocked = ep.status !== 'active' || ep.circuitState === 'open' || ep.circuitState === 'half_open';
+      const share = this.share();
+      if (!probe) gate.held = ep.status !== 'active' || ep.circuitState === 'open' || ep.circuitState === 'half_open';
       // A disabled endpoint or an open circuit keeps its deliveries, held back, until it recovers.
       if (gate.blocked && !probe) back.push({ id: d.id, at: PARKED_AT });
-      else if (probe || (gate.queue.length === 0 && gate.canStart(now, this.share()) && this.inflight.size < this.o.concurrency)) this.send(d, gate, probe);
-      else if (gate.hasRoom()) {
+      else if (probe || (gate.queue.length === 0 && gate.canStart(now, share) && this.inflight.size < this.o.concurrency)) this.send(d, gate, probe);
+      else if (gate.hasRoom(now, share)) {
         gate.queue.push(d);
         this.queued++;
         this.waiting.add(gate);
         this.active.add(gate);
-      } else back.push({ id: d.id, at: gate.deferAt(now) });
+      } else back.push({ id: d.id, at: gate.deferAt(now, share) });
     }
     if (back.length > 0) void this.release(back);
     if (this.waiting.size > 0) this.scheduleDrain(0);
@@ -226,6 +227,10 @@ export class DeliveryWorker {
     let nextWait = Infinity;
     for (const gate of [...this.waiting]) {
       this.waiting.delete(gate);
+      if (gate.blocked) {
+        this.holdQueue(gate);
+        continue;
+      }
       while (gate.queue.length > 0 && this.inflight.size < this.o.concurrency && gate.canStart(now, this.share())) {
         this.queued--;
         this.send(gate.queue.shift()!, gate, false);
@@ -249,18 +254,21 @@ export class DeliveryWorker {
   }
 
   private send(d: ClaimedDelivery, gate: EndpointGate, probe: boolean): void {
-    gate.started();
+    gate.started(Date.now());
     this.active.add(gate);
     this.inflight.add(d.id);
     let duration = 0;
+    let ok = false;
     this.attempt(d, probe)
       .then((outcome) => {
         duration = outcome.attempt.durationMs;
+        ok = outcome.status === 'success';
         this.record(d, outcome);
       })
       .catch((err) => this.o.logger.error({ err, deliveryId: d.id }, 'delivery attempt crashed'))
       .finally(() => {
-        gate.finished(duration);
+        gate.finished(duration, ok, { threshold: this.o.health.circuitThreshold, cooldownMs: this.o.health.circuitBaseMs }, Date.now());
+        if (probe && ok) gate.reset();
         if (gate.idle) this.active.delete(gate);
         this.inflight.delete(d.id);
         if (this.waiting.size > 0) this.drain();
@@ -339,17 +347,21 @@ export class DeliveryWorker {
       const gate = this.gates.get(c.endpointId);
       if (!gate) continue;
       if (c.kind === 'circuit_opened' || c.kind === 'disabled') {
-        gate.blocked = true;
-        // What waits in memory for this endpoint is held back with the rest of its backlog.
-        const held = gate.queue.splice(0).map((d) => ({ id: d.id, at: PARKED_AT }));
-        this.queued -= held.length;
-        this.waiting.delete(gate);
-        if (gate.idle) this.active.delete(gate);
-        if (held.length > 0) void this.release(held);
-      } else if (c.kind === 'circuit_recovering') gate.blocked = false;
+        gate.held = true;
+        this.holdQueue(gate);
+      } else if (c.kind === 'circuit_recovering') gate.reset();
     }
     this.o.logger.info({ changes }, 'endpoint health changed');
     this.o.onHealthChanges?.(changes);
+  }
+
+  /** What waits in memory for a blocked endpoint is held back with the rest of its backlog. */
+  private holdQueue(gate: EndpointGate): void {
+    const held = gate.queue.splice(0).map((d) => ({ id: d.id, at: PARKED_AT }));
+    this.queued -= held.length;
+    this.waiting.delete(gate);
+    if (gate.idle) this.active.delete(gate);
+    if (held.length > 0) void this.release(held);
   }
 
   /**
@@ -365,12 +377,12 @@ export class DeliveryWorker {
           const seconds = Math.floor((now - (ep.circuitSince ?? now)) / 1000);
           const limit = Math.ceil(this.o.recoveryStartRate * 2 ** Math.min(seconds, 40));
           const released = await this.o.store.releaseHeld(ep.id, limit, now + 1000, now);
-          this.gateFor(ep).blocked = false;
+          this.gateFor(ep).reset();
           if (released > 0) this.notified = true;
         } else {
           const probe = await this.o.store.claimProbe(ep, this.id, now + this.leaseMs, now);
           if (probe) this.dispatch([probe], true);
-          else this.gateFor(ep).blocked = false;
+          else this.gateFor(ep).reset();
         }
       }
     } catch (err) {

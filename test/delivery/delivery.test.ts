@@ -189,7 +189,7 @@ describe('delivery', () => {
     const since = new Date(Date.now() - 1000).toISOString();
     const ids = [];
     for (let i = 0; i < 3; i++) ids.push((await t.api('POST', `/v1/apps/${appId}/events`, { type: 'x.y', data: { i } })).body.id);
-    const dels = [];
+    const dels: any[] = [];
     for (const id of ids) dels.push(await finished(appId, (await onlyDelivery(appId, id)).id));
     expect(dels.map((x) => x.status)).toEqual(['failed', 'failed', 'failed']);
 

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { loadConfig, type HeraldConfig } from '../../src/config.js';
-import { createHerald, type Herald } from '../../src/server.js';
+import { createHerald, type Herald, type HeraldOptions } from '../../src/server.js';
 
 export const API_KEY = 'test-key-0123456789abcdef';
 
@@ -17,7 +17,11 @@ export interface TestHerald {
 }
 
 /** An in-process Herald on a fresh SQLite file in a temp dir, listening on a random loopback port. */
-export async function startHerald(env: Record<string, string> = {}, tweak: (c: HeraldConfig) => void = () => {}): Promise<TestHerald> {
+export async function startHerald(
+  env: Record<string, string> = {},
+  tweak: (c: HeraldConfig) => void = () => {},
+  options: Partial<HeraldOptions> = {},
+): Promise<TestHerald> {
   const dir = mkdtempSync(join(tmpdir(), 'herald-test-'));
   const config = loadConfig({
     HERALD_DATABASE_URL: `sqlite:${join(dir, 'herald.db')}`,
@@ -25,10 +29,12 @@ export async function startHerald(env: Record<string, string> = {}, tweak: (c: H
     HERALD_DEV: '1',
     HERALD_RETRY_JITTER: '0',
     HERALD_LOG_LEVEL: 'silent',
+    HERALD_ENCRYPTION_KEY: 'MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=',
+    HERALD_API_RATE_LIMIT: '0',
     ...env,
   });
   tweak(config);
-  const herald = await createHerald(config, { apiKey: API_KEY, logger: pino({ level: env.HERALD_LOG_LEVEL ?? 'silent' }) });
+  const herald = await createHerald(config, { apiKey: API_KEY, logger: pino({ level: env.HERALD_LOG_LEVEL ?? 'silent' }), ...options });
   const url = (await herald.start())!;
   const api: TestHerald['api'] = async (method, path, body, headers = {}) => {
     const res = await fetch(url + path, {

@@ -87,7 +87,7 @@ export const SQL = {
   claimProbe: `UPDATE deliveries SET lease_owner = @owner, next_attempt_at = @lease_until
                WHERE id = (SELECT id FROM deliveries WHERE endpoint_id = @id AND status = 'pending'
                            AND lease_owner IS NULL AND ${HELD_RANGE} ORDER BY next_attempt_at LIMIT 1)
-               RETURNING id, app_id, endpoint_id, event_pk, event_id, event_type, attempt_count, one_shot`,
+               RETURNING id, app_id, endpoint_id, event_pk, event_id, event_type, ordering_key, attempt_count, one_shot`,
 
   // ── events ────────────────────────────────────────────────────────────
   eventById: `SELECT * FROM events WHERE app_id = @app_id AND id = @id`,
@@ -142,7 +142,7 @@ export const SQL = {
   claim: `UPDATE deliveries SET lease_owner = @owner, next_attempt_at = @lease_until
           WHERE id IN (SELECT id FROM deliveries WHERE status = 'pending' AND lease_owner IS NULL
                        AND next_attempt_at <= @now ORDER BY next_attempt_at LIMIT @limit)
-          RETURNING id, app_id, endpoint_id, event_pk, event_id, event_type, attempt_count, one_shot`,
+          RETURNING id, app_id, endpoint_id, event_pk, event_id, event_type, ordering_key, attempt_count, one_shot`,
   // Held deliveries sort last; the idle worker wakes for the earliest real schedule.
   nextDue: `SELECT MIN(next_attempt_at) AS at FROM deliveries WHERE status = 'pending' AND lease_owner IS NULL`,
   // Inserting through SELECT … WHERE EXISTS skips attempts of deliveries deleted meanwhile
