@@ -114,7 +114,7 @@ export const EndpointOut = Type.Object({
 export const RotateBody = Type.Object(
   {
     secret: Type.Optional(Type.String({ description: 'the new secret; generated when absent' })),
-    graceSeconds: Type.Optional(Type.Integer({ minimum: 0, maximum: 604_800, default: 86_400, description: 'how long the old secret keeps signing' })),
+    graceSeconds: Type.Optional(Type.Integer({ minimum: 0, maximum: 604_800, default: 86_400, description: 'how long the old secret keeps signing; 0 revokes every earlier secret at once' })),
   },
   strict,
 );

@@ -167,7 +167,8 @@ export class SqliteStore extends SqliteQueue implements Store {
       if (!row) return null;
       const cur = toEndpoint(row as Row, this.sealer);
       // The old secret signs alongside the new one until graceUntil; expired ones are dropped.
-      const previous = [{ secret: cur.secret, expiresAt: graceUntil }, ...cur.previousSecrets]
+      // No grace at all revokes every earlier secret at once (the one to use after a leak).
+      const previous = graceUntil <= now ? [] : [{ secret: cur.secret, expiresAt: graceUntil }, ...cur.previousSecrets]
         .filter((p) => p.expiresAt > now && p.secret !== secret)
         .slice(0, 5);
       const updated = this.s.rotateSecret.get({
