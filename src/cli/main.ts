@@ -4,7 +4,7 @@ import { ConfigError } from '../errors.js';
 import { loadConfig, type ConfigOverrides, type HeraldConfig } from '../config.js';
 import { openStore } from '../store/index.js';
 import { VERSION } from '../version.js';
-import { resolveApiKey } from './api-key.js';
+import { resolveApiKey, resolveEncryptionKey } from './keys.js';
 import { createHerald } from '../server.js';
 
 function configFrom(opts: ConfigOverrides): HeraldConfig {
@@ -32,7 +32,8 @@ function banner(config: HeraldConfig, url: string | null, key: { value: string; 
 }
 
 async function serve(overrides: ConfigOverrides): Promise<void> {
-  const config = configFrom(overrides);
+  const loaded = configFrom(overrides);
+  const config = { ...loaded, encryptionKey: resolveEncryptionKey(loaded) };
   const key = resolveApiKey(config);
   const herald = await createHerald(config, { apiKey: key.value });
   let stopping = false;

@@ -25,6 +25,7 @@ describe('herald CLI', () => {
     const keyFile = join(cwd, 'data', 'api-key');
     const key = readFileSync(keyFile, 'utf8').trim();
     expect(statSync(keyFile).mode & 0o777).toBe(0o600);
+    expect(statSync(join(cwd, 'data', 'encryption-key')).mode & 0o777).toBe(0o600);
     expect(existsSync(join(cwd, 'data', 'herald.db'))).toBe(true);
     expect(first.output()).toContain(key);
     expect(first.output()).toContain(`curl -s -X POST http://127.0.0.1:${port}/v1/apps`);
