@@ -328,6 +328,23 @@ export interface Store {
   claimProbe(endpoint: Endpoint, owner: string, leaseUntil: number, now: number): Promise<ClaimedDelivery | null>;
   /** Releases up to `limit` held-back deliveries; when none are left the circuit closes. Returns how many. */
   releaseHeld(endpointId: string, limit: number, nextStepAt: number, now: number): Promise<number>;
+
+  /**
+   * Records that worker `id` is alive and returns how many workers are (this one included):
+   * per-endpoint limits are shared out between them. Workers not seen for `ttlMs` don't count.
+   */
+  heartbeat(id: string, now: number, ttlMs: number): Promise<number>;
+  /**
+   * Calls `onWake` whenever another process committed work that may be due now (a publish,
+   * a retry request). Backends with a single process don't need it and leave it out.
+   */
+  listen?(onWake: () => void): Promise<() => Promise<void>>;
+  /**
+   * Retention: deletes up to `limit` events created before `before` whose deliveries are all
+   * finished, with their deliveries and attempts. Returns how many events it deleted; call
+   * again until 0. Each call is one short transaction.
+   */
+  prune(before: number, limit: number): Promise<number>;
 }
 
 /** next_attempt_at of deliveries held back while their endpoint is disabled or its circuit open. */

@@ -1,27 +1,9 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { newId } from '../../src/ids.js';
-import { SqliteStore } from '../../src/store/sqlite/store.js';
+import { backends } from './backends.js';
 import { PARKED_AT, type AttemptOutcome, type ClaimedDelivery, type HealthPolicy, type NewEvent, type Store } from '../../src/store/types.js';
 
-/**
- * The Store contract, run against every backend. Each test gets a fresh database.
- * (PostgreSQL joins this list when its backend lands.)
- */
-const backends: Array<{ name: string; open: () => Promise<{ store: Store; drop: () => Promise<void> }> }> = [
-  {
-    name: 'sqlite',
-    open: async () => {
-      const dir = mkdtempSync(join(tmpdir(), 'herald-store-'));
-      const store = new SqliteStore(join(dir, 'h.db'));
-      await store.migrate();
-      return { store, drop: async () => rmSync(dir, { recursive: true, force: true }) };
-    },
-  },
-];
-
+/** The Store contract, run against every backend in backends.ts; each test gets a fresh database. */
 const event = (type = 'a.b', endpointIds: string[] = [], id = newId('evt'), orderingKey: string | null = null): NewEvent => ({
   id, type, timestamp: Date.now(), render: (sequence) => JSON.stringify({ id, type, sequence, data: {} }), idempotencyKey: null,
   endpointIds, orderingKey,
@@ -225,6 +207,23 @@ for (const backend of backends) {
       const d2 = await store.listDeliveries(appId, { endpointId: epId }, { limit: 3, iterator: d1.iterator! });
       expect(d1.data.length + d2.data.length).toBe(5);
       expect(d2.done).toBe(true);
+    });
+
+    it('prunes old events with finished deliveries, in batches, and keeps anything still pending', async () => {
+      const old = await store.publish(appId, [event('a.b', [epId]), event('a.b', [epId]), event('a.b', [epId]), event('a.b', [])], Date.now() - 10_000);
+      const now = Date.now();
+      const claimed = await store.claimDue('w', now, now + 1000, 2);
+      await store.recordOutcomes(claimed.map((d) => outcome(d, 'success', 200)), now, policy);
+      await store.publish(appId, [event('a.b', [])], now + 5000); // too recent
+      expect(await store.prune(now, 2)).toBe(2);
+      expect(await store.prune(now, 2)).toBe(1);
+      expect(await store.prune(now, 2)).toBe(0);
+      const left = (await store.listEvents(appId, { limit: 10 })).data.map((e) => e.id);
+      const pendingEvent = old.find((r) => !claimed.some((c) => c.id === r.deliveryIds[0]) && r.deliveryIds.length > 0)!;
+      expect(left).toHaveLength(2);
+      expect(left).toContain(pendingEvent.event.id);
+      expect(await store.getDelivery(appId, claimed[0].id)).toBeNull();
+      expect(await store.heartbeat('w1', now, 10_000)).toBeGreaterThanOrEqual(1);
     });
 
     it('deletes an app with everything under it', async () => {

@@ -210,6 +210,26 @@ export class SqliteQueue extends SqliteConnection {
     return this.s.releaseAll.run({ now }).changes;
   }
 
+  /** One worker process per SQLite file. */
+  async heartbeat(): Promise<number> {
+    return 1;
+  }
+
+  async prune(before: number, limit: number): Promise<number> {
+    const range = this.s.eventPkRange.get() as { lo: number | null; hi: number | null };
+    if (range.lo === null || range.hi === null) return 0;
+    // First rowid created at or after `before` (rowids follow publish time).
+    let lo = range.lo;
+    let hi = range.hi + 1;
+    while (lo < hi) {
+      const mid = Math.floor((lo + hi) / 2);
+      const row = this.s.eventCreatedAtOrAfter.get({ pk: mid }) as { pk: number; created_at: number } | undefined;
+      if (!row || row.created_at >= before) hi = mid;
+      else lo = row.pk + 1;
+    }
+    return this.s.prune.run({ cutoff: lo, limit }).changes;
+  }
+
   async queueDepth(): Promise<number> {
     return (this.s.queueDepth.get() as { n: number }).n;
   }

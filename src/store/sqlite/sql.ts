@@ -164,4 +164,12 @@ export const SQL = {
   releaseAll: `UPDATE deliveries SET lease_owner = NULL, next_attempt_at = @now
                WHERE status = 'pending' AND lease_owner IS NOT NULL`,
   queueDepth: `SELECT COUNT(*) AS n FROM deliveries WHERE status = 'pending'`,
+  // Retention walks events along the rowid, which follows publish time, so no index on
+  // created_at is needed: the cutoff rowid is found by bisection, then batches below it go.
+  eventPkRange: `SELECT MIN(pk) AS lo, MAX(pk) AS hi FROM events`,
+  eventCreatedAtOrAfter: `SELECT pk, created_at FROM events WHERE pk >= @pk ORDER BY pk LIMIT 1`,
+  prune: `DELETE FROM events WHERE pk IN (
+            SELECT e.pk FROM events e WHERE e.pk < @cutoff
+            AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_pk = e.pk AND d.status = 'pending')
+            ORDER BY e.pk LIMIT @limit)`,
 } as const;
