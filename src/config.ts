@@ -45,6 +45,8 @@ export interface HeraldConfig {
   operatorApp: string | undefined;
   /** management API requests per second per client (burst: twice that); 0 = unlimited */
   apiRateLimit: number;
+  /** events older than this many days, with all deliveries finished, are deleted; 0 = keep */
+  retentionDays: number;
   logLevel: string;
   roles: { api: boolean; worker: boolean };
 }
@@ -155,6 +157,7 @@ export function loadConfig(env: Env = process.env, overrides: ConfigOverrides = 
     encryptionKey: env.HERALD_ENCRYPTION_KEY || undefined,
     operatorApp: env.HERALD_OPERATOR_APP || undefined,
     apiRateLimit: num(env, 'HERALD_API_RATE_LIMIT', 200, 0, 1_000_000),
+    retentionDays: num(env, 'HERALD_RETENTION_DAYS', 0, 0, 36_500),
     logLevel: env.HERALD_LOG_LEVEL || 'info',
     roles: { api: !overrides.workerOnly, worker: !overrides.apiOnly },
   };

@@ -9,6 +9,7 @@ import type { LookupFunction } from './delivery/guard.js';
 import { createSender } from './delivery/http.js';
 import { ConfigError } from './errors.js';
 import { OperatorNotifier } from './ops.js';
+import { Retention } from './delivery/retention.js';
 import { DeliveryWorker } from './delivery/worker.js';
 import { createLogger } from './logger.js';
 import { Metrics } from './metrics.js';
@@ -74,6 +75,8 @@ export async function createHerald(config: HeraldConfig, options: HeraldOptions)
     ? buildApi({ store, config, metrics, publisher, notifyWorker, addressPolicy: policy, ops }, { logger, apiKey: options.apiKey }).fastify
     : null;
 
+  const retention = worker ? new Retention(store, config.retentionDays, logger) : null;
+  let unlisten: (() => Promise<void>) | null = null;
   let closed = false;
   return {
     config, store, metrics, fastify, worker,
@@ -86,6 +89,9 @@ export async function createHerald(config: HeraldConfig, options: HeraldOptions)
           if (released > 0) logger.info({ released }, 'resumed deliveries that were in flight at the last stop');
         }
         worker.start();
+        retention?.start();
+        // Other processes' publishes wake this worker at once (PostgreSQL LISTEN/NOTIFY).
+        if (store.listen) unlisten = await store.listen(() => worker.notify());
       }
       if (!fastify) return null;
       return fastify.listen({ host: config.host, port: config.port });
@@ -94,6 +100,8 @@ export async function createHerald(config: HeraldConfig, options: HeraldOptions)
       if (closed) return;
       closed = true;
       if (fastify) await fastify.close();
+      if (unlisten) await unlisten();
+      await retention?.stop();
       if (worker) await worker.stop(graceMs);
       await sender.close();
       await store.close();

@@ -32,19 +32,26 @@ export class EndpointGate {
    */
   private avgMs = 20;
 
-  constructor(endpoint: Endpoint, defaultMaxInFlight: number, now: number) {
-    this.maxInFlight = endpoint.maxInFlight ?? defaultMaxInFlight;
-    this.rate = endpoint.rateLimit;
+  constructor(endpoint: Endpoint, defaultMaxInFlight: number, workers: number, now: number) {
+    this.maxInFlight = 0;
+    this.rate = null;
+    this.configure(endpoint, defaultMaxInFlight, workers);
     this.tokens = this.burst();
     this.refilledAt = now;
   }
 
-  /** Endpoint settings can change between claims; pick up the latest. */
-  configure(endpoint: Endpoint, defaultMaxInFlight: number): void {
-    this.maxInFlight = endpoint.maxInFlight ?? defaultMaxInFlight;
-    if (this.rate !== endpoint.rateLimit) {
-      this.rate = endpoint.rateLimit;
-      this.tokens = Math.min(this.tokens, this.burst());
+  /**
+   * Endpoint settings can change between claims; pick up the latest. With several worker
+   * processes each enforces its part of the endpoint's limits (`workers` alive, from the
+   * heartbeat), so together they keep to them without a round trip per delivery.
+   */
+  configure(endpoint: Endpoint, defaultMaxInFlight: number, workers: number): void {
+    const n = Math.max(1, workers);
+    this.maxInFlight = Math.max(1, Math.floor((endpoint.maxInFlight ?? defaultMaxInFlight) / n));
+    const rate = endpoint.rateLimit === null ? null : endpoint.rateLimit / n;
+    if (this.rate !== rate) {
+      this.rate = rate;
+      this.tokens = Math.min(this.tokens ?? 0, this.burst());
     }
   }
 

@@ -64,6 +64,9 @@ export class DeliveryWorker {
   private flushTimer: NodeJS.Timeout | null = null;
   private flushing: Promise<void> = Promise.resolve();
   private lastMaintenance = 0;
+  private lastHeartbeat = 0;
+  /** live worker processes sharing the database, this one included */
+  private workers = 1;
   private readonly batchSize: number;
   private readonly lowWater: number;
   private readonly leaseMs: number;
@@ -187,9 +190,9 @@ export class DeliveryWorker {
   private gateFor(endpoint: Endpoint): EndpointGate {
     let gate = this.gates.get(endpoint.id);
     if (!gate) {
-      gate = new EndpointGate(endpoint, this.o.endpointMaxInFlight, Date.now());
+      gate = new EndpointGate(endpoint, this.o.endpointMaxInFlight, this.workers, Date.now());
       this.gates.set(endpoint.id, gate);
-    } else gate.configure(endpoint, this.o.endpointMaxInFlight);
+    } else gate.configure(endpoint, this.o.endpointMaxInFlight, this.workers);
     return gate;
   }
 
@@ -372,6 +375,10 @@ export class DeliveryWorker {
     this.lastMaintenance = Date.now();
     try {
       const now = Date.now();
+      if (now - this.lastHeartbeat >= 2000) {
+        this.lastHeartbeat = now;
+        this.workers = await this.o.store.heartbeat(this.id, now, 10_000);
+      }
       for (const ep of await this.o.store.takeDueCircuits(now, now + this.leaseMs, 50)) {
         if (ep.circuitState === 'recovering') {
           const seconds = Math.floor((now - (ep.circuitSince ?? now)) / 1000);
