@@ -21,6 +21,8 @@ export class EndpointGate {
   private trippedUntil = 0;
   /** last time an attempt finished, or the first one started after a quiet spell */
   private progressAt = 0;
+  /** last time a delivery for this endpoint was sent or queued: endpoints with recent traffic share the slots */
+  lastActiveAt = 0;
   private maxInFlight: number;
   private rate: number | null;
   private tokens: number;
@@ -28,9 +30,9 @@ export class EndpointGate {
   private deferredUntil = 0;
   /**
    * Moving average of attempt durations: how fast this endpoint gets through its queue.
-   * Starts optimistic, so a new endpoint gets room at once; a slow one shows itself quickly.
+   * Starts at 100 ms; a request outstanding for longer than the average counts as that slow.
    */
-  private avgMs = 20;
+  private avgMs = 100;
 
   constructor(endpoint: Endpoint, defaultMaxInFlight: number, workers: number, now: number) {
     this.maxInFlight = 0;
@@ -74,7 +76,7 @@ export class EndpointGate {
   }
 
   get blocked(): boolean {
-    return this.held || Date.now() < this.trippedUntil;
+    return this.held || (this.trippedUntil !== 0 && Date.now() < this.trippedUntil);
   }
 
   started(now: number): void {
@@ -117,9 +119,17 @@ export class EndpointGate {
     return this.rate === null ? byLatency : Math.min(this.rate, byLatency);
   }
 
-  /** Room in the in-memory queue: about one second of work, and no more than its share. */
+  /**
+   * Room in the in-memory queue: a quarter second of work, at least its share of slots. A
+   * fast endpoint gets a deep queue (no round trips to the database), a hanging one a
+   * shallow one (what it can't take goes back to the database, spread out).
+   */
   hasRoom(now: number, share: number): boolean {
-    return this.queue.length < Math.max(1, Math.min(share, Math.ceil(this.serviceRate(now, share))));
+    return this.queue.length < this.queueCap(now, share);
+  }
+
+  queueCap(now: number, share: number): number {
+    return Math.max(share, Math.ceil(this.serviceRate(now, share) / 4));
   }
 
   /** When a delivery that doesn't fit should be due again: after the queue, one slot after the previous one. */

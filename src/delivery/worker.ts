@@ -53,8 +53,8 @@ export class DeliveryWorker {
   private readonly gates = new Map<string, EndpointGate>();
   /** gates with queued deliveries, in the order they get their turn */
   private readonly waiting = new Set<EndpointGate>();
-  /** gates with something in flight or queued: they share the concurrency */
-  private readonly active = new Set<EndpointGate>();
+  /** endpoints with traffic in the last second: they share the concurrency */
+  private recentGates = 0;
   private queued = 0;
   private reserved = 0;
   private wakeUp: (() => void) | null = null;
@@ -141,12 +141,28 @@ export class DeliveryWorker {
   }
 
   /**
-   * Max-min fairness: while several endpoints have work, none may hold more than an equal
-   * share of the slots (at least 4), so one that hangs until its timeout can't take the
-   * capacity the others need. Alone, an endpoint may use all of them.
+   * Max-min fairness: while several endpoints have traffic (within the last second), none may
+   * hold more than an equal share of the slots (at least 4), so one that hangs until its
+   * timeout can't take the capacity the others need. Alone, an endpoint may use all of them.
    */
   private share(): number {
-    return Math.max(4, Math.floor(this.o.concurrency / Math.max(1, this.active.size)));
+    return Math.max(4, Math.floor(this.o.concurrency / Math.max(1, this.recentGates)));
+  }
+
+  /** Marks traffic for an endpoint; the exact count is redone at each maintenance tick. */
+  private touch(gate: EndpointGate, now: number): void {
+    if (gate.lastActiveAt < now - 1000) this.recentGates++;
+    gate.lastActiveAt = now;
+  }
+
+  /** Recounts endpoints with recent traffic, and forgets gates idle for ten minutes. */
+  private recount(now: number): void {
+    let recent = 0;
+    for (const [id, gate] of this.gates) {
+      if (gate.lastActiveAt >= now - 1000 || !gate.idle) recent++;
+      else if (gate.lastActiveAt < now - 600_000 && !gate.blocked) this.gates.delete(id);
+    }
+    this.recentGates = recent;
   }
 
   /** Slots for more deliveries in memory: up to the concurrency in flight plus as many queued. */
@@ -203,6 +219,7 @@ export class DeliveryWorker {
     for (const d of claimed) {
       const ep = d.endpoint;
       const gate = this.gateFor(ep);
+      this.touch(gate, now);
       const share = this.share();
       if (!probe) gate.held = ep.status !== 'active' || ep.circuitState === 'open' || ep.circuitState === 'half_open';
       // A disabled endpoint or an open circuit keeps its deliveries, held back, until it recovers.
@@ -212,7 +229,6 @@ export class DeliveryWorker {
         gate.queue.push(d);
         this.queued++;
         this.waiting.add(gate);
-        this.active.add(gate);
       } else back.push({ id: d.id, at: gate.deferAt(now, share) });
     }
     if (back.length > 0) void this.release(back);
@@ -223,18 +239,25 @@ export class DeliveryWorker {
     return this.o.store.releaseClaims(items).catch((err) => this.o.logger.error({ err }, 'handing deliveries back failed'));
   }
 
-  /** Starts queued deliveries where their gates allow, taking the endpoints in turn. */
+  /**
+   * Starts queued deliveries where their gates allow, taking the endpoints in turn: a gate
+   * that got a slot goes to the back of the line. Stops as soon as the slots are gone, so a
+   * completion under load costs one step, not a pass over every waiting endpoint.
+   */
   private drain(): void {
     this.drainTimer = null;
     const now = Date.now();
+    const share = this.share();
     let nextWait = Infinity;
-    for (const gate of [...this.waiting]) {
+    let visits = this.waiting.size;
+    for (const gate of this.waiting) {
+      if (visits-- <= 0 || this.inflight.size >= this.o.concurrency) break;
       this.waiting.delete(gate);
       if (gate.blocked) {
         this.holdQueue(gate);
         continue;
       }
-      while (gate.queue.length > 0 && this.inflight.size < this.o.concurrency && gate.canStart(now, this.share())) {
+      while (gate.queue.length > 0 && this.inflight.size < this.o.concurrency && gate.canStart(now, share)) {
         this.queued--;
         this.send(gate.queue.shift()!, gate, false);
       }
@@ -258,7 +281,6 @@ export class DeliveryWorker {
 
   private send(d: ClaimedDelivery, gate: EndpointGate, probe: boolean): void {
     gate.started(Date.now());
-    this.active.add(gate);
     this.inflight.add(d.id);
     let duration = 0;
     let ok = false;
@@ -272,7 +294,6 @@ export class DeliveryWorker {
       .finally(() => {
         gate.finished(duration, ok, { threshold: this.o.health.circuitThreshold, cooldownMs: this.o.health.circuitBaseMs }, Date.now());
         if (probe && ok) gate.reset();
-        if (gate.idle) this.active.delete(gate);
         this.inflight.delete(d.id);
         if (this.waiting.size > 0) this.drain();
         else if (this.room() - this.reserved >= this.lowWater) this.wakeUp?.();
@@ -358,12 +379,31 @@ export class DeliveryWorker {
     this.o.onHealthChanges?.(changes);
   }
 
+  /**
+   * An endpoint that turned slow (a request outstanding for long) keeps a shorter queue: the
+   * excess goes back to the database, spread over the time it needs, and frees the room for
+   * endpoints that are answering.
+   */
+  private trimQueues(): void {
+    const now = Date.now();
+    const share = this.share();
+    const back: Array<{ id: string; at: number }> = [];
+    for (const gate of this.waiting) {
+      const cap = gate.queueCap(now, share);
+      while (gate.queue.length > cap) {
+        const d = gate.queue.pop()!;
+        this.queued--;
+        back.push({ id: d.id, at: gate.deferAt(now, share) });
+      }
+    }
+    if (back.length > 0) void this.release(back);
+  }
+
   /** What waits in memory for a blocked endpoint is held back with the rest of its backlog. */
   private holdQueue(gate: EndpointGate): void {
     const held = gate.queue.splice(0).map((d) => ({ id: d.id, at: PARKED_AT }));
     this.queued -= held.length;
     this.waiting.delete(gate);
-    if (gate.idle) this.active.delete(gate);
     if (held.length > 0) void this.release(held);
   }
 
@@ -373,6 +413,8 @@ export class DeliveryWorker {
    */
   private async maintainCircuits(): Promise<void> {
     this.lastMaintenance = Date.now();
+    this.recount(this.lastMaintenance);
+    this.trimQueues();
     try {
       const now = Date.now();
       if (now - this.lastHeartbeat >= 2000) {

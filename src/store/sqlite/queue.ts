@@ -91,6 +91,28 @@ export class SqliteQueue extends SqliteConnection {
     return rows.length === 0 ? [] : this.hydrate(rows);
   }
 
+  /**
+   * Endpoint configuration by id, kept while its updated_at stays the same: a fan-out batch
+   * touches dozens of endpoints, and parsing and decrypting each per batch is measurable.
+   */
+  private readonly endpointCache = new Map<string, Endpoint>();
+
+  private currentEndpoint(id: string): Endpoint {
+    const state = this.s.endpointState.get({ id }) as Row;
+    const cached = this.endpointCache.get(id);
+    if (cached && cached.updatedAt === state.updated_at) {
+      return {
+        ...cached, status: state.status, disabledReason: state.disabled_reason, disabledAt: state.disabled_at,
+        circuitState: state.circuit_state, circuitUntil: state.circuit_until, circuitSince: state.circuit_since,
+        consecutiveFailures: state.consecutive_failures, failingSince: state.failing_since, lastAttemptAt: state.last_attempt_at,
+      };
+    }
+    const endpoint = toEndpoint(this.s.endpointById.get({ id }) as Row, this.sealer);
+    if (this.endpointCache.size > 10_000) this.endpointCache.clear();
+    this.endpointCache.set(id, endpoint);
+    return endpoint;
+  }
+
   /** Claimed rows → deliveries with body, endpoint and app profile; each read once per batch. */
   private hydrate(rows: Row[]): ClaimedDelivery[] {
     const bodies = new Map<number, string>();
@@ -104,7 +126,7 @@ export class SqliteQueue extends SqliteConnection {
       }
       let endpoint = endpoints.get(r.endpoint_id);
       if (endpoint === undefined) {
-        endpoint = toEndpoint(this.s.endpointById.get({ id: r.endpoint_id }) as Row, this.sealer);
+        endpoint = this.currentEndpoint(r.endpoint_id);
         endpoints.set(r.endpoint_id, endpoint);
       }
       let profile = profiles.get(r.app_id);

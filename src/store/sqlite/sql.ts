@@ -43,6 +43,9 @@ export const SQL = {
                      @disable_after_seconds, @metadata, @now, @now) RETURNING *`,
   endpoint: `SELECT * FROM endpoints WHERE app_id = @app_id AND id = @id`,
   endpointById: `SELECT * FROM endpoints WHERE id = @id`,
+  // What changes without updated_at moving: the worker's view of health, read every batch.
+  endpointState: `SELECT updated_at, status, disabled_reason, disabled_at, circuit_state, circuit_until, circuit_since,
+                    consecutive_failures, failing_since, last_attempt_at FROM endpoints WHERE id = @id`,
   listEndpoints: `SELECT * FROM endpoints WHERE app_id = @app_id AND id > @after
                   AND (@status IS NULL OR status = @status) ORDER BY id LIMIT @limit`,
   activeEndpoints: `SELECT * FROM endpoints WHERE app_id = @app_id AND status = 'active' ORDER BY id`,
@@ -52,9 +55,9 @@ export const SQL = {
                      max_in_flight = @max_in_flight, disable_after_failures = @disable_after_failures,
                      disable_after_seconds = @disable_after_seconds, metadata = @metadata,
                      consecutive_failures = @consecutive_failures, failing_since = @failing_since,
-                     circuit_state = @circuit_state, circuit_until = @circuit_until, updated_at = @now
+                     circuit_state = @circuit_state, circuit_until = @circuit_until, updated_at = MAX(@now, updated_at + 1)
                    WHERE app_id = @app_id AND id = @id RETURNING *`,
-  rotateSecret: `UPDATE endpoints SET secret = @secret, previous_secrets = @previous_secrets, updated_at = @now
+  rotateSecret: `UPDATE endpoints SET secret = @secret, previous_secrets = @previous_secrets, updated_at = MAX(@now, updated_at + 1)
                  WHERE app_id = @app_id AND id = @id RETURNING *`,
   deleteEndpoint: `DELETE FROM endpoints WHERE app_id = @app_id AND id = @id`,
   // Health after a batch of attempts: a success resets the run of failures; failures extend
@@ -68,8 +71,9 @@ export const SQL = {
                    WHERE id = @id
                    RETURNING app_id, consecutive_failures, failing_since, status, circuit_state, disable_after_failures,
                      disable_after_seconds`,
+  // updated_at only ever grows: the worker's endpoint cache keys on it.
   disableEndpoint: `UPDATE endpoints SET status = 'disabled', disabled_reason = @reason, disabled_at = @now,
-                      updated_at = @now WHERE id = @id AND status = 'active' RETURNING app_id`,
+                      updated_at = MAX(@now, updated_at + 1) WHERE id = @id AND status = 'active' RETURNING app_id`,
   setCircuit: `UPDATE endpoints SET circuit_state = @state, circuit_until = @until,
                  circuit_since = CASE WHEN circuit_state = @state THEN circuit_since ELSE @now END WHERE id = @id`,
   dueCircuits: `UPDATE endpoints SET circuit_until = @lease_until

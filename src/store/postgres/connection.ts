@@ -1,0 +1,131 @@
+import pg from 'pg';
+import type { SecretBox } from '../../core/secret-box.js';
+import { runMigrations } from './migrations.js';
+import { listen } from './notifier.js';
+import { sealerFor, type Sealer } from './rows.js';
+import { SQL, type StatementName } from './sql.js';
+
+export interface PostgresOptions {
+  /** encrypts endpoint secrets at rest */
+  box?: SecretBox;
+  /** where Herald's tables live (created if missing); default public */
+  schema?: string;
+  /** connections in the pool; default 10 */
+  poolSize?: number;
+}
+
+type Row = Record<string, any>;
+/** Runs one statement of sql.ts with named parameters, on a pool or a transaction's client. */
+export type Run = <R extends Row = Row>(name: StatementName, params?: Record<string, unknown>) => Promise<pg.QueryResult<R>>;
+
+// bigint (int8) as a JS number, on this pool only: epoch ms and the sentinels stay below 2^53
+// (PARKED_AT is 8e15, ORDER_HELD_AT 9e15, Number.MAX_SAFE_INTEGER ≈ 9.007e15), and counts too.
+const INT8 = 20;
+const types: pg.CustomTypesConfig = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+    oid === INT8 ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format as 'text')) as pg.CustomTypesConfig['getTypeParser'],
+};
+
+const pgCode = (err: unknown): string | undefined => (err as { code?: string } | null)?.code;
+export const isUniqueViolation = (err: unknown): boolean => pgCode(err) === '23505';
+/**
+ * Worth running the whole transaction again: a deadlock (two batches locking shared rows,
+ * endpoints say, in different orders; PostgreSQL aborts one) or a serialization failure.
+ */
+const isTransient = (err: unknown): boolean => ['40P01', '40001'].includes(pgCode(err) ?? '');
+
+/**
+ * The pool, its type parsing, migrations, transactions and notifications, shared by the two
+ * halves of the PostgreSQL backend (queue.ts: publish and the worker's statements; store.ts:
+ * resources). Every connection has search_path set to the schema, so SQL names tables bare.
+ */
+export class PostgresConnection {
+  protected readonly pool: pg.Pool;
+  protected readonly schema: string;
+  protected readonly sealer: Sealer;
+  private readonly connectionString: string;
+  private readonly unlisteners = new Set<() => Promise<void>>();
+
+  constructor(connectionString: string, options: PostgresOptions = {}) {
+    const schema = options.schema ?? 'public';
+    // The name goes into DDL and a connection option: plain identifiers only, no quoting games.
+    if (!/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(schema)) throw new Error(`invalid schema name '${schema}'`);
+    this.schema = schema;
+    this.connectionString = connectionString;
+    this.sealer = sealerFor(options.box);
+    this.pool = new pg.Pool({
+      connectionString,
+      max: options.poolSize ?? 10,
+      types,
+      options: `-c search_path="${schema}"`,
+    });
+    // An idle client whose connection drops emits here; without a listener it would crash the
+    // process. The pool discards it and the next checkout connects afresh.
+    this.pool.on('error', () => undefined);
+  }
+
+  /** Statements outside a transaction: each is atomic by itself. */
+  protected readonly run: Run = (name, params) => exec(this.pool, name, params);
+
+  async migrate(): Promise<void> {
+    const client = await this.pool.connect();
+    try {
+      await runMigrations(client, this.schema);
+    } finally {
+      client.release();
+    }
+  }
+
+  /**
+   * Runs `fn` in a READ COMMITTED transaction on one connection. A deadlock or serialization
+   * failure runs it again (up to 3 times): `fn` must only depend on its arguments.
+   */
+  protected async tx<T>(fn: (run: Run) => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      const client = await this.pool.connect();
+      let broken: Error | undefined;
+      try {
+        await client.query('BEGIN');
+        const out = await fn((name, params) => exec(client, name, params));
+        await client.query('COMMIT');
+        return out;
+      } catch (err) {
+        await client.query('ROLLBACK').catch((e: Error) => (broken = e));
+        if (attempt < 3 && isTransient(err)) continue;
+        throw err;
+      } finally {
+        client.release(broken);
+      }
+    }
+  }
+
+  /** Inside a transaction: wakes idle workers in every process once it commits. */
+  protected wake(run: Run): Promise<unknown> {
+    return run('wake', { schema: this.schema });
+  }
+
+  async listen(onWake: () => void): Promise<() => Promise<void>> {
+    const stop = await listen(this.connectionString, this.schema, onWake);
+    const unlisten = async () => {
+      this.unlisteners.delete(unlisten);
+      await stop();
+    };
+    this.unlisteners.add(unlisten);
+    return unlisten;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.unlisteners].map((u) => u()));
+    if (!this.pool.ended) await this.pool.end();
+  }
+}
+
+function exec<R extends Row>(on: pg.Pool | pg.PoolClient, name: StatementName, params: Record<string, unknown> = {}): Promise<pg.QueryResult<R>> {
+  const s = SQL[name];
+  const values = s.params.map((p) => {
+    const v = params[p];
+    if (v === undefined) throw new Error(`statement ${name}: missing parameter :${p}`);
+    return v;
+  });
+  return on.query<R>({ name: s.name, text: s.text, values });
+}

@@ -1,0 +1,196 @@
+import type pg from 'pg';
+
+/**
+ * Numbered PostgreSQL migrations. Each runs in its own transaction together with its row
+ * in herald_migrations, so a crash mid-migration leaves the previous version. Never edit a
+ * released migration: add the next number.
+ *
+ * Types: epoch-ms times and the PARKED_AT / ORDER_HELD_AT sentinels (≈ 2^53) are bigint;
+ * JSON is `json`, not `jsonb`, because nothing queries inside it and `json` keeps the user's
+ * key order (metadata, JSON Schemas) exactly as SQLite returns it. Ids that order pages are
+ * `COLLATE "C"`: byte order, as in SQLite, whatever the database's locale (under en_US the
+ * '~' cursor sentinel would sort before letters).
+ */
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+export const migrations: Migration[] = [
+  {
+    version: 1,
+    name: 'core',
+    sql: `
+CREATE TABLE apps (
+  id                TEXT COLLATE "C" PRIMARY KEY,
+  uid               TEXT UNIQUE,
+  name              TEXT NOT NULL,
+  metadata          JSON NOT NULL DEFAULT '{}',
+  signature_profile JSON,
+  last_sequence     BIGINT NOT NULL DEFAULT 0,
+  created_at        BIGINT NOT NULL,
+  updated_at        BIGINT NOT NULL
+);
+
+CREATE TABLE event_types (
+  name        TEXT COLLATE "C" PRIMARY KEY,
+  description TEXT,
+  schema      JSON,
+  archived    BOOLEAN NOT NULL DEFAULT false,
+  created_at  BIGINT NOT NULL,
+  updated_at  BIGINT NOT NULL
+);
+
+CREATE TABLE endpoints (
+  id                     TEXT COLLATE "C" PRIMARY KEY,
+  app_id                 TEXT COLLATE "C" NOT NULL REFERENCES apps(id) ON DELETE CASCADE,
+  url                    TEXT NOT NULL,
+  description            TEXT,
+  events                 JSON,
+  status                 TEXT NOT NULL,
+  disabled_reason        TEXT,
+  disabled_at            BIGINT,
+  secret                 TEXT NOT NULL,
+  previous_secrets       JSON,
+  headers                JSON NOT NULL DEFAULT '{}',
+  retry_schedule         JSON,
+  timeout_ms             INTEGER,
+  rate_limit             DOUBLE PRECISION,
+  max_in_flight          INTEGER,
+  disable_after_failures INTEGER,
+  disable_after_seconds  INTEGER,
+  metadata               JSON NOT NULL DEFAULT '{}',
+  consecutive_failures   INTEGER NOT NULL DEFAULT 0,
+  failing_since          BIGINT,
+  circuit_state          TEXT NOT NULL DEFAULT 'closed',
+  circuit_until          BIGINT,
+  circuit_since          BIGINT,
+  last_attempt_at        BIGINT,
+  created_at             BIGINT NOT NULL,
+  updated_at             BIGINT NOT NULL
+);
+CREATE INDEX endpoints_app ON endpoints(app_id, id);
+CREATE INDEX endpoints_circuit ON endpoints(circuit_until) WHERE circuit_state <> 'closed';
+
+CREATE TABLE events (
+  pk              BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  app_id          TEXT COLLATE "C" NOT NULL REFERENCES apps(id) ON DELETE CASCADE,
+  id              TEXT NOT NULL,
+  type            TEXT NOT NULL,
+  timestamp       BIGINT NOT NULL,
+  sequence        BIGINT NOT NULL,
+  idempotency_key TEXT,
+  ordering_key    TEXT,
+  body            TEXT NOT NULL,
+  deliveries      INTEGER NOT NULL DEFAULT 0,
+  created_at      BIGINT NOT NULL
+);
+CREATE UNIQUE INDEX events_app_id ON events(app_id, id);
+CREATE UNIQUE INDEX events_app_sequence ON events(app_id, sequence);
+CREATE UNIQUE INDEX events_app_idempotency ON events(app_id, idempotency_key) WHERE idempotency_key IS NOT NULL;
+-- Retention looks for old events. created_at follows insertion, hence the physical order, so
+-- a BRIN index (a few pages per million rows, next to free to maintain) finds the oldest
+-- block ranges; a b-tree would cost one more index write per published event.
+CREATE INDEX events_created ON events USING brin (created_at);
+
+CREATE TABLE deliveries (
+  id               TEXT COLLATE "C" PRIMARY KEY,
+  app_id           TEXT COLLATE "C" NOT NULL,
+  endpoint_id      TEXT COLLATE "C" NOT NULL REFERENCES endpoints(id) ON DELETE CASCADE,
+  event_pk         BIGINT NOT NULL REFERENCES events(pk) ON DELETE CASCADE,
+  event_id         TEXT NOT NULL,
+  event_type       TEXT NOT NULL,
+  status           TEXT NOT NULL,
+  attempt_count    INTEGER NOT NULL DEFAULT 0,
+  one_shot         BOOLEAN NOT NULL DEFAULT false,
+  last_status_code INTEGER,
+  last_error       TEXT,
+  next_attempt_at  BIGINT,
+  lease_owner      TEXT,
+  ordering_key     TEXT,
+  event_seq        BIGINT,
+  created_at       BIGINT NOT NULL,
+  last_attempt_at  BIGINT,
+  delivered_at     BIGINT
+);
+-- The claim walks this partial index in due order. Unlike SQLite's, leased deliveries stay
+-- in it: a claim moves next_attempt_at to the lease's end, behind everything due now, so an
+-- expired lease is due again without a sweep. Finished deliveries leave it.
+CREATE INDEX deliveries_due ON deliveries(next_attempt_at) WHERE status = 'pending';
+CREATE INDEX deliveries_app ON deliveries(app_id, id);
+CREATE INDEX deliveries_endpoint ON deliveries(endpoint_id, id);
+CREATE INDEX deliveries_event ON deliveries(event_pk);
+-- Per endpoint and ordering key, the pending deliveries in publish order: finding whether a
+-- key has one in progress, and the next to release when it finishes. Unkeyed deliveries
+-- never enter it, so ordering costs nothing to those who don't use it.
+CREATE INDEX deliveries_ordering ON deliveries(endpoint_id, ordering_key, event_seq)
+  WHERE ordering_key IS NOT NULL AND status = 'pending';
+-- Deliveries held back (endpoint disabled or circuit open), per endpoint, to release them
+-- gradually. The constants are PARKED_AT and ORDER_HELD_AT; queries must repeat them.
+CREATE INDEX deliveries_held ON deliveries(endpoint_id, next_attempt_at)
+  WHERE status = 'pending' AND lease_owner IS NULL AND next_attempt_at >= 8000000000000000 AND next_attempt_at < 9000000000000000;
+
+-- Attempts are only ever read per delivery: (delivery_id, number) is their key, and the
+-- guard against recording one attempt twice (see recordBatch in sql.ts).
+CREATE TABLE attempts (
+  delivery_id   TEXT COLLATE "C" NOT NULL REFERENCES deliveries(id) ON DELETE CASCADE,
+  number        INTEGER NOT NULL,
+  id            TEXT NOT NULL,
+  endpoint_id   TEXT NOT NULL,
+  started_at    BIGINT NOT NULL,
+  duration_ms   INTEGER NOT NULL,
+  status_code   INTEGER,
+  response_body TEXT,
+  error         TEXT,
+  PRIMARY KEY (delivery_id, number)
+);
+`,
+  },
+  {
+    version: 2,
+    name: 'worker registry',
+    sql: `
+-- One row per live worker process, refreshed by its heartbeat: per-endpoint limits are
+-- shared out between the workers seen recently.
+CREATE TABLE herald_workers (
+  id      TEXT PRIMARY KEY,
+  seen_at BIGINT NOT NULL
+);
+`,
+  },
+];
+
+/**
+ * Applies the missing migrations. Several processes may start at once on an empty database:
+ * a session-level advisory lock (per schema) lets one migrate while the others wait, and each
+ * re-reads the applied versions once it holds the lock, so every migration runs exactly once.
+ * The lock is held across the transactions of the whole run and released at the end.
+ */
+export async function runMigrations(client: pg.PoolClient, schema: string): Promise<void> {
+  const ident = `"${schema}"`;
+  await client.query(`SELECT pg_advisory_lock(hashtextextended('herald_migrations:' || $1::text, 0))`, [schema]);
+  try {
+    await client.query(`CREATE SCHEMA IF NOT EXISTS ${ident}`);
+    await client.query(`CREATE TABLE IF NOT EXISTS ${ident}.herald_migrations (
+      version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)`);
+    const { rows } = await client.query<{ version: number }>(`SELECT version FROM ${ident}.herald_migrations`);
+    const applied = new Set(rows.map((r) => r.version));
+    for (const m of migrations) {
+      if (applied.has(m.version)) continue;
+      await client.query('BEGIN');
+      try {
+        await client.query(m.sql);
+        await client.query(`INSERT INTO ${ident}.herald_migrations (version, name, applied_at) VALUES ($1, $2, $3)`, [
+          m.version, m.name, Date.now(),
+        ]);
+        await client.query('COMMIT');
+      } catch (err) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw new Error(`migration ${m.version} (${m.name}) failed: ${(err as Error).message}`, { cause: err });
+      }
+    }
+  } finally {
+    await client.query(`SELECT pg_advisory_unlock(hashtextextended('herald_migrations:' || $1::text, 0))`, [schema]);
+  }
+}

@@ -1,0 +1,65 @@
+import pg from 'pg';
+
+/**
+ * LISTEN herald_wake on a dedicated connection (a pooled one would lose its LISTEN when
+ * handed back). Notifications name the schema they were sent for; others are ignored.
+ *
+ * If the connection drops, it reconnects after 1 s, then 2, 4… up to 30 s, and calls onWake
+ * once it is back: notifications sent while it was away are lost, so the worker should look
+ * for work. Meanwhile the worker's own polling (at most a second idle) keeps things moving.
+ */
+export async function listen(connectionString: string, schema: string, onWake: () => void): Promise<() => Promise<void>> {
+  let client: pg.Client | null = null;
+  let stopped = false;
+  let retryTimer: NodeJS.Timeout | null = null;
+  let delayMs = 1000;
+
+  const connect = async (): Promise<void> => {
+    const c = new pg.Client({ connectionString });
+    c.on('notification', (msg) => {
+      if (msg.payload === schema) onWake();
+    });
+    c.on('error', () => lost(c));
+    c.on('end', () => lost(c));
+    try {
+      await c.connect();
+      await c.query('LISTEN herald_wake');
+    } catch (err) {
+      c.end().catch(() => undefined);
+      throw err;
+    }
+    client = c;
+    delayMs = 1000;
+  };
+
+  const lost = (c: pg.Client): void => {
+    if (stopped || client !== c) return;
+    client = null;
+    c.end().catch(() => undefined);
+    schedule();
+  };
+
+  const schedule = (): void => {
+    retryTimer = setTimeout(() => {
+      retryTimer = null;
+      if (stopped) return;
+      connect().then(
+        () => (stopped ? client?.end().catch(() => undefined) : onWake()),
+        () => {
+          delayMs = Math.min(delayMs * 2, 30_000);
+          schedule();
+        },
+      );
+    }, delayMs);
+    retryTimer.unref();
+  };
+
+  await connect();
+  return async () => {
+    stopped = true;
+    if (retryTimer) clearTimeout(retryTimer);
+    const c = client;
+    client = null;
+    if (c) await c.end().catch(() => undefined);
+  };
+}

@@ -1,0 +1,116 @@
+import type { SecretBox } from '../../core/secret-box.js';
+import type { App, Attempt, Delivery, Endpoint, EventType, PreviousSecret, SignatureProfile, StoredEvent } from '../types.js';
+import { PARKED_AT } from '../types.js';
+
+/**
+ * Row → domain object conversions for the PostgreSQL backend. JSON columns are `json` and
+ * arrive parsed (pg's json type parser); bigint columns arrive as numbers (the pool's own
+ * type parser, see connection.ts). An endpoint may also arrive as one `row_to_json` value
+ * from the claim statement: same keys, same parsed values.
+ */
+type Row = Record<string, any>;
+
+const json = <T>(value: unknown, fallback: T): T => (value == null ? fallback : (value as T));
+
+export const toApp = (r: Row): App => ({
+  id: r.id,
+  uid: r.uid,
+  name: r.name,
+  metadata: json(r.metadata, {}),
+  signatureProfile: json<SignatureProfile | null>(r.signature_profile, null),
+  createdAt: r.created_at,
+  updatedAt: r.updated_at,
+});
+
+export const toEventType = (r: Row): EventType => ({
+  name: r.name,
+  description: r.description,
+  schema: json(r.schema, null),
+  archived: r.archived,
+  createdAt: r.created_at,
+  updatedAt: r.updated_at,
+});
+
+/** Secrets are stored sealed (AES-256-GCM) when a key is configured. */
+export interface Sealer {
+  seal(plain: string): string;
+  open(stored: string): string;
+}
+export const plainSealer: Sealer = { seal: (p) => p, open: (s) => s };
+export const sealerFor = (box: SecretBox | undefined): Sealer => box ?? plainSealer;
+
+export const sealPrevious = (sealer: Sealer, list: PreviousSecret[]): string | null =>
+  list.length === 0 ? null : JSON.stringify(list.map((p) => ({ secret: sealer.seal(p.secret), expiresAt: p.expiresAt })));
+
+export const toEndpoint = (r: Row, sealer: Sealer = plainSealer): Endpoint => ({
+  id: r.id,
+  appId: r.app_id,
+  url: r.url,
+  description: r.description,
+  events: json(r.events, null),
+  status: r.status,
+  disabledReason: r.disabled_reason,
+  disabledAt: r.disabled_at,
+  secret: sealer.open(r.secret),
+  previousSecrets: json<PreviousSecret[]>(r.previous_secrets, []).map((p) => ({ secret: sealer.open(p.secret), expiresAt: p.expiresAt })),
+  headers: json(r.headers, {}),
+  retrySchedule: json(r.retry_schedule, null),
+  timeoutMs: r.timeout_ms,
+  rateLimit: r.rate_limit,
+  maxInFlight: r.max_in_flight,
+  disableAfterFailures: r.disable_after_failures,
+  disableAfterSeconds: r.disable_after_seconds,
+  metadata: json(r.metadata, {}),
+  consecutiveFailures: r.consecutive_failures,
+  failingSince: r.failing_since,
+  circuitState: r.circuit_state,
+  circuitUntil: r.circuit_until,
+  circuitSince: r.circuit_since,
+  lastAttemptAt: r.last_attempt_at,
+  createdAt: r.created_at,
+  updatedAt: r.updated_at,
+});
+
+export const toEvent = (r: Row): StoredEvent => ({
+  id: r.id,
+  appId: r.app_id,
+  type: r.type,
+  timestamp: r.timestamp,
+  sequence: r.sequence,
+  orderingKey: r.ordering_key,
+  body: r.body,
+  deliveries: r.deliveries,
+  createdAt: r.created_at,
+});
+
+export const toDelivery = (r: Row): Delivery => ({
+  id: r.id,
+  appId: r.app_id,
+  eventId: r.event_id,
+  endpointId: r.endpoint_id,
+  eventType: r.event_type,
+  orderingKey: r.ordering_key,
+  status: r.status,
+  attemptCount: r.attempt_count,
+  lastStatusCode: r.last_status_code,
+  lastError: r.last_error,
+  // In flight (leased) or parked deliveries have no meaningful next attempt time to show.
+  nextAttemptAt: r.status === 'pending' && r.lease_owner == null && r.next_attempt_at < PARKED_AT ? r.next_attempt_at : null,
+  createdAt: r.created_at,
+  deliveredAt: r.delivered_at,
+});
+
+export const toAttempt = (r: Row): Attempt => ({
+  id: r.id,
+  deliveryId: r.delivery_id,
+  endpointId: r.endpoint_id,
+  number: r.number,
+  startedAt: r.started_at,
+  durationMs: r.duration_ms,
+  statusCode: r.status_code,
+  responseBody: r.response_body,
+  error: r.error,
+});
+
+/** JSON for a `json` column: sent as text, so arrays aren't turned into PostgreSQL arrays. */
+export const jsonOrNull = (v: unknown): string | null => (v == null ? null : JSON.stringify(v));

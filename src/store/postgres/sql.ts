@@ -1,0 +1,295 @@
+/**
+ * Every SQL statement of the PostgreSQL backend, grouped by area, as parameterised text.
+ * Parameters are written `:name` and compiled once, at load, to `$1…$n` (see `compile`), so a
+ * call binds an object like SQLite's `@name` and the text stays readable. Each statement runs
+ * as a named prepared statement: parsed and planned once per connection.
+ *
+ * Batches travel as arrays (`:ids::text[]`) unnested server-side, so a batch of 500 is one
+ * statement, not 500: the hot paths cost a constant number of round trips per batch.
+ */
+// The sentinels of types.ts (PARKED_AT, ORDER_HELD_AT) spelled out, so that the partial index
+// deliveries_held, whose WHERE repeats them, is usable by the statements below.
+const PARKED = '8000000000000000';
+const ORDER_HELD = '9000000000000000';
+const HELD_RANGE = `next_attempt_at >= ${PARKED} AND next_attempt_at < ${ORDER_HELD}`;
+
+const FILTERS = `AND (:endpoint_id::text IS NULL OR endpoint_id = :endpoint_id)
+  AND (:event_id::text IS NULL OR event_id = :event_id)
+  AND (:event_type::text IS NULL OR event_type = :event_type)
+  AND (:status::text IS NULL OR status = :status)`;
+
+// What a worker needs besides the delivery row, read in the statement that claims it. The
+// endpoint (~30 columns) comes once per endpoint in the batch, as one JSON value on the first
+// of its rows, instead of 500 times over; the window's order matches the outer ORDER BY so
+// "first" is the first row the caller reads. Expects CTEs `due` (id, due_at) and `claimed`.
+const HYDRATE = `
+  SELECT c.id, c.app_id, c.endpoint_id, c.event_id, c.event_type, c.ordering_key, c.attempt_count, c.one_shot, e.body,
+    CASE WHEN row_number() OVER (PARTITION BY c.endpoint_id ORDER BY due.due_at, c.id) = 1
+         THEN row_to_json(ep) END AS endpoint,
+    a.signature_profile AS profile
+  FROM claimed c
+  JOIN due ON due.id = c.id
+  JOIN events e ON e.pk = c.event_pk
+  JOIN endpoints ep ON ep.id = c.endpoint_id
+  JOIN apps a ON a.id = c.app_id
+  ORDER BY due.due_at, c.id`;
+const CLAIMED_COLUMNS = 'd.id, d.app_id, d.endpoint_id, d.event_pk, d.event_id, d.event_type, d.ordering_key, d.attempt_count, d.one_shot';
+
+// Serialises the "is this ordering key busy?" check of a publish with the "release the next
+// of this key" step of recordOutcomes, across processes: without it a completion committing
+// while a publish inserts a successor leaves each blind to the other's uncommitted row, and
+// the successor stays held forever. Locks are transaction-scoped and taken in hash order, so
+// two batches with overlapping keys queue instead of deadlocking. It must be a statement of
+// its own: under READ COMMITTED the next statement's snapshot is taken after the lock is held,
+// so it sees what the previous holder committed. A hash collision only serialises two keys.
+const LOCK_KEYS = `SELECT pg_advisory_xact_lock(k) FROM (
+    SELECT DISTINCT hashtextextended(e || ':' || k, 0) AS k
+    FROM unnest(:endpoint_ids::text[], :keys::text[]) AS t(e, k) ORDER BY 1) s`;
+
+const TEXT = {
+  // ── apps ──────────────────────────────────────────────────────────────
+  insertApp: `INSERT INTO apps (id, uid, name, metadata, signature_profile, created_at, updated_at)
+              VALUES (:id, :uid, :name, :metadata, :signature_profile, :now, :now) RETURNING *`,
+  appByIdOrUid: `SELECT * FROM apps WHERE id = :key OR uid = :key LIMIT 1`,
+  listApps: `SELECT * FROM apps WHERE id > :after ORDER BY id LIMIT :limit`,
+  updateApp: `UPDATE apps SET name = :name, uid = :uid, metadata = :metadata, signature_profile = :signature_profile,
+              updated_at = :now WHERE id = :id RETURNING *`,
+  deleteApp: `DELETE FROM apps WHERE id = :id`,
+
+  // ── event types ───────────────────────────────────────────────────────
+  insertEventType: `INSERT INTO event_types (name, description, schema, created_at, updated_at)
+                    VALUES (:name, :description, :schema, :now, :now) RETURNING *`,
+  eventType: `SELECT * FROM event_types WHERE name = :name`,
+  listEventTypes: `SELECT * FROM event_types WHERE name > :after AND (:all::boolean OR NOT archived)
+                   ORDER BY name LIMIT :limit`,
+  updateEventType: `UPDATE event_types SET description = :description, schema = :schema, archived = :archived,
+                    updated_at = :now WHERE name = :name RETURNING *`,
+
+  // ── endpoints ─────────────────────────────────────────────────────────
+  insertEndpoint: `INSERT INTO endpoints (id, app_id, url, description, events, status, disabled_at, disabled_reason,
+                     secret, headers, retry_schedule, timeout_ms, rate_limit, max_in_flight, disable_after_failures,
+                     disable_after_seconds, metadata, created_at, updated_at)
+                   VALUES (:id, :app_id, :url, :description, :events, :status, :disabled_at, :disabled_reason,
+                     :secret, :headers, :retry_schedule, :timeout_ms, :rate_limit, :max_in_flight, :disable_after_failures,
+                     :disable_after_seconds, :metadata, :now, :now) RETURNING *`,
+  endpoint: `SELECT * FROM endpoints WHERE app_id = :app_id AND id = :id`,
+  // Read-modify-write of an endpoint (update, rotation) holds its row until commit.
+  endpointForUpdate: `SELECT * FROM endpoints WHERE app_id = :app_id AND id = :id FOR UPDATE`,
+  endpointById: `SELECT * FROM endpoints WHERE id = :id`,
+  listEndpoints: `SELECT * FROM endpoints WHERE app_id = :app_id AND id > :after
+                  AND (:status::text IS NULL OR status = :status) ORDER BY id LIMIT :limit`,
+  activeEndpoints: `SELECT * FROM endpoints WHERE app_id = :app_id AND status = 'active' ORDER BY id`,
+  updateEndpoint: `UPDATE endpoints SET url = :url, description = :description, events = :events, status = :status,
+                     disabled_reason = :disabled_reason, disabled_at = :disabled_at, headers = :headers,
+                     retry_schedule = :retry_schedule, timeout_ms = :timeout_ms, rate_limit = :rate_limit,
+                     max_in_flight = :max_in_flight, disable_after_failures = :disable_after_failures,
+                     disable_after_seconds = :disable_after_seconds, metadata = :metadata,
+                     consecutive_failures = :consecutive_failures, failing_since = :failing_since,
+                     circuit_state = :circuit_state, circuit_until = :circuit_until, updated_at = :now
+                   WHERE app_id = :app_id AND id = :id RETURNING *`,
+  rotateSecret: `UPDATE endpoints SET secret = :secret, previous_secrets = :previous_secrets, updated_at = :now
+                 WHERE app_id = :app_id AND id = :id RETURNING *`,
+  deleteEndpoint: `DELETE FROM endpoints WHERE app_id = :app_id AND id = :id`,
+  // Health after a batch of attempts, every endpoint of the batch in one statement: a success
+  // resets the run of failures; failures extend it. The caller sees thresholds being crossed
+  // from the counts before (its own input) and after (RETURNING).
+  endpointHealth: `UPDATE endpoints e SET
+                     consecutive_failures = CASE WHEN h.reset THEN h.fails ELSE e.consecutive_failures + h.fails END,
+                     failing_since = CASE WHEN h.fails = 0 THEN NULL
+                                          WHEN h.reset OR e.failing_since IS NULL THEN h.first_failure
+                                          ELSE e.failing_since END,
+                     last_attempt_at = GREATEST(COALESCE(e.last_attempt_at, 0), h.at)
+                   FROM unnest(:ids::text[], :resets::boolean[], :fails::int[], :first_failures::bigint[], :ats::bigint[])
+                     AS h(id, reset, fails, first_failure, at)
+                   WHERE e.id = h.id
+                   RETURNING e.id, e.app_id, e.consecutive_failures, e.failing_since, e.status, e.circuit_state,
+                     e.disable_after_failures, e.disable_after_seconds`,
+  disableEndpoint: `UPDATE endpoints SET status = 'disabled', disabled_reason = :reason, disabled_at = :now,
+                      updated_at = :now WHERE id = :id AND status = 'active' RETURNING app_id`,
+  setCircuit: `UPDATE endpoints SET circuit_state = :state, circuit_until = :until,
+                 circuit_since = CASE WHEN circuit_state = :state THEN circuit_since ELSE :now END
+               WHERE id = :id RETURNING *`,
+  // SKIP LOCKED: a circuit another worker is taking right now is its business. One that was
+  // taken and committed since this statement's snapshot is re-checked under the row lock, finds
+  // circuit_until moved to that worker's lease, and drops out: one worker acts per endpoint.
+  dueCircuits: `WITH due AS (
+                  SELECT id FROM endpoints WHERE circuit_state <> 'closed' AND circuit_until <= :now AND status = 'active'
+                  ORDER BY circuit_until LIMIT :limit FOR UPDATE SKIP LOCKED)
+                UPDATE endpoints e SET circuit_until = :lease_until FROM due WHERE e.id = due.id RETURNING e.*`,
+  // Hold back an endpoint's waiting deliveries (disabled, or circuit opened). Deliveries
+  // waiting on an ordering key stay as they are so their order survives. Leased ones are left
+  // to their worker, which sees the endpoint's state and hands them back parked.
+  holdEndpoint: `UPDATE deliveries SET next_attempt_at = ${PARKED}
+                 WHERE endpoint_id = :id AND status = 'pending' AND lease_owner IS NULL AND next_attempt_at < ${PARKED}`,
+  // Release held-back deliveries oldest first; a NULL limit releases all.
+  releaseHeld: `UPDATE deliveries SET next_attempt_at = :now
+                WHERE id IN (SELECT id FROM deliveries WHERE endpoint_id = :id AND status = 'pending'
+                             AND lease_owner IS NULL AND ${HELD_RANGE} ORDER BY next_attempt_at LIMIT :limit
+                             FOR UPDATE SKIP LOCKED)`,
+  claimProbe: `WITH due AS (
+                 SELECT id, next_attempt_at AS due_at FROM deliveries WHERE endpoint_id = :id AND status = 'pending'
+                 AND lease_owner IS NULL AND ${HELD_RANGE} ORDER BY next_attempt_at LIMIT 1 FOR UPDATE SKIP LOCKED),
+               claimed AS (
+                 UPDATE deliveries d SET lease_owner = :owner, next_attempt_at = :lease_until
+                 FROM due WHERE d.id = due.id RETURNING ${CLAIMED_COLUMNS})
+               ${HYDRATE}`,
+
+  // ── events ────────────────────────────────────────────────────────────
+  eventById: `SELECT * FROM events WHERE app_id = :app_id AND id = :id`,
+  // Existing events among a batch, by id or idempotency key, in one read.
+  eventsByIdOrKey: `SELECT * FROM events WHERE app_id = :app_id AND id = ANY(:ids::text[])
+                    UNION ALL
+                    SELECT * FROM events WHERE app_id = :app_id AND idempotency_key = ANY(:keys::text[])`,
+  // Taken first in every publish: publishes of one app queue here, so sequences are gapless
+  // and strictly increasing, and the duplicate lookup that follows (a new statement, so a new
+  // snapshot) sees every event an earlier publish of the app committed. That is what stops
+  // two processes publishing the same id from both creating it; the unique indexes back it up.
+  lockApp: `SELECT last_sequence FROM apps WHERE id = :app_id FOR UPDATE`,
+  // A batch's events, their deliveries and the app's sequence counter in one statement.
+  // Deliveries find their event's pk through the events CTE's RETURNING, joined on the id.
+  insertBatch: `WITH ev AS (
+                  INSERT INTO events (app_id, id, type, timestamp, sequence, idempotency_key, ordering_key, body,
+                    deliveries, created_at)
+                  SELECT :app_id::text, t.*, :now::bigint
+                  FROM unnest(:ids::text[], :types::text[], :timestamps::bigint[], :sequences::bigint[],
+                    :idempotency_keys::text[], :ordering_keys::text[], :bodies::text[], :counts::int[]) AS t
+                  RETURNING pk, id, type, ordering_key, sequence),
+                seq AS (UPDATE apps SET last_sequence = :last_sequence WHERE id = :app_id)
+                INSERT INTO deliveries (id, app_id, endpoint_id, event_pk, event_id, event_type, status,
+                  next_attempt_at, lease_owner, ordering_key, event_seq, created_at)
+                SELECT d.id, :app_id, d.endpoint_id, ev.pk, ev.id, ev.type, 'pending', d.next_attempt_at, d.lease_owner,
+                  ev.ordering_key, ev.sequence, :now
+                FROM unnest(:delivery_ids::text[], :delivery_events::text[], :endpoint_ids::text[],
+                  :next_attempt_ats::bigint[], :lease_owners::text[]) AS d(id, event_id, endpoint_id, next_attempt_at, lease_owner)
+                JOIN ev ON ev.id = d.event_id`,
+  listEvents: `SELECT * FROM events WHERE app_id = :app_id AND sequence > :after
+               AND (:type::text IS NULL OR type = :type) ORDER BY sequence LIMIT :limit`,
+
+  // ── deliveries ────────────────────────────────────────────────────────
+  lockKeys: LOCK_KEYS,
+  // Which (endpoint, key) pairs have a pending delivery: a new one of a busy key waits its turn.
+  busyKeys: `SELECT k.e AS endpoint_id, k.k AS ordering_key FROM unnest(:endpoint_ids::text[], :keys::text[]) AS k(e, k)
+             WHERE EXISTS (SELECT 1 FROM deliveries d WHERE d.endpoint_id = k.e AND d.ordering_key = k.k
+                           AND d.status = 'pending')`,
+  // After keyed deliveries finished for good: release the next one of each key, unless another
+  // of the key is still under way (a manual retry of an old one, say). Runs after the batch's
+  // delivery updates, in a statement of its own, so it sees them.
+  releaseNextInOrder: `UPDATE deliveries d SET next_attempt_at = :now
+                       FROM unnest(:endpoint_ids::text[], :keys::text[]) AS k(e, k),
+                       LATERAL (SELECT id FROM deliveries WHERE endpoint_id = k.e AND ordering_key = k.k
+                                AND status = 'pending' AND next_attempt_at = ${ORDER_HELD} ORDER BY event_seq LIMIT 1) nxt
+                       WHERE d.id = nxt.id
+                       AND NOT EXISTS (SELECT 1 FROM deliveries WHERE endpoint_id = k.e AND ordering_key = k.k
+                                       AND status = 'pending' AND next_attempt_at <> ${ORDER_HELD})`,
+  delivery: `SELECT * FROM deliveries WHERE app_id = :app_id AND id = :id`,
+  deliveryForUpdate: `SELECT status, lease_owner, next_attempt_at FROM deliveries WHERE app_id = :app_id AND id = :id FOR UPDATE`,
+  attemptsOf: `SELECT * FROM attempts WHERE delivery_id = :id ORDER BY number`,
+  // Listing filters are optional; a NULL parameter disables its condition. One variant per
+  // index (app, endpoint, event), because an `x IS NULL OR col = x` condition can't use an index.
+  listDeliveries: `SELECT * FROM deliveries WHERE app_id = :app_id AND id < :before ${FILTERS}
+                   ORDER BY id DESC LIMIT :limit`,
+  listDeliveriesByEndpoint: `SELECT * FROM deliveries WHERE endpoint_id = :endpoint_id AND id < :before
+                   AND app_id = :app_id ${FILTERS} ORDER BY id DESC LIMIT :limit`,
+  listDeliveriesByEvent: `SELECT * FROM deliveries
+                   WHERE event_pk = (SELECT pk FROM events WHERE app_id = :app_id AND id = :event_id)
+                   AND id < :before AND app_id = :app_id ${FILTERS} ORDER BY id DESC LIMIT :limit`,
+  scheduleNow: `UPDATE deliveries SET next_attempt_at = :now, lease_owner = NULL WHERE id = :id`,
+  reopen: `UPDATE deliveries SET status = 'pending', one_shot = true, next_attempt_at = :now, lease_owner = NULL WHERE id = :id`,
+  recover: `UPDATE deliveries SET status = 'pending', one_shot = true, next_attempt_at = :now, lease_owner = NULL
+            WHERE endpoint_id = :endpoint_id AND status = 'failed' AND created_at >= :since AND created_at < :until`,
+  statusCounts: `SELECT status, count(*) AS n FROM deliveries WHERE endpoint_id = :endpoint_id GROUP BY status`,
+  recentAttempts: `SELECT a.duration_ms, a.status_code FROM deliveries d JOIN attempts a ON a.delivery_id = d.id
+                   WHERE d.endpoint_id = :endpoint_id AND d.last_attempt_at >= :since AND a.started_at >= :since
+                   ORDER BY d.id DESC LIMIT 10000`,
+  endpointCounters: `SELECT consecutive_failures, last_attempt_at FROM endpoints WHERE id = :id`,
+
+  // ── worker ────────────────────────────────────────────────────────────
+  // One statement claims a batch and returns everything needed to send it. Several worker
+  // processes share the table, so a claim is a lease: next_attempt_at moves to lease_until.
+  // That keeps a leased row in the due index but behind everything due now, and makes it due
+  // again by itself when the lease runs out: a worker that died loses nothing, and no sweeper
+  // has to look for dead leases. The claim therefore ignores lease_owner altogether (it only
+  // records who holds the row). SKIP LOCKED lets concurrent claimers pass over each other's
+  // rows instead of queueing on them; a row taken and committed since this snapshot is
+  // re-checked under its lock, finds next_attempt_at in the future, and is left out.
+  claim: `WITH due AS (
+            SELECT id, next_attempt_at AS due_at FROM deliveries WHERE status = 'pending' AND next_attempt_at <= :now
+            ORDER BY next_attempt_at LIMIT :limit FOR UPDATE SKIP LOCKED),
+          claimed AS (
+            UPDATE deliveries d SET lease_owner = :owner, next_attempt_at = :lease_until
+            FROM due WHERE d.id = due.id RETURNING ${CLAIMED_COLUMNS})
+          ${HYDRATE}`,
+  // The earliest moment anything becomes claimable: a schedule, or a lease running out (held
+  // deliveries sort last and are cut off by the caller).
+  nextDue: `SELECT min(next_attempt_at) AS at FROM deliveries WHERE status = 'pending'`,
+  // A batch's attempts and delivery states in one statement. An attempt of a delivery deleted
+  // meanwhile (its endpoint or app went while the request was in flight) is skipped. The
+  // attempt number guards against a worker whose lease ran out while its request was still
+  // going: if another worker re-claimed the delivery and recorded this attempt number first,
+  // the late result is dropped rather than written twice (first result of an attempt wins).
+  recordBatch: `WITH o AS (
+                  SELECT * FROM unnest(:attempt_ids::text[], :delivery_ids::text[], :endpoint_ids::text[], :numbers::int[],
+                    :started_ats::bigint[], :durations::int[], :status_codes::int[], :response_bodies::text[],
+                    :errors::text[], :statuses::text[], :next_attempt_ats::bigint[])
+                    AS o(attempt_id, delivery_id, endpoint_id, number, started_at, duration_ms, status_code,
+                         response_body, error, status, next_attempt_at)),
+                ins AS (
+                  INSERT INTO attempts (id, delivery_id, endpoint_id, number, started_at, duration_ms, status_code,
+                    response_body, error)
+                  SELECT o.attempt_id, o.delivery_id, o.endpoint_id, o.number, o.started_at, o.duration_ms, o.status_code,
+                    o.response_body, o.error
+                  FROM o WHERE EXISTS (SELECT 1 FROM deliveries d WHERE d.id = o.delivery_id)
+                  ON CONFLICT (delivery_id, number) DO NOTHING)
+                UPDATE deliveries d SET status = o.status, attempt_count = o.number, last_status_code = o.status_code,
+                  last_error = o.error, next_attempt_at = o.next_attempt_at, lease_owner = NULL,
+                  last_attempt_at = o.started_at,
+                  delivered_at = CASE WHEN o.status = 'success' THEN :now::bigint ELSE d.delivered_at END,
+                  one_shot = CASE WHEN o.status = 'pending' THEN d.one_shot ELSE false END
+                FROM o WHERE d.id = o.delivery_id AND d.attempt_count < o.number`,
+  release: `UPDATE deliveries d SET lease_owner = NULL, next_attempt_at = r.at
+            FROM unnest(:ids::text[], :ats::bigint[]) AS r(id, at) WHERE d.id = r.id`,
+  // For a single-worker deployment at start (server.ts calls it only when leases don't
+  // expire, so never for PostgreSQL in production); the conformance suite still uses it.
+  releaseAll: `UPDATE deliveries SET lease_owner = NULL, next_attempt_at = :now
+               WHERE status = 'pending' AND lease_owner IS NOT NULL AND next_attempt_at < ${PARKED}`,
+  queueDepth: `SELECT count(*) AS n FROM deliveries WHERE status = 'pending'`,
+  // Wakes listeners in every process (LISTEN herald_wake); the payload names the schema so
+  // two deployments sharing a database don't wake each other. Delivered at commit, and
+  // duplicates within one transaction are folded into one by PostgreSQL.
+  wake: `SELECT pg_notify('herald_wake', :schema)`,
+  heartbeat: `WITH seen AS (
+                INSERT INTO herald_workers (id, seen_at) VALUES (:id, :now)
+                ON CONFLICT (id) DO UPDATE SET seen_at = EXCLUDED.seen_at),
+              gone AS (DELETE FROM herald_workers WHERE seen_at < :forget_before AND id <> :id)
+              SELECT 1 + count(*) AS n FROM herald_workers WHERE seen_at >= :alive_since AND id <> :id`,
+  // Retention in short batches: each call locks at most `limit` events (SKIP LOCKED: never
+  // waits on a row someone else holds) and cascades to their deliveries and attempts. The
+  // BRIN index on created_at narrows the scan to the oldest block ranges.
+  prune: `DELETE FROM events WHERE pk IN (
+            SELECT e.pk FROM events e WHERE e.created_at < :before
+            AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_pk = e.pk AND d.status = 'pending')
+            LIMIT :limit FOR UPDATE SKIP LOCKED)`,
+} as const;
+
+export type StatementName = keyof typeof TEXT;
+export interface Statement {
+  name: StatementName;
+  text: string;
+  /** parameter names in $n order */
+  params: string[];
+}
+
+/** `:name` → `$n` (a repeated name reuses its number); `::type` casts are left alone. */
+export function compile(name: StatementName, source: string): Statement {
+  const params: string[] = [];
+  const text = source.replace(/(?<![:\w]):([a-z_][a-z0-9_]*)/g, (_, p: string) => {
+    let i = params.indexOf(p);
+    if (i < 0) i = params.push(p) - 1;
+    return `$${i + 1}`;
+  });
+  return { name, text, params };
+}
+
+export const SQL = Object.fromEntries(
+  Object.entries(TEXT).map(([name, text]) => [name, compile(name as StatementName, text)]),
+) as Record<StatementName, Statement>;
