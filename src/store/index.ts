@@ -1,11 +1,16 @@
 import type { SecretBox } from '../core/secret-box.js';
 import { HeraldError } from '../errors.js';
+import { PostgresStore } from './postgres/store.js';
 import { SqliteStore } from './sqlite/store.js';
 import type { Store } from './types.js';
 
 export type { Store } from './types.js';
 
-/** Picks the backend from the database URL (`sqlite:<path>` or `postgres://…`). */
+/**
+ * Picks the backend from the database URL: `sqlite:<path>`, or `postgres://…` /
+ * `postgresql://…` where a `?schema=name` parameter (default public) says where the tables
+ * live; it is Herald's, so it is taken off before the URL reaches the driver.
+ */
 export async function openStore(databaseUrl: string, options: { box?: SecretBox } = {}): Promise<Store> {
   if (databaseUrl.startsWith('sqlite:')) {
     const path = databaseUrl.slice('sqlite:'.length) || './data/herald.db';
@@ -13,5 +18,18 @@ export async function openStore(databaseUrl: string, options: { box?: SecretBox 
     await store.migrate();
     return store;
   }
-  throw new HeraldError('unavailable', `the PostgreSQL backend is not available in this version (${databaseUrl.split(':')[0]})`);
+  if (/^postgres(ql)?:\/\//.test(databaseUrl)) {
+    const url = new URL(databaseUrl);
+    const schema = url.searchParams.get('schema') ?? undefined;
+    url.searchParams.delete('schema');
+    const store = new PostgresStore(url.toString(), { box: options.box, schema });
+    try {
+      await store.migrate();
+    } catch (err) {
+      await store.close();
+      throw err;
+    }
+    return store;
+  }
+  throw new HeraldError('unavailable', `unsupported database URL scheme '${databaseUrl.split(':')[0]}' (use sqlite: or postgres://)`);
 }
