@@ -75,8 +75,11 @@ export class DeliveryWorker {
     this.batchSize = o.batchSize ?? 500;
     // Refill only when a quarter of the slots are free, so claims stay batched under load.
     this.lowWater = Math.max(1, Math.min(this.batchSize, Math.floor(o.concurrency / 4)));
-    // Long enough for the slowest allowed request plus the result flush.
-    this.leaseMs = Math.max(o.defaults.timeoutMs, 300_000) + 60_000;
+    // A claim's lease covers a request at the default timeout plus queueing and the result
+    // flush. With several workers (PostgreSQL) a delivery whose worker died is sent again
+    // once this runs out; an endpoint with a longer timeoutMs than the lease may then see a
+    // duplicate if its attempt really takes that long.
+    this.leaseMs = Math.max(o.defaults.timeoutMs + 15_000, 20_000);
   }
 
   get inFlight(): number {

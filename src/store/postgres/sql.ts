@@ -85,9 +85,11 @@ const TEXT = {
                      max_in_flight = :max_in_flight, disable_after_failures = :disable_after_failures,
                      disable_after_seconds = :disable_after_seconds, metadata = :metadata,
                      consecutive_failures = :consecutive_failures, failing_since = :failing_since,
-                     circuit_state = :circuit_state, circuit_until = :circuit_until, updated_at = :now
+                     circuit_state = :circuit_state, circuit_until = :circuit_until,
+                     updated_at = GREATEST(:now, updated_at + 1)
                    WHERE app_id = :app_id AND id = :id RETURNING *`,
-  rotateSecret: `UPDATE endpoints SET secret = :secret, previous_secrets = :previous_secrets, updated_at = :now
+  rotateSecret: `UPDATE endpoints SET secret = :secret, previous_secrets = :previous_secrets,
+                   updated_at = GREATEST(:now, updated_at + 1)
                  WHERE app_id = :app_id AND id = :id RETURNING *`,
   deleteEndpoint: `DELETE FROM endpoints WHERE app_id = :app_id AND id = :id`,
   // Health after a batch of attempts, every endpoint of the batch in one statement: a success
@@ -104,8 +106,9 @@ const TEXT = {
                    WHERE e.id = h.id
                    RETURNING e.id, e.app_id, e.consecutive_failures, e.failing_since, e.status, e.circuit_state,
                      e.disable_after_failures, e.disable_after_seconds`,
+  // updated_at only ever grows (as in SQLite): a worker may cache endpoint configuration by it.
   disableEndpoint: `UPDATE endpoints SET status = 'disabled', disabled_reason = :reason, disabled_at = :now,
-                      updated_at = :now WHERE id = :id AND status = 'active' RETURNING app_id`,
+                      updated_at = GREATEST(:now, updated_at + 1) WHERE id = :id AND status = 'active' RETURNING app_id`,
   setCircuit: `UPDATE endpoints SET circuit_state = :state, circuit_until = :until,
                  circuit_since = CASE WHEN circuit_state = :state THEN circuit_since ELSE :now END
                WHERE id = :id RETURNING *`,
