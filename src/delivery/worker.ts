@@ -1,6 +1,5 @@
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type { Logger } from 'pino';
-import { decide, parseRetryAfter } from '../core/retry.js';
 import { newId } from '../ids.js';
 import type { Metrics } from '../metrics.js';
 import {
@@ -8,8 +7,9 @@ import {
   type AttemptOutcome, type ClaimedDelivery, type Endpoint, type HealthChange, type HealthPolicy, type Store,
 } from '../store/types.js';
 import { EndpointGate } from './gate.js';
-import { deliveryHeaders } from './headers.js';
+import { attempt } from './attempt.js';
 import type { Sender } from './http.js';
+import { OutcomeWriter } from './outcome-writer.js';
 
 export interface WorkerOptions {
   store: Store;
@@ -34,11 +34,6 @@ export interface WorkerOptions {
   flushIntervalMs?: number;
 }
 
-interface Pending {
-  delivery: ClaimedDelivery;
-  outcome: AttemptOutcome;
-}
-
 /**
  * The delivery loop: claim a batch of due deliveries in one statement, pass each through its
  * endpoint's gate (circuit, concurrency, rate), send, and write results back in batches.
@@ -60,9 +55,7 @@ export class DeliveryWorker {
   private wakeUp: (() => void) | null = null;
   private notified = false;
   private drainTimer: NodeJS.Timeout | null = null;
-  private outcomes: Pending[] = [];
-  private flushTimer: NodeJS.Timeout | null = null;
-  private flushing: Promise<void> = Promise.resolve();
+  private readonly writer: OutcomeWriter;
   private lastMaintenance = 0;
   private lastHeartbeat = 0;
   /** live worker processes sharing the database, this one included */
@@ -80,6 +73,12 @@ export class DeliveryWorker {
     // once this runs out; an endpoint with a longer timeoutMs than the lease may then see a
     // duplicate if its attempt really takes that long.
     this.leaseMs = Math.max(o.defaults.timeoutMs + 15_000, 20_000);
+    this.writer = new OutcomeWriter(o.store, o.health, this.batchSize, o.flushIntervalMs ?? 5, o.logger, (batch, changes) => {
+      this.applyHealth(changes);
+      for (const p of batch) if (p.outcome.status === 'failed') this.o.onExhausted?.(p.delivery, p.outcome);
+      // A retry or a released successor due sooner than the worker's current sleep must wake it.
+      if (batch.some((p) => p.outcome.status === 'pending' || p.outcome.orderingKey)) this.notify();
+    });
   }
 
   get inFlight(): number {
@@ -134,7 +133,7 @@ export class DeliveryWorker {
     if (queued.length > 0) await this.release(queued);
     const deadline = Date.now() + graceMs;
     while (this.inflight.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-    await this.flush();
+    await this.writer.flush();
     if (this.inflight.size > 0) {
       const ids = [...this.inflight];
       this.inflight.clear();
@@ -287,11 +286,11 @@ export class DeliveryWorker {
     this.inflight.add(d.id);
     let duration = 0;
     let ok = false;
-    this.attempt(d, probe)
+    attempt(d, probe, this.o)
       .then((outcome) => {
         duration = outcome.attempt.durationMs;
         ok = outcome.status === 'success';
-        this.record(d, outcome);
+        this.writer.add(d, outcome);
       })
       .catch((err) => this.o.logger.error({ err, deliveryId: d.id }, 'delivery attempt crashed'))
       .finally(() => {
@@ -301,71 +300,6 @@ export class DeliveryWorker {
         if (this.waiting.size > 0) this.drain();
         else if (this.room() - this.reserved >= this.lowWater) this.wakeUp?.();
       });
-  }
-
-  private async attempt(d: ClaimedDelivery, probe: boolean): Promise<AttemptOutcome> {
-    const ep = d.endpoint;
-    const number = d.attemptCount + 1;
-    const startedAt = Date.now();
-    const headers = deliveryHeaders(d, number, Math.floor(startedAt / 1000));
-    const t0 = performance.now();
-    const res = await this.o.sender.send(ep.url, headers, d.body, ep.timeoutMs ?? this.o.defaults.timeoutMs);
-    const durationMs = Math.round(performance.now() - t0);
-    const decision = decide(
-      { statusCode: res.statusCode, retryAfterSeconds: parseRetryAfter(res.retryAfter) },
-      number,
-      d.oneShot,
-      {
-        schedule: ep.retrySchedule ?? this.o.defaults.retrySchedule,
-        jitter: this.o.defaults.retryJitter,
-        maxRetryAfterSeconds: this.o.defaults.maxRetryAfterSeconds,
-      },
-    );
-    const m = this.o.metrics;
-    if (m) {
-      m.attemptDuration.observe(durationMs / 1000);
-      m.deliveries.inc({ outcome: decision.status === 'pending' ? 'retry' : decision.status });
-    }
-    return {
-      deliveryId: d.id,
-      endpointId: ep.id,
-      status: decision.status,
-      nextAttemptAt: decision.status === 'pending' ? Date.now() + decision.delayMs : null,
-      disableEndpoint: decision.status === 'failed' ? decision.disableEndpoint : undefined,
-      probe: probe || undefined,
-      orderingKey: d.orderingKey,
-      attempt: {
-        id: newId('att', startedAt), deliveryId: d.id, endpointId: ep.id, number, startedAt, durationMs,
-        statusCode: res.statusCode, responseBody: res.responseBody, error: res.error,
-      },
-    };
-  }
-
-  private record(delivery: ClaimedDelivery, outcome: AttemptOutcome): void {
-    this.outcomes.push({ delivery, outcome });
-    if (this.outcomes.length >= this.batchSize) void this.flush();
-    else if (!this.flushTimer) this.flushTimer = setTimeout(() => void this.flush(), this.o.flushIntervalMs ?? 5);
-  }
-
-  /** Writes buffered outcomes; flushes are chained so they never overlap. */
-  flush(): Promise<void> {
-    if (this.flushTimer) {
-      clearTimeout(this.flushTimer);
-      this.flushTimer = null;
-    }
-    const batch = this.outcomes;
-    if (batch.length === 0) return this.flushing;
-    this.outcomes = [];
-    this.flushing = this.flushing
-      .then(() => this.o.store.recordOutcomes(batch.map((p) => p.outcome), Date.now(), this.o.health))
-      .then((changes) => {
-        this.applyHealth(changes);
-        for (const p of batch) if (p.outcome.status === 'failed') this.o.onExhausted?.(p.delivery, p.outcome);
-        // A retry or a released successor due sooner than the worker's current sleep must wake it.
-        if (batch.some((p) => p.outcome.status === 'pending' || p.outcome.orderingKey)) this.notify();
-      })
-      .catch((err) => this.o.logger.error({ err, count: batch.length }, 'writing attempt results failed; they will be retried'));
-    return this.flushing;
   }
 
   private applyHealth(changes: HealthChange[]): void {

@@ -1,0 +1,48 @@
+import type { Logger } from 'pino';
+import type { AttemptOutcome, ClaimedDelivery, HealthChange, HealthPolicy, Store } from '../store/types.js';
+
+export interface Pending {
+  delivery: ClaimedDelivery;
+  outcome: AttemptOutcome;
+}
+
+/**
+ * Attempt results are written in batches: one transaction per `batchSize` outcomes or per
+ * `intervalMs`, whichever comes first (group commit). Flushes are chained so they never
+ * overlap; `onFlushed` sees each written batch with the health changes it caused.
+ */
+export class OutcomeWriter {
+  private buffer: Pending[] = [];
+  private timer: NodeJS.Timeout | null = null;
+  private chain: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly store: Store,
+    private readonly policy: HealthPolicy,
+    private readonly batchSize: number,
+    private readonly intervalMs: number,
+    private readonly logger: Logger,
+    private readonly onFlushed: (batch: Pending[], changes: HealthChange[]) => void,
+  ) {}
+
+  add(delivery: ClaimedDelivery, outcome: AttemptOutcome): void {
+    this.buffer.push({ delivery, outcome });
+    if (this.buffer.length >= this.batchSize) void this.flush();
+    else if (!this.timer) this.timer = setTimeout(() => void this.flush(), this.intervalMs);
+  }
+
+  flush(): Promise<void> {
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
+    const batch = this.buffer;
+    if (batch.length === 0) return this.chain;
+    this.buffer = [];
+    this.chain = this.chain
+      .then(() => this.store.recordOutcomes(batch.map((p) => p.outcome), Date.now(), this.policy))
+      .then((changes) => this.onFlushed(batch, changes))
+      .catch((err) => this.logger.error({ err, count: batch.length }, 'writing attempt results failed; their leases will run out and they will be sent again'));
+    return this.chain;
+  }
+}
