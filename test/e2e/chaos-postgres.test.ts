@@ -79,10 +79,30 @@ describe.skipIf(!BASE)('PostgreSQL: many processes, kill -9, restart', () => {
 
     const delivered = () => new Set(receiver!.requests.map((r) => r.headers['webhook-id'] as string));
     const deadline = Date.now() + 90_000;
-    while (Date.now() < deadline && [...acknowledged].some((id) => !delivered().has(id))) await new Promise((r) => setTimeout(r, 250));
-    const missing = [...acknowledged].filter((id) => !delivered().has(id));
-    const duplicates = receiver.requests.length - delivered().size;
-    console.log(`chaos: ${acknowledged.size} acknowledged, ${delivered().size} distinct delivered, ${duplicates} duplicates, ${missing.length} missing`);
+    for (;;) {
+      // One Set per check: building it per id would block this process, receiver included.
+      const seen = delivered();
+      if (Date.now() >= deadline || [...acknowledged].every((id) => seen.has(id))) break;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    const finalSeen = delivered();
+    const missing = [...acknowledged].filter((id) => !finalSeen.has(id));
+    const duplicates = receiver.requests.length - finalSeen.size;
+    console.log(`chaos: ${acknowledged.size} acknowledged, ${finalSeen.size} distinct delivered, ${duplicates} duplicates, ${missing.length} missing`);
+    if (missing.length > 0) {
+      // Say where the missing ones are stuck, for whoever debugs this.
+      const client = new pg.Client({ connectionString: BASE });
+      await client.connect();
+      const states = await client.query(`SELECT status, lease_owner IS NOT NULL AS leased,
+          CASE WHEN next_attempt_at >= 9000000000000000 THEN 'order_held' WHEN next_attempt_at >= 8000000000000000 THEN 'parked'
+               WHEN next_attempt_at > $1 THEN 'future' ELSE 'due' END AS at, COUNT(*)::int AS n
+        FROM ${schema}.deliveries GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`, [Date.now()]);
+      const circuits = await client.query(`SELECT status, circuit_state, circuit_until - $1::bigint AS until_ms, consecutive_failures FROM ${schema}.endpoints`, [Date.now()]);
+      const errors = await client.query(`SELECT error, status_code, COUNT(*)::int AS n FROM ${schema}.attempts WHERE status_code IS DISTINCT FROM 200 GROUP BY 1, 2`);
+      console.log('failed attempts', JSON.stringify(errors.rows));
+      console.log('delivery states', JSON.stringify(states.rows), 'endpoints', JSON.stringify(circuits.rows));
+      await client.end();
+    }
     expect(acknowledged.size).toBeGreaterThanOrEqual(9000);
     expect(missing).toEqual([]);
 

@@ -72,13 +72,17 @@ describe('crash safety', () => {
     await waitForHealth(base);
     const deadline = Date.now() + 45_000;
     const delivered = () => new Set(receiver!.requests.map((r) => r.headers['webhook-id'] as string));
-    while (Date.now() < deadline && [...acknowledged].some((id) => !delivered().has(id))) {
+    for (;;) {
+      // One Set per check: building it per id would block this process, receiver included.
+      const seen = delivered();
+      if (Date.now() >= deadline || [...acknowledged].every((id) => seen.has(id))) break;
       await new Promise((r) => setTimeout(r, 100));
     }
-    const missing = [...acknowledged].filter((id) => !delivered().has(id));
-    const duplicates = receiver.requests.length - delivered().size;
+    const finalSeen = delivered();
+    const missing = [...acknowledged].filter((id) => !finalSeen.has(id));
+    const duplicates = receiver.requests.length - finalSeen.size;
     console.log(`kill -9: ${attempted} published, ${acknowledged.size} acknowledged, ${beforeRestart.size} delivered before the kill, ` +
-      `${delivered().size} distinct after restart, ${duplicates} duplicate deliveries, ${missing.length} missing`);
+      `${finalSeen.size} distinct after restart, ${duplicates} duplicate deliveries, ${missing.length} missing`);
     expect(missing).toEqual([]);
     const pending = await api(base, 'GET', `/v1/apps/${app.id}/deliveries?status=pending&limit=1`);
     expect(pending.body.data).toEqual([]);

@@ -126,15 +126,19 @@ for (const backend of backends) {
       expect(ep!.circuitUntil).toBe(now + 5000);
       // Everything waiting was held back, including the retries just scheduled.
       expect(await store.claimDue('w', now + 2000, now + 3000, 10)).toEqual([]);
-      const probe = await store.claimProbe(ep!, 'w', now + 60_000, now);
-      await store.recordOutcomes([{ ...outcome(probe!, 'pending', 500, now + 1000), probe: true }], now, policy);
+      // Failed probes wait about as long as the outage has lasted: 5 s, then 10 s (doubling).
+      const probe = await store.claimProbe(ep!, 'w', now + 65_000, now + 5000);
+      await store.recordOutcomes([{ ...outcome(probe!, 'pending', 500, now + 6000), probe: true }], now + 5000, policy);
       const reopened = await store.getEndpoint(appId, epId);
       expect(reopened).toMatchObject({ circuitState: 'open', consecutiveFailures: 6 });
-      expect(reopened!.circuitUntil).toBe(now + 10_000); // doubled
+      expect(reopened!.circuitUntil).toBe(now + 10_000);
+      const probe2 = await store.claimProbe(reopened!, 'w', now + 70_000, now + 10_000);
+      await store.recordOutcomes([{ ...outcome(probe2!, 'pending', 500, now + 11_000), probe: true }], now + 10_000, policy);
+      expect((await store.getEndpoint(appId, epId))!.circuitUntil).toBe(now + 20_000);
 
       // Ten consecutive failures, but over less than the minimum span: still active.
       now = Date.now();
-      for (let i = 0; i < 4; i++) {
+      for (let i = 0; i < 3; i++) {
         const p = await store.claimProbe((await store.getEndpoint(appId, epId))!, 'w', now + 60_000, now);
         await store.recordOutcomes([{ ...outcome(p!, 'pending', 500, now + 1000), probe: true }], now, policy);
       }

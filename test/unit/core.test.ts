@@ -1,6 +1,7 @@
 import { Webhook } from 'standardwebhooks';
 import { describe, expect, it } from 'vitest';
 import { isBlockedAddress } from '../../src/core/address.js';
+import { decideHealth, type HealthState } from '../../src/core/health.js';
 import { AddressPolicy } from '../../src/core/address-policy.js';
 import { endpointUrlProblem } from '../../src/core/endpoint-url.js';
 import { subscribes } from '../../src/core/match.js';
@@ -138,5 +139,36 @@ describe('config', () => {
     expect(() => loadConfig({ HERALD_DEV: 'maybe' })).toThrow(/HERALD_DEV/);
     expect(() => loadConfig({ HERALD_DATABASE_URL: 'mysql://x' })).toThrow(/HERALD_DATABASE_URL/);
     expect(loadConfig({ HERALD_RETRY_SCHEDULE: '0.5, 2' }).retrySchedule).toEqual([0.5, 2]);
+  });
+});
+
+describe('health policy', () => {
+  const policy = { disableAfterFailures: 10, disableAfterSeconds: 86_400, failingThreshold: 5, circuitThreshold: 5, circuitBaseMs: 5000, circuitMaxMs: 300_000 };
+  const state = (over: Partial<HealthState>): HealthState => ({
+    consecutiveFailures: 0, failingSince: null, status: 'active', circuitState: 'closed', circuitSince: null,
+    disableAfterFailures: null, disableAfterSeconds: null, ...over,
+  });
+  const t = 1_000_000_000;
+
+  it('opens the circuit at the threshold with the base cooldown, even when many fail at once', () => {
+    expect(decideHealth(state({ consecutiveFailures: 4, failingSince: t }), { fails: 4, reset: false }, t, policy).circuit).toBeNull();
+    const d = decideHealth(state({ consecutiveFailures: 50, failingSince: t }), { fails: 50, reset: false }, t, policy);
+    expect(d).toEqual({ failing: true, disable: null, circuit: { state: 'open', until: t + 5000 } });
+  });
+
+  it('grows the probe cooldown with the outage, up to the maximum', () => {
+    const open = (since: number, now: number) => decideHealth(state({ consecutiveFailures: 7, failingSince: since, circuitState: 'half_open', circuitSince: since }), { fails: 1, reset: false, probe: false }, now, policy).circuit;
+    expect(open(t, t + 5000)).toEqual({ state: 'open', until: t + 10_000 });
+    expect(open(t, t + 40_000)).toEqual({ state: 'open', until: t + 80_000 });
+    expect(open(t, t + 3_600_000)).toEqual({ state: 'open', until: t + 3_900_000 });
+    expect(decideHealth(state({ circuitState: 'half_open' }), { fails: 0, reset: true, probe: true }, t, policy).circuit).toEqual({ state: 'recovering' });
+  });
+
+  it('disables after N failures only once they span the minimum time, and at once on 410', () => {
+    const s = state({ consecutiveFailures: 10, failingSince: t });
+    expect(decideHealth(s, { fails: 1, reset: false }, t + 3_600_000, policy).disable).toBeNull();
+    expect(decideHealth(s, { fails: 1, reset: false }, t + 86_400_000, policy).disable).toBe('consecutive_failures');
+    expect(decideHealth(state({ disableAfterFailures: 3, disableAfterSeconds: 1, consecutiveFailures: 3, failingSince: t }), { fails: 1, reset: false }, t + 1000, policy).disable).toBe('consecutive_failures');
+    expect(decideHealth(state({}), { fails: 1, reset: false, gone: 'gone' }, t, policy).disable).toBe('gone');
   });
 });

@@ -1,3 +1,4 @@
+import { decideHealth } from '../../core/health.js';
 import { HeraldError } from '../../errors.js';
 import { newId } from '../../ids.js';
 import {
@@ -9,12 +10,6 @@ import { SqliteConnection } from './connection.js';
 import { toEndpoint, toEvent } from './rows.js';
 
 type Row = Record<string, any>;
-
-/** How long an open circuit waits before its next probe: doubles per failed probe, capped. */
-export function circuitCooldown(policy: HealthPolicy, consecutiveFailures: number): number {
-  const doublings = Math.max(0, consecutiveFailures - policy.circuitThreshold);
-  return Math.min(policy.circuitMaxMs, policy.circuitBaseMs * 2 ** Math.min(doublings, 30));
-}
 
 /**
  * The write-heavy half of the SQLite backend: publishing, and everything the delivery worker
@@ -194,30 +189,24 @@ export class SqliteQueue extends SqliteConnection {
   ): void {
     const row = this.s.endpointHealth.get({ id, reset: h.reset ? 1 : 0, fails: h.fails, first_failure: h.firstFailure, at: h.at }) as Row | undefined;
     if (!row) return; // deleted meanwhile
-    const after: number = row.consecutive_failures;
-    const before = h.reset ? 0 : after - h.fails;
-    const base = { endpointId: id, appId: row.app_id as string, consecutiveFailures: after, failingSince: row.failing_since as number | null };
-    if (before < policy.failingThreshold && after >= policy.failingThreshold) changes.push({ kind: 'failing', ...base });
-
-    const hold = () => this.s.holdEndpoint.run({ id });
-    const disable = (reason: string) => {
-      if (this.s.disableEndpoint.get({ id, reason, now })) {
-        hold();
-        changes.push({ kind: 'disabled', reason, ...base });
+    const decision = decideHealth({
+      consecutiveFailures: row.consecutive_failures, failingSince: row.failing_since, status: row.status,
+      circuitState: row.circuit_state, circuitSince: row.circuit_since, disableAfterFailures: row.disable_after_failures,
+      disableAfterSeconds: row.disable_after_seconds,
+    }, h, now, policy);
+    const base = { endpointId: id, appId: row.app_id as string, consecutiveFailures: row.consecutive_failures as number, failingSince: row.failing_since as number | null };
+    if (decision.failing) changes.push({ kind: 'failing', ...base });
+    if (decision.disable) {
+      if (this.s.disableEndpoint.get({ id, reason: decision.disable, now })) {
+        this.s.holdEndpoint.run({ id });
+        changes.push({ kind: 'disabled', reason: decision.disable, ...base });
       }
-    };
-    if (h.gone) return disable(h.gone);
-    const maxFailures = row.disable_after_failures ?? policy.disableAfterFailures;
-    const minSpanMs = (row.disable_after_seconds ?? policy.disableAfterSeconds) * 1000;
-    if (row.status === 'active' && after >= maxFailures && row.failing_since !== null && now - row.failing_since >= minSpanMs) {
-      return disable('consecutive_failures');
-    }
-    if (h.probe === true) {
+    } else if (decision.circuit?.state === 'recovering') {
       this.s.setCircuit.run({ id, state: 'recovering', until: now, now });
       changes.push({ kind: 'circuit_recovering', ...base });
-    } else if (h.probe === false || (after >= policy.circuitThreshold && (row.circuit_state === 'closed' || row.circuit_state === 'recovering'))) {
-      this.s.setCircuit.run({ id, state: 'open', until: now + circuitCooldown(policy, after), now });
-      hold();
+    } else if (decision.circuit?.state === 'open') {
+      this.s.setCircuit.run({ id, state: 'open', until: decision.circuit.until, now });
+      this.s.holdEndpoint.run({ id });
       if (h.probe === undefined) changes.push({ kind: 'circuit_opened', ...base });
     }
   }

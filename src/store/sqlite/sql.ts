@@ -69,13 +69,18 @@ export const SQL = {
                                           ELSE failing_since END,
                      last_attempt_at = MAX(COALESCE(last_attempt_at, 0), @at)
                    WHERE id = @id
-                   RETURNING app_id, consecutive_failures, failing_since, status, circuit_state, disable_after_failures,
-                     disable_after_seconds`,
+                   RETURNING app_id, consecutive_failures, failing_since, status, circuit_state, circuit_since,
+                     disable_after_failures, disable_after_seconds`,
   // updated_at only ever grows: the worker's endpoint cache keys on it.
   disableEndpoint: `UPDATE endpoints SET status = 'disabled', disabled_reason = @reason, disabled_at = @now,
                       updated_at = MAX(@now, updated_at + 1) WHERE id = @id AND status = 'active' RETURNING app_id`,
+  // circuit_since marks when the current state began; open ⇄ half_open is one outage, so it
+  // keeps the outage's start (the probe cooldown grows with it).
   setCircuit: `UPDATE endpoints SET circuit_state = @state, circuit_until = @until,
-                 circuit_since = CASE WHEN circuit_state = @state THEN circuit_since ELSE @now END WHERE id = @id`,
+                 circuit_since = CASE WHEN circuit_state = @state
+                                        OR (circuit_state IN ('open', 'half_open') AND @state IN ('open', 'half_open'))
+                                      THEN circuit_since ELSE @now END
+               WHERE id = @id`,
   dueCircuits: `UPDATE endpoints SET circuit_until = @lease_until
                 WHERE id IN (SELECT id FROM endpoints WHERE circuit_state <> 'closed' AND circuit_until <= @now
                              AND status = 'active' ORDER BY circuit_until LIMIT @limit)
