@@ -215,4 +215,20 @@ describe.skipIf(!pgUrl)('PostgreSQL store under concurrency', () => {
     await sleep(200);
     expect(wakes).toBe(1);
   });
+
+  it('listens again after its connection is killed, and wakes once it is back', async () => {
+    const { stores, schema } = await open(2);
+    const { appId, epId } = await appWithEndpoint(stores[1]);
+    let wakes = 0;
+    const unlisten = await stores[0].listen(() => wakes++);
+    const killed = await sql<{ ok: boolean }>(
+      `SELECT pg_terminate_backend(pid) AS ok FROM pg_stat_activity WHERE application_name = $1`, [`herald-listen:${schema}`]);
+    expect(killed).toEqual([{ ok: true }]);
+    for (let i = 0; i < 40 && wakes === 0; i++) await sleep(100); // reconnects after 1 s
+    expect(wakes).toBe(1); // the catch-up wake: notifications may have been missed meanwhile
+    await stores[1].publish(appId, [event([epId])], Date.now());
+    for (let i = 0; i < 20 && wakes === 1; i++) await sleep(50);
+    expect(wakes).toBe(2);
+    await unlisten();
+  });
 });

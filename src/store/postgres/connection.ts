@@ -58,6 +58,7 @@ export class PostgresConnection {
       max: options.poolSize ?? 10,
       types,
       options: `-c search_path="${schema}"`,
+      application_name: `herald:${schema}`,
     });
     // An idle client whose connection drops emits here; without a listener it would crash the
     // process. The pool discards it and the next checkout connects afresh.

@@ -15,7 +15,8 @@ export async function listen(connectionString: string, schema: string, onWake: (
   let delayMs = 1000;
 
   const connect = async (): Promise<void> => {
-    const c = new pg.Client({ connectionString });
+    // Named after the schema, so it can be told apart in pg_stat_activity.
+    const c = new pg.Client({ connectionString, application_name: `herald-listen:${schema}` });
     c.on('notification', (msg) => {
       if (msg.payload === schema) onWake();
     });
