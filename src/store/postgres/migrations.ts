@@ -171,7 +171,10 @@ export async function runMigrations(client: pg.PoolClient, schema: string): Prom
   const ident = `"${schema}"`;
   await client.query(`SELECT pg_advisory_lock(hashtextextended('herald_migrations:' || $1::text, 0))`, [schema]);
   try {
-    await client.query(`CREATE SCHEMA IF NOT EXISTS ${ident}`);
+    // Looked up first: CREATE SCHEMA IF NOT EXISTS still needs CREATE on the database, which a
+    // role confined to an existing schema (public, say) doesn't have.
+    const exists = await client.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [schema]);
+    if (exists.rowCount === 0) await client.query(`CREATE SCHEMA ${ident}`);
     await client.query(`CREATE TABLE IF NOT EXISTS ${ident}.herald_migrations (
       version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)`);
     const { rows } = await client.query<{ version: number }>(`SELECT version FROM ${ident}.herald_migrations`);
