@@ -118,4 +118,35 @@ describe.skipIf(!BASE)('PostgreSQL: many processes, kill -9, restart', () => {
       expect(backwards, `${key} went back in order: ${seqs.slice(Math.max(0, backwards - 2), backwards + 2)}`).toBe(-1);
     }
   }, 240_000);
+
+  it('keeps an endpoint to its rate limit across worker processes', async () => {
+    const r = await new Receiver().start();
+    const url = `${BASE}${BASE!.includes('?') ? '&' : '?'}schema=${schema}_limits`;
+    const apiPort = await closedPort();
+    const env = { HERALD_API_KEY: KEY, HERALD_API_RATE_LIMIT: '0' };
+    try {
+      // One API process and two worker processes: the roles scale apart.
+      procs.push(runCli(['serve', '--api-only', '--dev', '--port', String(apiPort), '--db', url], env));
+      await waitForHealth(`http://127.0.0.1:${apiPort}`, 30_000);
+      procs.push(runCli(['worker', '--dev', '--db', url], env), runCli(['worker', '--dev', '--db', url], env));
+      const call = async (method: string, path: string, body?: unknown) => (await fetch(`http://127.0.0.1:${apiPort}${path}`, {
+        method, headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body),
+      })).json() as Promise<any>;
+      const app = await call('POST', '/v1/apps', { name: 'Limits' });
+      await call('POST', `/v1/apps/${app.id}/endpoints`, { url: r.url, rateLimit: 20 });
+      await new Promise((res) => setTimeout(res, 2500)); // both workers have seen each other's heartbeat
+      const t0 = Date.now();
+      await call('POST', `/v1/apps/${app.id}/events/batch`, { events: Array.from({ length: 100 }, (_, i) => ({ type: 'x.y', data: { i } })) });
+      const reqs = await r.waitFor(100, 20_000);
+      const seconds = (reqs[99].at - t0) / 1000;
+      console.log(`rate limit across 2 workers: 100 deliveries in ${seconds.toFixed(2)} s (limit 20/s)`);
+      expect(seconds).toBeGreaterThanOrEqual(100 / 20 - 1.5);
+    } finally {
+      await r.stop();
+      const client = new pg.Client({ connectionString: BASE });
+      await client.connect();
+      await client.query(`DROP SCHEMA IF EXISTS ${schema}_limits CASCADE`);
+      await client.end();
+    }
+  }, 60_000);
 });
