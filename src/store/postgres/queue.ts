@@ -1,3 +1,4 @@
+import { decideHealth } from '../../core/health.js';
 import { HeraldError } from '../../errors.js';
 import { newId } from '../../ids.js';
 import {
@@ -9,12 +10,6 @@ import { PostgresConnection, type Run } from './connection.js';
 import { toEndpoint, toEvent } from './rows.js';
 
 type Row = Record<string, any>;
-
-/** How long an open circuit waits before its next probe: doubles per failed probe, capped. */
-export function circuitCooldown(policy: HealthPolicy, consecutiveFailures: number): number {
-  const doublings = Math.max(0, consecutiveFailures - policy.circuitThreshold);
-  return Math.min(policy.circuitMaxMs, policy.circuitBaseMs * 2 ** Math.min(doublings, 30));
-}
 
 /** Per endpoint over one batch: failures since the batch's last success, and whether a success reset the count. */
 interface BatchHealth { reset: boolean; fails: number; firstFailure: number; at: number; probe?: boolean; gone?: string }
@@ -211,31 +206,26 @@ export class PostgresQueue extends PostgresConnection {
     });
   }
 
-  /** Circuit transitions, failing notices and auto-disable for one endpoint, after its counts were updated. */
+  /** Failing notices, auto-disable and circuit transitions for one endpoint (core/health.ts decides). */
   private async applyHealth(run: Run, row: Row, h: BatchHealth, now: number, policy: HealthPolicy, changes: HealthChange[]): Promise<void> {
     const id: string = row.id;
-    const after: number = row.consecutive_failures;
-    const before = h.reset ? 0 : after - h.fails;
-    const base = { endpointId: id, appId: row.app_id as string, consecutiveFailures: after, failingSince: row.failing_since as number | null };
-    if (before < policy.failingThreshold && after >= policy.failingThreshold) changes.push({ kind: 'failing', ...base });
-
-    const disable = async (reason: string) => {
-      if ((await run('disableEndpoint', { id, reason, now })).rows.length > 0) {
+    const decision = decideHealth({
+      consecutiveFailures: row.consecutive_failures, failingSince: row.failing_since, status: row.status,
+      circuitState: row.circuit_state, circuitSince: row.circuit_since, disableAfterFailures: row.disable_after_failures,
+      disableAfterSeconds: row.disable_after_seconds,
+    }, h, now, policy);
+    const base = { endpointId: id, appId: row.app_id as string, consecutiveFailures: row.consecutive_failures as number, failingSince: row.failing_since as number | null };
+    if (decision.failing) changes.push({ kind: 'failing', ...base });
+    if (decision.disable) {
+      if ((await run('disableEndpoint', { id, reason: decision.disable, now })).rows.length > 0) {
         await run('holdEndpoint', { id });
-        changes.push({ kind: 'disabled', reason, ...base });
+        changes.push({ kind: 'disabled', reason: decision.disable, ...base });
       }
-    };
-    if (h.gone) return disable(h.gone);
-    const maxFailures = row.disable_after_failures ?? policy.disableAfterFailures;
-    const minSpanMs = (row.disable_after_seconds ?? policy.disableAfterSeconds) * 1000;
-    if (row.status === 'active' && after >= maxFailures && row.failing_since !== null && now - row.failing_since >= minSpanMs) {
-      return disable('consecutive_failures');
-    }
-    if (h.probe === true) {
+    } else if (decision.circuit?.state === 'recovering') {
       await run('setCircuit', { id, state: 'recovering', until: now, now });
       changes.push({ kind: 'circuit_recovering', ...base });
-    } else if (h.probe === false || (after >= policy.circuitThreshold && (row.circuit_state === 'closed' || row.circuit_state === 'recovering'))) {
-      await run('setCircuit', { id, state: 'open', until: now + circuitCooldown(policy, after), now });
+    } else if (decision.circuit?.state === 'open') {
+      await run('setCircuit', { id, state: 'open', until: decision.circuit.until, now });
       await run('holdEndpoint', { id });
       if (h.probe === undefined) changes.push({ kind: 'circuit_opened', ...base });
     }

@@ -106,12 +106,16 @@ const TEXT = {
                      AS h(id, reset, fails, first_failure, at)
                    WHERE e.id = h.id
                    RETURNING e.id, e.app_id, e.consecutive_failures, e.failing_since, e.status, e.circuit_state,
-                     e.disable_after_failures, e.disable_after_seconds`,
+                     e.circuit_since, e.disable_after_failures, e.disable_after_seconds`,
   // updated_at only ever grows (as in SQLite): a worker may cache endpoint configuration by it.
   disableEndpoint: `UPDATE endpoints SET status = 'disabled', disabled_reason = :reason, disabled_at = :now,
                       updated_at = GREATEST(:now, updated_at + 1) WHERE id = :id AND status = 'active' RETURNING app_id`,
+  // circuit_since marks when the current state began; open ⇄ half_open is one outage, so it
+  // keeps the outage's start (the probe cooldown grows with it).
   setCircuit: `UPDATE endpoints SET circuit_state = :state, circuit_until = :until,
-                 circuit_since = CASE WHEN circuit_state = :state THEN circuit_since ELSE :now END
+                 circuit_since = CASE WHEN circuit_state = :state
+                                        OR (circuit_state IN ('open', 'half_open') AND :state IN ('open', 'half_open'))
+                                      THEN circuit_since ELSE :now END
                WHERE id = :id RETURNING *`,
   // SKIP LOCKED: a circuit another worker is taking right now is its business. One that was
   // taken and committed since this statement's snapshot is re-checked under the row lock, finds
