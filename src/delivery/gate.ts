@@ -129,7 +129,10 @@ export class EndpointGate {
   }
 
   queueCap(now: number, share: number): number {
-    return Math.max(share, Math.ceil(this.serviceRate(now, share) / 4));
+    const quarterSecond = Math.ceil(this.serviceRate(now, share) / 4);
+    // A rate-limited endpoint holds only what it may send soon: the rest waits in the
+    // database, where another worker process can take its part of the rate.
+    return this.rate === null ? Math.max(share, quarterSecond) : Math.max(1, quarterSecond);
   }
 
   /** When a delivery that doesn't fit should be due again: after the queue, one slot after the previous one. */

@@ -137,7 +137,7 @@ describe.skipIf(!BASE)('PostgreSQL: many processes, kill -9, restart', () => {
       await new Promise((res) => setTimeout(res, 2500)); // both workers have seen each other's heartbeat
       const t0 = Date.now();
       await call('POST', `/v1/apps/${app.id}/events/batch`, { events: Array.from({ length: 100 }, (_, i) => ({ type: 'x.y', data: { i } })) });
-      const reqs = await r.waitFor(100, 20_000);
+      const reqs = await r.waitFor(100, 40_000);
       const seconds = (reqs[99].at - t0) / 1000;
       console.log(`rate limit across 2 workers: 100 deliveries in ${seconds.toFixed(2)} s (limit 20/s)`);
       expect(seconds).toBeGreaterThanOrEqual(100 / 20 - 1.5);
