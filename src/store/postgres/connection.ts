@@ -2,7 +2,7 @@ import pg from 'pg';
 import type { SecretBox } from '../../core/secret-box.js';
 import { runMigrations } from './migrations.js';
 import { listen } from './notifier.js';
-import { sealerFor, type Sealer } from './rows.js';
+import { sealerFor, type Sealer } from '../rows.js';
 import { SQL, type StatementName } from './sql.js';
 
 export interface PostgresOptions {

@@ -7,7 +7,7 @@ import type {
 } from '../types.js';
 import { isUniqueViolation } from './connection.js';
 import { PostgresQueue } from './queue.js';
-import { jsonOrNull, sealPrevious, toApp, toAttempt, toDelivery, toEndpoint, toEvent, toEventType } from './rows.js';
+import { jsonOrNull, sealPrevious, toApp, toAttempt, toDelivery, toEndpoint, toEvent, toEventType } from '../rows.js';
 
 export type { PostgresOptions } from './connection.js';
 

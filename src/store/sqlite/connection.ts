@@ -3,7 +3,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { SecretBox } from '../../core/secret-box.js';
 import { migrations } from './migrations.js';
-import { sealerFor, type Sealer } from './rows.js';
+import { sealerFor, type Sealer } from '../rows.js';
 import { SQL } from './sql.js';
 
 export type Statements = { -readonly [K in keyof typeof SQL]: Database.Statement };

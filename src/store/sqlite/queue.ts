@@ -7,7 +7,7 @@ import {
   type PublishLease, type PublishResult, type SignatureProfile,
 } from '../types.js';
 import { SqliteConnection } from './connection.js';
-import { toEndpoint, toEvent } from './rows.js';
+import { toEndpoint, toEvent } from '../rows.js';
 
 type Row = Record<string, any>;
 

@@ -7,7 +7,7 @@ import type {
 } from '../types.js';
 import { isUniqueViolation } from './connection.js';
 import { SqliteQueue } from './queue.js';
-import { jsonOrNull, sealPrevious, toApp, toAttempt, toDelivery, toEndpoint, toEvent, toEventType } from './rows.js';
+import { jsonOrNull, sealPrevious, toApp, toAttempt, toDelivery, toEndpoint, toEvent, toEventType } from '../rows.js';
 
 type Row = Record<string, any>;
 

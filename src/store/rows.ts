@@ -1,11 +1,17 @@
-import type { SecretBox } from '../../core/secret-box.js';
-import type { App, Attempt, Delivery, Endpoint, EventType, PreviousSecret, StoredEvent } from '../types.js';
-import { PARKED_AT } from '../types.js';
+import type { SecretBox } from '../core/secret-box.js';
+import type { App, Attempt, Delivery, Endpoint, EventType, PreviousSecret, StoredEvent } from './types.js';
+import { PARKED_AT } from './types.js';
 
-/** Row → domain object conversions for the SQLite backend (JSON columns are TEXT). */
+/**
+ * Row → domain object conversions, shared by the backends. Column names are the same in
+ * both; JSON columns arrive as TEXT from SQLite and already parsed from PostgreSQL's `json`
+ * type (none of them holds a bare JSON string, so a string means text to parse), booleans
+ * as 0/1 or true/false, epoch-ms columns as numbers in both.
+ */
 type Row = Record<string, any>;
 
-const json = <T>(text: string | null, fallback: T): T => (text == null ? fallback : (JSON.parse(text) as T));
+const json = <T>(value: unknown, fallback: T): T =>
+  value == null ? fallback : typeof value === 'string' ? (JSON.parse(value) as T) : (value as T);
 
 export const toApp = (r: Row): App => ({
   id: r.id,
@@ -21,7 +27,7 @@ export const toEventType = (r: Row): EventType => ({
   name: r.name,
   description: r.description,
   schema: json(r.schema, null),
-  archived: r.archived === 1,
+  archived: r.archived === 1 || r.archived === true,
   createdAt: r.created_at,
   updatedAt: r.updated_at,
 });
@@ -107,4 +113,5 @@ export const toAttempt = (r: Row): Attempt => ({
   error: r.error,
 });
 
+/** JSON for a column: as text (SQLite TEXT; for PostgreSQL `json` it also keeps arrays from becoming PostgreSQL arrays). */
 export const jsonOrNull = (v: unknown): string | null => (v == null ? null : JSON.stringify(v));
