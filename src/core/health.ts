@@ -58,3 +58,12 @@ export function decideHealth(s: HealthState, b: BatchHealth, now: number, policy
   }
   return { failing, disable: null, circuit: null };
 }
+
+/** HealthState from an endpoints row (the same column names in every backend). */
+export function healthStateOf(row: Record<string, any>): HealthState {
+  return {
+    consecutiveFailures: row.consecutive_failures, failingSince: row.failing_since, status: row.status,
+    circuitState: row.circuit_state, circuitSince: row.circuit_since, disableAfterFailures: row.disable_after_failures,
+    disableAfterSeconds: row.disable_after_seconds,
+  };
+}

@@ -1,4 +1,4 @@
-import { decideHealth } from '../../core/health.js';
+import { decideHealth, healthStateOf } from '../../core/health.js';
 import { HeraldError } from '../../errors.js';
 import { newId } from '../../ids.js';
 import {
@@ -209,11 +209,7 @@ export class PostgresQueue extends PostgresConnection {
   /** Failing notices, auto-disable and circuit transitions for one endpoint (core/health.ts decides). */
   private async applyHealth(run: Run, row: Row, h: BatchHealth, now: number, policy: HealthPolicy, changes: HealthChange[]): Promise<void> {
     const id: string = row.id;
-    const decision = decideHealth({
-      consecutiveFailures: row.consecutive_failures, failingSince: row.failing_since, status: row.status,
-      circuitState: row.circuit_state, circuitSince: row.circuit_since, disableAfterFailures: row.disable_after_failures,
-      disableAfterSeconds: row.disable_after_seconds,
-    }, h, now, policy);
+    const decision = decideHealth(healthStateOf(row), h, now, policy);
     const base = { endpointId: id, appId: row.app_id as string, consecutiveFailures: row.consecutive_failures as number, failingSince: row.failing_since as number | null };
     if (decision.failing) changes.push({ kind: 'failing', ...base });
     if (decision.disable) {

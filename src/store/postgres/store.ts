@@ -1,6 +1,7 @@
 import { HeraldError } from '../../errors.js';
 import { newId } from '../../ids.js';
-import { percentile, toPage } from '../page.js';
+import { toPage } from '../page.js';
+import { endpointStatsFrom } from '../stats.js';
 import type {
   App, AppPatch, DeliveryFilter, Endpoint, EndpointPatch, EndpointStats, EndpointStatus, EventType, EventTypePatch,
   NewApp, NewEndpoint, NewEventType, Page, PageQuery, Store,
@@ -234,28 +235,12 @@ export class PostgresStore extends PostgresQueue implements Store {
   }
 
   async endpointStats(endpointId: string, now: number): Promise<EndpointStats> {
-    const counts: Record<string, number> = { pending: 0, success: 0, failed: 0 };
-    const [statuses, recentRows, epRows] = await Promise.all([
+    const [statuses, recent, counters] = await Promise.all([
       this.run<{ status: string; n: number }>('statusCounts', { endpoint_id: endpointId }),
       this.run<{ duration_ms: number; status_code: number | null }>('recentAttempts', { endpoint_id: endpointId, since: now - 86_400_000 }),
       this.run<{ consecutive_failures: number; last_attempt_at: number | null }>('endpointCounters', { id: endpointId }),
     ]);
-    for (const r of statuses.rows) counts[r.status] = r.n;
-    const recent = recentRows.rows;
-    const ep = epRows.rows[0] ?? { consecutive_failures: 0, last_attempt_at: null };
-    const durations = recent.map((r) => r.duration_ms);
-    const finished = counts.success + counts.failed;
-    return {
-      total: counts.pending + counts.success + counts.failed,
-      succeeded: counts.success,
-      failed: counts.failed,
-      pending: counts.pending,
-      successRate: finished === 0 ? null : counts.success / finished,
-      avgResponseMs: durations.length === 0 ? null : Math.round(durations.reduce((a, b) => a + b, 0) / durations.length),
-      p95ResponseMs: percentile(durations, 95),
-      failedLast24h: recent.filter((r) => r.status_code === null || r.status_code < 200 || r.status_code >= 300).length,
-      consecutiveFailures: ep.consecutive_failures,
-      lastDeliveryAt: ep.last_attempt_at,
-    };
+    return endpointStatsFrom(statuses.rows, recent.rows, counters.rows[0] ?? { consecutive_failures: 0, last_attempt_at: null });
   }
+
 }

@@ -1,4 +1,4 @@
-import { decideHealth } from '../../core/health.js';
+import { decideHealth, healthStateOf } from '../../core/health.js';
 import { HeraldError } from '../../errors.js';
 import { newId } from '../../ids.js';
 import {
@@ -189,11 +189,7 @@ export class SqliteQueue extends SqliteConnection {
   ): void {
     const row = this.s.endpointHealth.get({ id, reset: h.reset ? 1 : 0, fails: h.fails, first_failure: h.firstFailure, at: h.at }) as Row | undefined;
     if (!row) return; // deleted meanwhile
-    const decision = decideHealth({
-      consecutiveFailures: row.consecutive_failures, failingSince: row.failing_since, status: row.status,
-      circuitState: row.circuit_state, circuitSince: row.circuit_since, disableAfterFailures: row.disable_after_failures,
-      disableAfterSeconds: row.disable_after_seconds,
-    }, h, now, policy);
+    const decision = decideHealth(healthStateOf(row), h, now, policy);
     const base = { endpointId: id, appId: row.app_id as string, consecutiveFailures: row.consecutive_failures as number, failingSince: row.failing_since as number | null };
     if (decision.failing) changes.push({ kind: 'failing', ...base });
     if (decision.disable) {

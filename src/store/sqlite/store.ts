@@ -1,6 +1,7 @@
 import { HeraldError } from '../../errors.js';
 import { newId } from '../../ids.js';
-import { percentile, toPage } from '../page.js';
+import { toPage } from '../page.js';
+import { endpointStatsFrom } from '../stats.js';
 import type {
   App, AppPatch, DeliveryFilter, Endpoint, EndpointPatch, EndpointStats, EndpointStatus, EventType, EventTypePatch,
   NewApp, NewEndpoint, NewEventType, Page, PageQuery, Store,
@@ -229,23 +230,11 @@ export class SqliteStore extends SqliteQueue implements Store {
   }
 
   async endpointStats(endpointId: string, now: number): Promise<EndpointStats> {
-    const counts: Record<string, number> = { pending: 0, success: 0, failed: 0 };
-    for (const r of this.s.statusCounts.all({ endpoint_id: endpointId }) as { status: string; n: number }[]) counts[r.status] = r.n;
-    const recent = this.s.recentAttempts.all({ endpoint_id: endpointId, since: now - 86_400_000 }) as { duration_ms: number; status_code: number | null }[];
-    const ep = this.s.endpointById.get({ id: endpointId }) as { consecutive_failures: number; last_attempt_at: number | null };
-    const durations = recent.map((r) => r.duration_ms);
-    const finished = counts.success + counts.failed;
-    return {
-      total: counts.pending + counts.success + counts.failed,
-      succeeded: counts.success,
-      failed: counts.failed,
-      pending: counts.pending,
-      successRate: finished === 0 ? null : counts.success / finished,
-      avgResponseMs: durations.length === 0 ? null : Math.round(durations.reduce((a, b) => a + b, 0) / durations.length),
-      p95ResponseMs: percentile(durations, 95),
-      failedLast24h: recent.filter((r) => r.status_code === null || r.status_code < 200 || r.status_code >= 300).length,
-      consecutiveFailures: ep.consecutive_failures,
-      lastDeliveryAt: ep.last_attempt_at,
-    };
+    return endpointStatsFrom(
+      this.s.statusCounts.all({ endpoint_id: endpointId }) as { status: string; n: number }[],
+      this.s.recentAttempts.all({ endpoint_id: endpointId, since: now - 86_400_000 }) as { duration_ms: number; status_code: number | null }[],
+      this.s.endpointById.get({ id: endpointId }) as { consecutive_failures: number; last_attempt_at: number | null },
+    );
   }
+
 }
