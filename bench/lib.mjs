@@ -39,6 +39,7 @@ export function parseArgs(argv) {
     else if (name === '--events') o.events = int(50);
     else if (name === '--mem-events') o.memEvents = int(1000);
     else if (name === '--latency-seconds') o.latencySeconds = int(2);
+    else if (name === '--fairness-seconds') o.fairnessSeconds = int(5);
     else if (name === '--rate') o.rate = int(1);
     else if (name === '--herald-env') {
       const kv = val();
@@ -268,8 +269,11 @@ export async function startReceiver() {
       return p;
     },
     stats: () => ask({ cmd: 'stats' }),
-    /** Latency samples of deliveries whose data.sentAt ≥ since: {sent: [...], lat: [...]} (ms). */
-    samples: (since) => ask({ cmd: 'samples', since }).then((m) => ({ sent: m.sent, lat: m.lat })),
+    /**
+     * Latency samples of deliveries whose data.sentAt ≥ since, leaving out those to the paths
+     * in `exclude`: {sent: [...], lat: [...]} (ms).
+     */
+    samples: (since, exclude = []) => ask({ cmd: 'samples', since, exclude }).then((m) => ({ sent: m.sent, lat: m.lat })),
     async stop() {
       if (child.exitCode !== null) return;
       const exited = new Promise((r) => child.once('exit', r));

@@ -5,8 +5,13 @@
 // total > distinct), publish→arrival latency from data.sentAt, and a sampled check of both
 // signatures for paths whose secret the parent has told it.
 //
+// Paths starting with /hang/ are the exception: such a request is counted (`hung`, with its
+// arrival time) and then left open, never answered, like an endpoint that hangs until the
+// sender's timeout. Those sockets are destroyed on reset and when the receiver exits.
+//
 // IPC (parent → receiver): {cmd:'reset'}, {cmd:'secrets', secrets:{[path]: secret}},
-// {cmd:'arm', target}, {cmd:'stats', reqId}, {cmd:'samples', reqId, since}, {cmd:'stop'}.
+// {cmd:'arm', target}, {cmd:'stats', reqId}, {cmd:'samples', reqId, since, exclude},
+// {cmd:'stop'}.
 // Receiver → parent: {type:'ready', port}, {type:'reached', at, total, distinct},
 // {type:'reply', reqId, ...}.
 import { createHmac, timingSafeEqual } from 'node:crypto';
@@ -14,9 +19,19 @@ import { createServer } from 'node:http';
 
 const now = () => performance.timeOrigin + performance.now();
 const SIG_SAMPLE_EVERY = 97; // verify the first request of each path, then every 97th
+const HANG_PREFIX = '/hang/';
+const HUNG_TIMES_MAX = 10_000;
+
+// requests to /hang/… that are still open
+const hanging = new Set();
+function dropHanging() {
+  for (const req of hanging) req.socket?.destroy();
+  hanging.clear();
+}
 
 let state;
 function reset() {
+  dropHanging();
   state = {
     total: 0,
     distinct: 0,
@@ -31,27 +46,35 @@ function reset() {
     sigChecked: 0,
     sigBad: 0,
     sigBadExamples: [],
-    // latency samples: parallel growable arrays of sentAt and arrival - sentAt (ms)
+    // requests to /hang/… paths (never answered) and when they arrived
+    hung: 0,
+    hungTimes: [],
+    // latency samples: parallel growable arrays of sentAt, arrival - sentAt (ms) and the
+    // number of the path the delivery went to (index into `paths`)
     sent: new Float64Array(1 << 14),
     lat: new Float64Array(1 << 14),
+    pathNo: new Int32Array(1 << 14),
+    paths: [],
     nSamples: 0,
   };
 }
 reset();
 let secrets = new Map(); // path -> { secret, key }
 
-function pushSample(sentAt, latency) {
+function pushSample(sentAt, latency, pathNo) {
   if (state.nSamples === state.sent.length) {
     const grow = (a) => {
-      const b = new Float64Array(a.length * 2);
+      const b = new a.constructor(a.length * 2);
       b.set(a);
       return b;
     };
     state.sent = grow(state.sent);
     state.lat = grow(state.lat);
+    state.pathNo = grow(state.pathNo);
   }
   state.sent[state.nSamples] = sentAt;
   state.lat[state.nSamples] = latency;
+  state.pathNo[state.nSamples] = pathNo;
   state.nSamples++;
 }
 
@@ -84,7 +107,8 @@ function account(path, headers, body, arrival) {
   st.lastAt = arrival;
   let pp = st.perPath.get(path);
   if (!pp) {
-    pp = { total: 0, distinct: 0 };
+    pp = { total: 0, distinct: 0, no: st.paths.length };
+    st.paths.push(path);
     st.perPath.set(path, pp);
   }
   pp.total++;
@@ -106,7 +130,7 @@ function account(path, headers, body, arrival) {
     st.parseErrors++;
     return;
   }
-  if (typeof sentAt === 'number') pushSample(sentAt, arrival - sentAt);
+  if (typeof sentAt === 'number') pushSample(sentAt, arrival - sentAt, pp.no);
 }
 
 const server = createServer((req, res) => {
@@ -114,6 +138,16 @@ const server = createServer((req, res) => {
     state.nonPost++;
     res.writeHead(200, { 'content-type': 'text/plain', 'content-length': '2' });
     res.end('OK');
+    req.resume();
+    return;
+  }
+  if (req.url.startsWith(HANG_PREFIX)) {
+    // Never answered: the sender's timeout (or its shutdown) ends it.
+    state.hung++;
+    if (state.hungTimes.length < HUNG_TIMES_MAX) state.hungTimes.push(now());
+    hanging.add(req);
+    // (the response's 'close', not the request's: that one fires once the body is read)
+    res.once('close', () => hanging.delete(req));
     req.resume();
     return;
   }
@@ -156,6 +190,9 @@ function statsReply() {
     sigBad: st.sigBad,
     sigBadExamples: st.sigBadExamples,
     samples: st.nSamples,
+    hung: st.hung,
+    hungOpen: hanging.size,
+    hungTimes: st.hungTimes,
   };
 }
 
@@ -184,11 +221,17 @@ process.on('message', (m) => {
       process.send({ type: 'reply', reqId: m.reqId, ...statsReply() });
       break;
     case 'samples': {
-      // only samples sent at or after `since` (warm-up discarded by the caller's choice)
+      // only samples sent at or after `since` (warm-up discarded by the caller's choice),
+      // and none of deliveries to the paths in `exclude`
+      const skip = new Uint8Array(state.paths.length);
+      for (const p of m.exclude ?? []) {
+        const pp = state.perPath.get(p);
+        if (pp) skip[pp.no] = 1;
+      }
       const sent = [];
       const lat = [];
       for (let i = 0; i < state.nSamples; i++) {
-        if (state.sent[i] >= (m.since ?? 0)) {
+        if (state.sent[i] >= (m.since ?? 0) && !skip[state.pathNo[i]]) {
           sent.push(state.sent[i]);
           lat.push(state.lat[i]);
         }
@@ -197,12 +240,16 @@ process.on('message', (m) => {
       break;
     }
     case 'stop':
+      dropHanging();
       server.close();
       server.closeAllConnections?.();
       process.exit(0);
   }
 });
 // The parent went away (crash, kill): don't linger.
-process.on('disconnect', () => process.exit(0));
+process.on('disconnect', () => {
+  dropHanging();
+  process.exit(0);
+});
 
 server.listen(0, '127.0.0.1', () => process.send?.({ type: 'ready', port: server.address().port }));

@@ -1,26 +1,29 @@
 #!/usr/bin/env node
 // Herald benchmark: raw signed-POST ceiling, Herald end-to-end throughput (1 and 50
-// endpoints), publish→delivery latency at a steady rate, and memory while a million
-// deliveries wait on a dead endpoint. See bench/README.md. Entry point of `npm run bench`.
+// endpoints), publish→delivery latency at a steady rate, memory while a million
+// deliveries wait on a dead endpoint, and fairness (healthy endpoints' latency next to one
+// that hangs). See bench/README.md. Entry point of `npm run bench`.
 import { mkdirSync, writeFileSync, existsSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { Agent, request } from 'undici';
 import {
-  BENCH_DIR, ROOT, closedPort, cpuSeconds, fmt, fmtInt, installCleanup, loadMeter, median, newSecret, now, parseArgs,
+  API_KEY, BENCH_DIR, ROOT, closedPort, cpuSeconds, fmt, fmtInt, installCleanup, loadMeter, median, newSecret, now, parseArgs,
   percentile, round, rssMB, signLegacy, signStandard, sleep, slope, standardKey, startHerald, startReceiver,
 } from './lib.mjs';
 
 const HELP = `usage: node bench/run.mjs [options]      (npm run bench -- [options])
 
-  --quick               short smoke run (1 run, small N, 5 s latency phase, 100k waiting deliveries)
+  --quick               short smoke run (1 run, small N, 5 s latency phase, 100k waiting deliveries,
+                        15 s fairness runs)
   --runs N              repetitions of each throughput scenario, median reported (default 3; --quick 1)
-  --only LIST           comma-separated subset of: ceiling,b1,b2,latency,memory
+  --only LIST           comma-separated subset of: ceiling,b1,b2,latency,fairness,memory
   --events N            deliveries per throughput run (default 50000; --quick 5000)
   --mem-events N        events published for the memory scenario (default 1000000; --quick 100000)
-  --latency-seconds S   length of the steady-rate phase (default 15; --quick 5)
-  --rate R              events/s of the steady-rate phase (default 1000)
+  --latency-seconds S   length of the steady-rate phase of (c) (default 15; --quick 5)
+  --fairness-seconds S  length of each of the two steady-rate runs of (e) (default 20; --quick 15)
+  --rate R              events/s of the steady-rate phases of (c) and (e) (default 1000)
   --herald-env K=V      extra environment for every Herald process (repeatable), e.g.
                         --herald-env HERALD_CIRCUIT_THRESHOLD=1000000 to keep attempting a dead endpoint
 `;
@@ -29,7 +32,9 @@ const HELP = `usage: node bench/run.mjs [options]      (npm run bench -- [option
 // at most +6 MB/min; shrinking is fine), and must not grow with the number of waiting
 // deliveries (at most 5 MB per 100k deliveries between 50 % and 100 % published; the first
 // half is left out because it includes heap and SQLite page-cache warm-up).
-const TARGETS = { pctOfCeiling: 50, p99Ms: 25, flatSlopeMBPerMin: 6, growthMBPer100k: 5 };
+// Fairness: with one endpoint of 50 hanging, the healthy endpoints' p99 publish→delivery
+// latency may be at most twice that of the same run with all 50 healthy.
+const TARGETS = { pctOfCeiling: 50, p99Ms: 25, flatSlopeMBPerMin: 6, growthMBPer100k: 5, fairnessRatio: 2 };
 
 // ── configuration ────────────────────────────────────────────────────────
 let opts;
@@ -55,6 +60,8 @@ const cfg = {
   rate: opts.rate ?? 1000,
   latencySeconds: opts.latencySeconds ?? (opts.quick ? 5 : 15),
   warmupSeconds: 1,
+  fairnessSeconds: opts.fairnessSeconds ?? (opts.quick ? 15 : 20),
+  fairnessWarmupSeconds: 2,
   memEvents: opts.memEvents ?? (opts.quick ? 100_000 : 1_000_000),
   memAfterSeconds: opts.quick ? 10 : 20,
   memChurnMaxSeconds: opts.quick ? 60 : 180,
@@ -65,7 +72,7 @@ const cfg = {
 cfg.deliveries50 = Math.max(cfg.fanout, Math.round(cfg.deliveries / cfg.fanout) * cfg.fanout);
 const wanted = (s) => !cfg.only || cfg.only.includes(s);
 for (const s of cfg.only ?? []) {
-  if (!['ceiling', 'b1', 'b2', 'latency', 'memory'].includes(s)) {
+  if (!['ceiling', 'b1', 'b2', 'latency', 'fairness', 'memory'].includes(s)) {
     process.stderr.write(`bench: unknown scenario '${s}' in --only\n`);
     process.exit(2);
   }
@@ -238,6 +245,57 @@ async function publishBatches(herald, appId, count, { concurrency = cfg.publishC
   return { accepted, deliveries, seconds: (now() - t0) / 1000 };
 }
 
+/**
+ * Publishes `total` single events through POST …/events at cfg.rate/s from `t0` on, open
+ * loop: every tick (a 2 ms timer) publishes whatever is due by the clock, however many
+ * earlier requests are still unanswered (they queue in the client pool if Herald falls
+ * behind), so a slow Herald is not given time to catch up. `event(n, sentAt)` is the n-th
+ * event; the API latency of those sent from `tWarm` on is kept. Returns when all are answered.
+ */
+async function publishSteady(herald, appId, total, { t0, tWarm, event }) {
+  const path = `/v1/apps/${appId}/events`;
+  const apiLat = [];
+  let issued = 0;
+  let done = 0;
+  let inflight = 0;
+  let maxInflight = 0;
+  let errors = 0;
+  let firstError = null;
+  let lastDone = 0;
+  const publishOne = (n) => {
+    const sentAt = now();
+    inflight++;
+    maxInflight = Math.max(maxInflight, inflight);
+    herald
+      .call('POST', path, JSON.stringify(event(n, sentAt)))
+      .then((res) => {
+        if (res.status !== 202) throw new Error(`HTTP ${res.status}: ${res.text.slice(0, 200)}`);
+        if (sentAt >= tWarm) apiLat.push(now() - sentAt);
+      })
+      .catch((err) => {
+        errors++;
+        firstError ??= err.message;
+      })
+      .finally(() => {
+        inflight--;
+        done++;
+        lastDone = now();
+      });
+  };
+  await new Promise((resolve) => {
+    const tick = () => {
+      const due = Math.min(total, Math.floor(((now() - t0) / 1000) * cfg.rate));
+      while (issued < due) publishOne(issued++);
+      if (issued >= total) resolve();
+      else setTimeout(tick, 2);
+    };
+    tick();
+  });
+  const tIssued = now();
+  while (done < total) await sleep(5);
+  return { apiLat, maxInflight, errors, firstError, lastDone, tIssued };
+}
+
 // ── (b1)/(b2) Herald end to end ──────────────────────────────────────────
 async function heraldThroughput(receiver, { endpoints, deliveries, label }) {
   const herald = await startHerald({ label, env: cfg.heraldEnv });
@@ -317,52 +375,15 @@ async function latency(receiver) {
     receiver.setSecrets({ '/lat': ep.secret });
     const total = cfg.rate * cfg.latencySeconds;
     const reached = receiver.arm(total);
-    const path = `/v1/apps/${app.id}/events`;
-    const apiLat = [];
-    let issued = 0;
-    let done = 0;
-    let inflight = 0;
-    let maxInflight = 0;
-    let errors = 0;
-    let firstError = null;
-    let lastDone = 0;
     const hcpu0 = cpuSeconds(herald.pid);
     const load = loadMeter([receiver.pid, herald.pid]);
     const t0 = now();
     const tWarm = t0 + cfg.warmupSeconds * 1000;
-    const publishOne = (n) => {
-      const sentAt = now();
-      inflight++;
-      maxInflight = Math.max(maxInflight, inflight);
-      herald
-        .call('POST', path, JSON.stringify({ type: 'order.created', data: payload(n, sentAt) }))
-        .then((res) => {
-          if (res.status !== 202) throw new Error(`HTTP ${res.status}: ${res.text.slice(0, 200)}`);
-          if (sentAt >= tWarm) apiLat.push(now() - sentAt);
-        })
-        .catch((err) => {
-          errors++;
-          firstError ??= err.message;
-        })
-        .finally(() => {
-          inflight--;
-          done++;
-          lastDone = now();
-        });
-    };
-    // Open loop: every tick publishes whatever is due by the clock, whether or not earlier
-    // requests have been answered (they queue in the client pool if Herald falls behind).
-    await new Promise((resolve) => {
-      const tick = () => {
-        const due = Math.min(total, Math.floor(((now() - t0) / 1000) * cfg.rate));
-        while (issued < due) publishOne(issued++);
-        if (issued >= total) resolve();
-        else setTimeout(tick, 2);
-      };
-      tick();
+    const { apiLat, maxInflight, errors, firstError, lastDone, tIssued } = await publishSteady(herald, app.id, total, {
+      t0,
+      tWarm,
+      event: (n, sentAt) => ({ type: 'order.created', data: payload(n, sentAt) }),
     });
-    const tIssued = now();
-    while (done < total) await sleep(5);
     if (errors > 0) throw new Error(`${label}: ${errors} of ${total} publishes failed (first: ${firstError})`);
     const r = await awaitDeliveries(receiver, reached, total, { herald, label, maxMs: 120_000 });
     const hcpu = cpuSeconds(herald.pid) - hcpu0;
@@ -413,6 +434,183 @@ async function latency(receiver) {
     if (problems.count > 0) log(`${label}: Herald logged ${problems.count} warn/error line(s), e.g.:\n  ${problems.examples.slice(0, 3).join('\n  ')}`);
     heraldNotes.push({ label, logProblems: problems, stop: stopped });
   }
+}
+
+// ── (e) fairness: one hanging endpoint among 50 ──────────────────────────
+/**
+ * One run of (e): fresh Herald, one app, cfg.fanout endpoints, endpoint i subscribed only to
+ * `fair.e<i>`, single events published round-robin over the types at cfg.rate/s. Endpoints
+ * 1…49 are healthy (/fair/<i>); endpoint 0 is healthy too (/fair/0) or, with `hanging`, at
+ * a receiver path that never answers (/hang/fair/0), with Herald's default timeout and
+ * circuit breaker. Latency is measured on deliveries to endpoints 1…49 only, in both runs.
+ */
+async function fairnessRun(receiver, { hanging, label }) {
+  const herald = await startHerald({ label, env: cfg.heraldEnv });
+  let poller = null;
+  let pollAgent = null;
+  try {
+    const app = await herald.createApp(`bench ${label}`);
+    const zeroPath = hanging ? '/hang/fair/0' : '/fair/0';
+    const secrets = {};
+    let zero = null;
+    for (let i = 0; i < cfg.fanout; i++) {
+      const path = i === 0 ? zeroPath : `/fair/${i}`;
+      const ep = await herald.createEndpoint(app.id, { url: receiver.origin + path, events: [`fair.e${i}`] });
+      if (i === 0) zero = ep;
+      secrets[path] = ep.secret;
+    }
+    const total = cfg.rate * cfg.fairnessSeconds;
+    // event n has type fair.e<n % fanout>, so endpoint 0 gets every fanout-th event
+    const toZero = Math.ceil(total / cfg.fanout);
+    const healthyTotal = total - toZero;
+    // Every delivery that can arrive: to the healthy endpoints, and to endpoint 0 unless it hangs.
+    const expected = hanging ? healthyTotal : total;
+    receiver.reset();
+    receiver.setSecrets(secrets);
+    const reached = receiver.arm(expected);
+    // Endpoint 0's circuit as the API shows it, polled twice a second (in both runs, so the
+    // load is the same) on a connection of its own, so the polls don't queue behind the
+    // publishes: the changes are kept, with the time since the start of publishing.
+    const zeroUrl = `/v1/apps/${app.id}/endpoints/${zero.id}`;
+    const circuit = [];
+    let polling = false;
+    pollAgent = new Agent({ connections: 1, pipelining: 1 });
+    const hcpu0 = cpuSeconds(herald.pid);
+    const load = loadMeter([receiver.pid, herald.pid]);
+    const t0 = now();
+    const tWarm = t0 + cfg.fairnessWarmupSeconds * 1000;
+    const poll = async () => {
+      if (polling) return;
+      polling = true;
+      try {
+        const res = await request(herald.url + zeroUrl, {
+          dispatcher: pollAgent,
+          headers: { authorization: `Bearer ${API_KEY}` },
+          headersTimeout: 5000,
+          bodyTimeout: 5000,
+        });
+        const text = await res.body.text();
+        if (res.statusCode !== 200) return;
+        const e = JSON.parse(text);
+        const last = circuit.at(-1);
+        if (!last || last.circuitState !== e.circuitState || last.consecutiveFailures !== e.consecutiveFailures || last.status !== e.status) {
+          circuit.push({ t: round((now() - t0) / 1000, 1), circuitState: e.circuitState, consecutiveFailures: e.consecutiveFailures, status: e.status });
+        }
+      } catch {
+        // a missed poll only makes the timeline coarser
+      } finally {
+        polling = false;
+      }
+    };
+    poller = setInterval(poll, 500);
+    const { apiLat, maxInflight, errors, firstError, lastDone, tIssued } = await publishSteady(herald, app.id, total, {
+      t0,
+      tWarm,
+      event: (n, sentAt) => ({ type: `fair.e${n % cfg.fanout}`, data: payload(n, sentAt) }),
+    });
+    if (errors > 0) throw new Error(`${label}: ${errors} of ${total} publishes failed (first: ${firstError})`);
+    const r = await awaitDeliveries(receiver, reached, expected, { herald, label: `${label} (healthy deliveries)`, maxMs: 120_000 });
+    const hcpu = cpuSeconds(herald.pid) - hcpu0;
+    const machine = load();
+    await sleep(500);
+    clearInterval(poller);
+    poller = null;
+    const epEnd = (await herald.call('GET', zeroUrl, undefined, 200)).json();
+    const st = await receiver.stats();
+    const m = await herald.metrics();
+    // endpoint 1…49 only; in the faulty run endpoint 0's path has no samples anyway
+    const { sent, lat } = await receiver.samples(tWarm, [zeroPath]);
+    if (lat.length === 0) throw new Error(`${label}: no latency samples after the warm-up`);
+    const perSecondP99 = [];
+    const perSecondP50 = [];
+    for (let sec = cfg.fairnessWarmupSeconds; sec < cfg.fairnessSeconds; sec++) {
+      const xs = lat.filter((_, i) => sent[i] - t0 >= sec * 1000 && sent[i] - t0 < (sec + 1) * 1000);
+      perSecondP99.push(round(percentile(xs, 99), 1));
+      perSecondP50.push(round(percentile(xs, 50), 1));
+    }
+    const order = lat.map((_, i) => i).sort((a, b) => lat[b] - lat[a]);
+    const slowest = order.slice(0, 8).map((i) => ({ atSec: round((sent[i] - t0) / 1000, 3), ms: round(lat[i], 1) }));
+    const opened = circuit.find((c) => c.circuitState !== 'closed');
+    const out = {
+      hanging,
+      endpoints: cfg.fanout,
+      rate: cfg.rate,
+      seconds: cfg.fairnessSeconds,
+      ...machine,
+      events: total,
+      healthyDeliveries: healthyTotal,
+      achievedPublishRate: round(total / ((lastDone - t0) / 1000), 0),
+      issueRate: round(total / ((tIssued - t0) / 1000), 0),
+      maxInflight,
+      samples: lat.length,
+      p50: round(percentile(lat, 50), 2),
+      p90: round(percentile(lat, 90), 2),
+      p99: round(percentile(lat, 99), 2),
+      max: round(Math.max(...lat), 2),
+      perSecondP50,
+      perSecondP99,
+      slowest,
+      apiP50: round(percentile(apiLat, 50), 2),
+      apiP99: round(percentile(apiLat, 99), 2),
+      apiMax: round(Math.max(...apiLat), 2),
+      allDeliveredAfterSeconds: round((r.at - t0) / 1000, 2),
+      duplicates: st.duplicates,
+      heraldCpuPct: round((hcpu / ((r.at - t0) / 1000)) * 100, 0),
+      // endpoint 0: requests that reached the never-answering path (0 in the all-healthy run),
+      // when they arrived, and its state in the API after the run
+      hungRequests: st.hung,
+      hungAtSec: st.hungTimes.map((t) => round((t - t0) / 1000, 1)),
+      endpoint0: { status: epEnd.status, circuitState: epEnd.circuitState, consecutiveFailures: epEnd.consecutiveFailures },
+      circuitOpenedAtSec: opened ? opened.t : null,
+      circuitTimeline: circuit,
+      metricsAfter: m,
+      sigChecked: st.sigChecked,
+      sigBad: st.sigBad,
+    };
+    if (st.sigBad > 0) throw new Error(`${label}: ${st.sigBad} of ${st.sigChecked} checked signatures did not verify (${JSON.stringify(st.sigBadExamples)})`);
+    if (st.parseErrors > 0) throw new Error(`${label}: ${st.parseErrors} delivery bodies were not valid JSON`);
+    return out;
+  } finally {
+    if (poller) clearInterval(poller);
+    await pollAgent?.destroy().catch(() => {});
+    // Close the requests left hanging, so Herald's shutdown doesn't wait for them.
+    if (hanging) receiver.reset();
+    const problems = herald.problems();
+    const stopped = await herald.stop();
+    if (problems.count > 0) log(`${label}: Herald logged ${problems.count} warn/error line(s), e.g.:\n  ${problems.examples.slice(0, 3).join('\n  ')}`);
+    if (!stopped.graceful) log(`${label}: Herald did not exit within 20 s of SIGTERM; killed`);
+    heraldNotes.push({ label, logProblems: problems, stop: stopped });
+  }
+}
+
+/** Share of the publish rate both runs of (e) must achieve for the ratio to be judged. */
+const FAIR_MIN_PUBLISH_SHARE = 0.95;
+
+/** (e): the all-healthy run, then the run with endpoint 0 hanging, back to back. */
+async function fairness(receiver) {
+  const allHealthy = await fairnessRun(receiver, { hanging: false, label: 'fairness all-healthy' });
+  log(`(e) fairness, all healthy: healthy p50 ${allHealthy.p50} ms, p99 ${allHealthy.p99} ms (other load ${allHealthy.otherCpuPct}%)`);
+  const oneHanging = await fairnessRun(receiver, { hanging: true, label: 'fairness one-hanging' });
+  log(`(e) fairness, 1 hanging: healthy p50 ${oneHanging.p50} ms, p99 ${oneHanging.p99} ms; ${oneHanging.hungRequests} requests to the hanging path, ` +
+    `circuit ${oneHanging.endpoint0.circuitState} (other load ${oneHanging.otherCpuPct}%)`);
+  const ratio = (a, b) => (a === null || b === null || b <= 0 ? null : round(a / b, 2));
+  const ratioP99 = ratio(oneHanging.p99, allHealthy.p99);
+  // The ratio only means something if Herald took the events as fast as they were published
+  // in both runs; otherwise both latencies are mostly time spent queued before the publish
+  // was even accepted, and grow with the length of the run.
+  const keptUp = (x) => x.achievedPublishRate !== null && x.achievedPublishRate >= FAIR_MIN_PUBLISH_SHARE * x.rate;
+  const judged = keptUp(allHealthy) && keptUp(oneHanging);
+  if (!judged) {
+    log(`(e) fairness: publishing fell behind (achieved ${allHealthy.achievedPublishRate} / ${oneHanging.achievedPublishRate} of ${cfg.rate} events/s); the ratio is reported but not judged`);
+  }
+  return {
+    allHealthy,
+    oneHanging,
+    ratioP99,
+    ratioP50: ratio(oneHanging.p50, allHealthy.p50),
+    judged,
+    pass: ratioP99 === null || !judged ? null : ratioP99 <= TARGETS.fairnessRatio,
+  };
 }
 
 // ── (d) memory with a million waiting deliveries ─────────────────────────
@@ -581,7 +779,7 @@ function srcDirty() {
 async function main() {
   const started = Date.now();
   log(`Herald bench (${cfg.mode}): runs=${cfg.runs}, ${fmtInt(cfg.deliveries)} deliveries per throughput run, ` +
-    `${cfg.rate}/s for ${cfg.latencySeconds} s, ${fmtInt(cfg.memEvents)} waiting deliveries`);
+    `${cfg.rate}/s for ${cfg.latencySeconds} s, fairness ${cfg.rate}/s for 2 × ${cfg.fairnessSeconds} s, ${fmtInt(cfg.memEvents)} waiting deliveries`);
   // How busy is the machine before we start? (A shared 2-CPU box: say so if it is.)
   const idle = loadMeter([]);
   await sleep(1000);
@@ -606,6 +804,7 @@ async function main() {
     herald1: { runs: [] },
     herald50: { runs: [] },
     latency: null,
+    fairness: null,
     memory: null,
   };
   try {
@@ -636,6 +835,10 @@ async function main() {
     if (wanted('latency')) {
       results.latency = await attempt('latency', () => latency(receiver));
       if (results.latency) log(`(c) latency at ${cfg.rate}/s: p50 ${results.latency.p50} ms, p99 ${results.latency.p99} ms`);
+    }
+    if (wanted('fairness')) {
+      results.fairness = await attempt('fairness', () => fairness(receiver));
+      if (results.fairness) log(`(e) fairness: healthy p99 ${results.fairness.allHealthy.p99} ms all healthy, ${results.fairness.oneHanging.p99} ms with one hanging endpoint (${results.fairness.ratioP99}×)`);
     }
   } finally {
     await receiver.stop();
@@ -722,9 +925,32 @@ function printTable(r) {
     row(`     memory flat (${m.growthJudged ? 'both of the above' : 'slope only'})`, m.flat ? 'yes' : 'no', 'flat', verdict(m.flat));
     row('     queue depth at end / first attempts made', `${fmtInt(m.queueDepthEnd)} / ${fmtInt(m.firstAttemptsAtEnd)}`);
   } else row('(d) memory', missing('memory'));
+  const f = r.fairness;
+  if (f) {
+    const [a, b] = [f.allHealthy, f.oneHanging];
+    const pair = (key, d = 2) => `${fmt(a[key], d)} / ${fmt(b[key], d)} ms`;
+    row(`(e) fairness @ ${fmtInt(a.rate)} ev/s over ${a.endpoints} endpoints: healthy p99, all healthy / 1 hanging`, pair('p99'));
+    row('     ratio of healthy p99 (1 hanging ÷ all healthy)', f.ratioP99 === null ? '—' : `${fmt(f.ratioP99, 2)}×`,
+      f.judged ? `≤ ${TARGETS.fairnessRatio}×` : `≤ ${TARGETS.fairnessRatio}×, not judged`, verdict(f.pass));
+    row('     healthy p50, all healthy / 1 hanging', `${pair('p50')}  (ratio ${fmt(f.ratioP50, 2)}×)`);
+    row('     healthy max, all healthy / 1 hanging', `${pair('max', 1)}  (${fmtInt(a.samples)} / ${fmtInt(b.samples)} samples, first ${cfg.fairnessWarmupSeconds} s dropped)`);
+    const win = (x) => {
+      const ps = x.perSecondP99.filter((v) => v !== null);
+      return ps.length ? `${fmt(Math.min(...ps))} / ${fmt(median(ps))} / ${fmt(Math.max(...ps))}` : '—';
+    };
+    row('     healthy p99 of each 1-s window (min / median / max)', `all healthy ${win(a)} ms; 1 hanging ${win(b)} ms`);
+    row('     publish API latency p99, all healthy / 1 hanging', pair('apiP99'));
+    row('     achieved publish rate, all healthy / 1 hanging', `${fmtInt(a.achievedPublishRate)} / ${fmtInt(b.achievedPublishRate)} events/s over ${a.seconds} s` +
+      (f.judged ? '' : ` — below ${FAIR_MIN_PUBLISH_SHARE * 100} % of ${fmtInt(a.rate)}/s: Herald fell behind publishing, ratio not judged`));
+    const e0 = b.endpoint0;
+    row('     hanging endpoint: requests reaching it; state after the run',
+      `${fmtInt(b.hungRequests)} requests; circuit ${e0.circuitState}, ${fmtInt(e0.consecutiveFailures)} consecutive failures` +
+        (b.circuitOpenedAtSec !== null ? ` (circuit left 'closed' at ~${fmt(b.circuitOpenedAtSec)} s)` : ' (circuit never left \'closed\' while polled)'));
+  } else row('(e) fairness', missing('fairness'));
   const one = (x) => (x ? [x] : []);
-  row("noise: other processes' CPU, % of one CPU", `(a) ${loads(c.runs)}  (b1) ${loads(r.herald1.runs)}  (b2) ${loads(r.herald50.runs)}  (c) ${loads(one(l))}  (d) ${loads(one(m))}`);
-  row('       hypervisor steal, % of one CPU', `(a) ${loads(c.runs, 'stealPct')}  (b1) ${loads(r.herald1.runs, 'stealPct')}  (b2) ${loads(r.herald50.runs, 'stealPct')}  (c) ${loads(one(l), 'stealPct')}  (d) ${loads(one(m), 'stealPct')}`);
+  const fr = f ? [f.allHealthy, f.oneHanging] : [];
+  row("noise: other processes' CPU, % of one CPU", `(a) ${loads(c.runs)}  (b1) ${loads(r.herald1.runs)}  (b2) ${loads(r.herald50.runs)}  (c) ${loads(one(l))}  (d) ${loads(one(m))}  (e) ${loads(fr)}`);
+  row('       hypervisor steal, % of one CPU', `(a) ${loads(c.runs, 'stealPct')}  (b1) ${loads(r.herald1.runs, 'stealPct')}  (b2) ${loads(r.herald50.runs, 'stealPct')}  (c) ${loads(one(l), 'stealPct')}  (d) ${loads(one(m), 'stealPct')}  (e) ${loads(fr, 'stealPct')}`);
 
   const w = [0, 1, 2].map((i) => Math.max(...rows.map((x) => x[i].length)));
   const line = (x) => `${x[0].padEnd(w[0])}  ${x[1].padEnd(w[1])}  ${x[2].padEnd(w[2])}  ${x[3]}`.trimEnd();
