@@ -105,6 +105,10 @@ const TEXT = {
                    FROM unnest(:ids::text[], :resets::boolean[], :fails::int[], :first_failures::bigint[], :ats::bigint[])
                      AS h(id, reset, fails, first_failure, at)
                    WHERE e.id = h.id
+                     -- A healthy endpoint's row is only touched about once a second: every worker
+                     -- rewriting it per batch serialised them on its row lock (4 workers: 9k/s → 2k/s).
+                     AND (h.fails > 0 OR e.consecutive_failures <> 0 OR e.circuit_state <> 'closed'
+                          OR e.last_attempt_at IS NULL OR e.last_attempt_at < h.at - 1000)
                    RETURNING e.id, e.app_id, e.consecutive_failures, e.failing_since, e.status, e.circuit_state,
                      e.circuit_since, e.disable_after_failures, e.disable_after_seconds`,
   // updated_at only ever grows (as in SQLite): a worker may cache endpoint configuration by it.

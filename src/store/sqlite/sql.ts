@@ -69,6 +69,9 @@ export const SQL = {
                                           ELSE failing_since END,
                      last_attempt_at = MAX(COALESCE(last_attempt_at, 0), @at)
                    WHERE id = @id
+                     -- A healthy endpoint's row is written about once a second, not per batch.
+                     AND (@fails > 0 OR consecutive_failures <> 0 OR circuit_state <> 'closed'
+                          OR last_attempt_at IS NULL OR last_attempt_at < @at - 1000)
                    RETURNING app_id, consecutive_failures, failing_since, status, circuit_state, circuit_since,
                      disable_after_failures, disable_after_seconds`,
   // updated_at only ever grows: the worker's endpoint cache keys on it.
