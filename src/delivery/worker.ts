@@ -54,6 +54,8 @@ export class DeliveryWorker {
   private reserved = 0;
   private wakeUp: (() => void) | null = null;
   private notified = false;
+  /** the loop sleeps because memory is full, not for lack of due work: freed room should wake it */
+  private waitingForRoom = false;
   private drainTimer: NodeJS.Timeout | null = null;
   private readonly writer: OutcomeWriter;
   private lastMaintenance = 0;
@@ -178,7 +180,9 @@ export class DeliveryWorker {
       if (Date.now() - this.lastMaintenance >= 250) await this.maintainCircuits();
       const free = this.room() - this.reserved;
       if (free < this.lowWater && this.inflight.size > 0) {
+        this.waitingForRoom = true;
         await this.sleep(idleMaxMs);
+        this.waitingForRoom = false;
         continue;
       }
       const want = Math.min(Math.max(free, 1), this.batchSize);
@@ -218,6 +222,7 @@ export class DeliveryWorker {
   private dispatch(claimed: ClaimedDelivery[], probe = false): void {
     const now = Date.now();
     const back: Array<{ id: string; at: number }> = [];
+    let queuedAny = false;
     for (const d of claimed) {
       const ep = d.endpoint;
       const gate = this.gateFor(ep);
@@ -231,10 +236,11 @@ export class DeliveryWorker {
         gate.queue.push(d);
         this.queued++;
         this.waiting.add(gate);
+        queuedAny = true;
       } else back.push({ id: d.id, at: gate.deferAt(now, share) });
     }
     if (back.length > 0) void this.release(back);
-    if (this.waiting.size > 0) this.scheduleDrain(0);
+    if (queuedAny) this.scheduleDrain(0);
   }
 
   private release(items: Array<{ id: string; at: number }>): Promise<void> {
@@ -270,7 +276,11 @@ export class DeliveryWorker {
       }
     }
     if (nextWait !== Infinity) this.scheduleDrain(nextWait);
-    if (this.room() - this.reserved >= this.lowWater) this.wakeUp?.();
+    this.roomFreed();
+  }
+
+  private roomFreed(): void {
+    if (this.waitingForRoom && this.room() - this.reserved >= this.lowWater) this.wakeUp?.();
   }
 
   private scheduleDrain(ms: number): void {
@@ -298,7 +308,7 @@ export class DeliveryWorker {
         if (probe && ok) gate.reset();
         this.inflight.delete(d.id);
         if (this.waiting.size > 0) this.drain();
-        else if (this.room() - this.reserved >= this.lowWater) this.wakeUp?.();
+        else this.roomFreed();
       });
   }
 
