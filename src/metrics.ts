@@ -21,6 +21,17 @@ export class Metrics {
     registers: [this.registry],
   });
   readonly queueDepth: Gauge;
+  // Labelled children looked up once: label hashing on every attempt shows in profiles.
+  private readonly outcomes = new Map<string, ReturnType<Counter<'outcome'>['labels']>>();
+
+  outcome(name: 'success' | 'retry' | 'failed'): ReturnType<Counter<'outcome'>['labels']> {
+    let c = this.outcomes.get(name);
+    if (!c) {
+      c = this.deliveries.labels(name);
+      this.outcomes.set(name, c);
+    }
+    return c;
+  }
 
   constructor(queueDepth: () => Promise<number>) {
     this.queueDepth = new Gauge({

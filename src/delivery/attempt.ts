@@ -33,7 +33,7 @@ export async function attempt(d: ClaimedDelivery, probe: boolean, ctx: AttemptCo
   const m = ctx.metrics;
   if (m) {
     m.attemptDuration.observe(durationMs / 1000);
-    m.deliveries.inc({ outcome: decision.status === 'pending' ? 'retry' : decision.status });
+    m.outcome(decision.status === 'pending' ? 'retry' : decision.status).inc();
   }
   return {
     deliveryId: d.id,

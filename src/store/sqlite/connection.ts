@@ -40,7 +40,7 @@ export class SqliteConnection {
     // SQLite's default checkpoint size (1000 pages, ~4 MB). Larger ones measured no faster
     // and each stalls the event loop longer; a checkpointing worker thread let the WAL grow
     // past 100 MB under continuous writes (PASSIVE never catches up) and cost throughput.
-    this.db.pragma('wal_autocheckpoint = 1000');
+    this.db.pragma('wal_autocheckpoint = 250');
     this.sealer = sealerFor(options.box);
   }
 
