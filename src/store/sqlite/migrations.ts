@@ -145,7 +145,7 @@ CREATE INDEX deliveries_ordering ON deliveries(endpoint_id, ordering_key, event_
 -- Deliveries held back (endpoint disabled or circuit open), per endpoint, to release them
 -- gradually. The constants are PARKED_AT and ORDER_HELD_AT; queries must repeat them.
 CREATE INDEX deliveries_held ON deliveries(endpoint_id, next_attempt_at)
-  WHERE status = 'pending' AND lease_owner IS NULL AND next_attempt_at >= 8000000000000000 AND next_attempt_at < 9000000000000000;
+  WHERE status = 'pending' AND next_attempt_at >= 8000000000000000 AND next_attempt_at < 9000000000000000;
 `,
   },
 ];

@@ -149,9 +149,9 @@ export const SQL = {
 
   // ── worker ────────────────────────────────────────────────────────────
   // One statement claims a batch. SQLite has a single worker process, so a lease lasts until
-  // that process stops: releaseAll at the next start makes whatever it held due again.
-  // (lease_until is kept in next_attempt_at for the record; nothing schedules by it here.)
-  claim: `UPDATE deliveries SET lease_owner = @owner, next_attempt_at = @lease_until
+  // that process stops: releaseAll at the next start makes whatever it held due again. Only
+  // lease_owner changes (its due time stays), so the claim touches one index entry per row.
+  claim: `UPDATE deliveries SET lease_owner = @owner
           WHERE id IN (SELECT id FROM deliveries WHERE status = 'pending' AND lease_owner IS NULL
                        AND next_attempt_at <= @now ORDER BY next_attempt_at LIMIT @limit)
           RETURNING id, app_id, endpoint_id, event_pk, event_id, event_type, ordering_key, attempt_count, one_shot`,
