@@ -1,21 +1,9 @@
-import { afterAll, describe, expect, it } from 'vitest';
-import { appWithEndpoint, eventually, startHerald, type TestHerald } from '../helpers/herald.js';
-import { Receiver } from '../helpers/receiver.js';
+import { describe, expect, it } from 'vitest';
+import { fixtures } from '../helpers/fixtures.js';
+import { appWithEndpoint, eventually, type TestHerald } from '../helpers/herald.js';
+import type { Receiver } from '../helpers/receiver.js';
 
-const cleanups: Array<() => Promise<void>> = [];
-afterAll(async () => {
-  for (const c of cleanups.reverse()) await c();
-});
-async function receiver(): Promise<Receiver> {
-  const r = await new Receiver().start();
-  cleanups.push(() => r.stop());
-  return r;
-}
-async function herald(env: Record<string, string>): Promise<TestHerald> {
-  const t = await startHerald(env);
-  cleanups.push(() => t.close());
-  return t;
-}
+const { receiver, herald } = fixtures();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** An operator app whose endpoint points at `r`: Herald's operational webhooks arrive there. */

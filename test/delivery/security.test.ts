@@ -9,23 +9,12 @@ import { AddressPolicy } from '../../src/core/address-policy.js';
 import { createSender } from '../../src/delivery/http.js';
 import type { LookupFunction } from '../../src/delivery/guard.js';
 import { generateSecret } from '../../src/core/signing.js';
-import { appWithEndpoint, eventually, startHerald, type TestHerald } from '../helpers/herald.js';
-import { closedPort, Receiver } from '../helpers/receiver.js';
+import { fixtures } from '../helpers/fixtures.js';
+import { appWithEndpoint, eventually, type TestHerald } from '../helpers/herald.js';
+import { closedPort } from '../helpers/receiver.js';
 
-const cleanups: Array<() => Promise<void> | void> = [];
-afterAll(async () => {
-  for (const c of cleanups.reverse()) await c();
-});
-async function receiver(): Promise<Receiver> {
-  const r = await new Receiver().start();
-  cleanups.push(() => r.stop());
-  return r;
-}
-async function herald(env: Record<string, string> = {}, options = {}): Promise<TestHerald> {
-  const t = await startHerald(env, () => {}, options);
-  cleanups.push(() => t.close());
-  return t;
-}
+const { receiver, herald, cleanup } = fixtures();
+
 async function onlyDelivery(t: TestHerald, appId: string) {
   return eventually(async () => {
     const d = (await t.api('GET', `/v1/apps/${appId}/deliveries?limit=1`)).body.data[0];
@@ -38,7 +27,7 @@ describe('SSRF guard', () => {
     const r = await receiver();
     const port = new URL(r.url).port;
     const sender = createSender({ policy: new AddressPolicy(false) });
-    cleanups.push(() => sender.close());
+    cleanup(() => sender.close());
     const urls = [
       `http://127.0.0.1:${port}/`, `http://0x7f000001:${port}/`, `http://2130706433:${port}/`, `http://127.1:${port}/`,
       `http://[::ffff:127.0.0.1]:${port}/`, `http://[::1]:${port}/`, `http://10.0.0.1:${port}/`, `http://192.168.1.1:${port}/`,
@@ -70,7 +59,7 @@ describe('SSRF guard', () => {
     expect(r.requests).toHaveLength(0);
     // An allowed network lets an operator reach an internal receiver on purpose.
     const allowed = createSender({ policy: new AddressPolicy(false, ['127.0.0.0/8']), resolve });
-    cleanups.push(() => allowed.close());
+    cleanup(() => allowed.close());
     expect((await allowed.send(`http://127.0.0.1:${port}/ok`, {}, '{}', 1000)).statusCode).toBe(200);
     expect((await allowed.send(`http://[::ffff:127.0.0.1]:${port}/ok`, {}, '{}', 1000)).statusCode).toBe(200);
   });
