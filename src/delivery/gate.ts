@@ -30,9 +30,10 @@ export class EndpointGate {
   private deferredUntil = 0;
   /**
    * Moving average of attempt durations: how fast this endpoint gets through its queue.
-   * Starts at 100 ms; a request outstanding for longer than the average counts as that slow.
+   * Starts at 20 ms (an unknown endpoint is assumed fast, so nothing is deferred on a guess);
+   * a request outstanding for longer than the average counts as that slow.
    */
-  private avgMs = 100;
+  private avgMs = 20;
 
   constructor(endpoint: Endpoint, defaultMaxInFlight: number, workers: number, now: number) {
     this.maxInFlight = 0;
@@ -120,19 +121,24 @@ export class EndpointGate {
   }
 
   /**
-   * Room in the in-memory queue: a quarter second of work, at least its share of slots. A
-   * fast endpoint gets a deep queue (no round trips to the database), a hanging one a
-   * shallow one (what it can't take goes back to the database, spread out).
+   * Room in the in-memory queue. A rate-limited endpoint holds a quarter second of work (the
+   * rest waits in the database, where other worker processes can take their part of the rate);
+   * one that looks hung (a second and more per request) holds its share of slots; any other is
+   * bounded only by the worker's memory budget. Deferring a fast endpoint's deliveries on a
+   * guess of its speed only delays them.
    */
   hasRoom(now: number, share: number): boolean {
     return this.queue.length < this.queueCap(now, share);
   }
 
   queueCap(now: number, share: number): number {
-    const quarterSecond = Math.ceil(this.serviceRate(now, share) / 4);
-    // A rate-limited endpoint holds only what it may send soon: the rest waits in the
-    // database, where another worker process can take its part of the rate.
-    return this.rate === null ? Math.max(share, quarterSecond) : Math.max(1, quarterSecond);
+    if (this.rate !== null) return Math.max(1, Math.ceil(this.serviceRate(now, share) / 4));
+    return this.looksHung(now) ? share : Infinity;
+  }
+
+  private looksHung(now: number): boolean {
+    const stalledMs = this.inFlight > 0 ? now - this.progressAt : 0;
+    return Math.max(this.avgMs, stalledMs) >= 1000;
   }
 
   /** When a delivery that doesn't fit should be due again: after the queue, one slot after the previous one. */
