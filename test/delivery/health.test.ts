@@ -136,4 +136,16 @@ describe('endpoint health', () => {
     expect(reqs).toHaveLength(100);
     expect(slow.requests.length).toBeLessThan(16); // held to its share, not the whole worker
   });
+
+  it('keeps an endpoint capped below the worker busy without deferring its deliveries', async () => {
+    const t = await herald({ HERALD_WORKER_CONCURRENCY: '64' });
+    const r = await receiver();
+    const { appId } = await appWithEndpoint(t, r.url, { maxInFlight: 4 });
+    const started = Date.now();
+    await t.api('POST', `/v1/apps/${appId}/events/batch`, { events: Array.from({ length: 1000 }, (_, i) => ({ type: 'x.y', data: { i } })) });
+    await r.waitFor(1000, 10_000);
+    // 4 at a time against a local receiver is well under a second per thousand; deferring the
+    // overflow on a guess of the endpoint's speed used to spread these over many seconds.
+    expect(Date.now() - started).toBeLessThan(5000);
+  });
 });
