@@ -99,6 +99,21 @@ function payload(i, sentAt) {
 }
 
 /** Waits for the receiver's "reached" message; fails if deliveries stall or take too long. */
+
+/** Rates and latency percentiles of a steady-rate phase, shared by (c) and (e). */
+function steadyStats({ total, t0, lastDone, tIssued, maxInflight, lat }) {
+  return {
+    achievedPublishRate: round(total / ((lastDone - t0) / 1000), 0),
+    issueRate: round(total / ((tIssued - t0) / 1000), 0),
+    maxInflight,
+    samples: lat.length,
+    p50: round(percentile(lat, 50), 2),
+    p90: round(percentile(lat, 90), 2),
+    p99: round(percentile(lat, 99), 2),
+    max: round(Math.max(...lat), 2),
+  };
+}
+
 async function awaitDeliveries(receiver, reached, target, { herald, stallMs = 30_000, maxMs = 180_000, label }) {
   const start = Date.now();
   let lastDistinct = -1;
@@ -406,14 +421,7 @@ async function latency(receiver) {
       seconds: cfg.latencySeconds,
       ...machine,
       events: total,
-      achievedPublishRate: round(total / ((lastDone - t0) / 1000), 0),
-      issueRate: round(total / ((tIssued - t0) / 1000), 0),
-      maxInflight,
-      samples: lat.length,
-      p50: round(percentile(lat, 50), 2),
-      p90: round(percentile(lat, 90), 2),
-      p99: round(percentile(lat, 99), 2),
-      max: round(Math.max(...lat), 2),
+      ...steadyStats({ total, t0, lastDone, tIssued, maxInflight, lat }),
       over25ms: over25,
       perSecondP99,
       slowest,
@@ -539,14 +547,7 @@ async function fairnessRun(receiver, { hanging, label }) {
       ...machine,
       events: total,
       healthyDeliveries: healthyTotal,
-      achievedPublishRate: round(total / ((lastDone - t0) / 1000), 0),
-      issueRate: round(total / ((tIssued - t0) / 1000), 0),
-      maxInflight,
-      samples: lat.length,
-      p50: round(percentile(lat, 50), 2),
-      p90: round(percentile(lat, 90), 2),
-      p99: round(percentile(lat, 99), 2),
-      max: round(Math.max(...lat), 2),
+      ...steadyStats({ total, t0, lastDone, tIssued, maxInflight, lat }),
       perSecondP50,
       perSecondP99,
       slowest,

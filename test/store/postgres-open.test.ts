@@ -1,17 +1,8 @@
-import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SecretBox } from '../../src/core/secret-box.js';
 import { openStore, type Store } from '../../src/store/index.js';
-
-/** Only where a database is given (CI sets it); skipped otherwise. */
-const pgUrl = process.env.HERALD_TEST_DATABASE_URL;
-const testSchema = (): string => `herald_t_${randomBytes(6).toString('hex')}`;
-async function dropSchema(schema: string): Promise<void> {
-  const client = new pg.Client({ connectionString: pgUrl });
-  await client.connect();
-  await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`).finally(() => client.end());
-}
+import { dropSchema, pgUrl, testSchema } from '../helpers/postgres.js';
 
 /** openStore's PostgreSQL URLs, and what the backend keeps at rest. */
 describe.skipIf(!pgUrl)('openStore with PostgreSQL', () => {

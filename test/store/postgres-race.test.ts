@@ -1,18 +1,9 @@
-import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
 import { newId } from '../../src/ids.js';
 import { PostgresStore } from '../../src/store/postgres/store.js';
 import { ORDER_HELD_AT, type ClaimedDelivery, type HealthPolicy, type NewEvent } from '../../src/store/types.js';
-
-/** Only where a database is given (CI sets it); skipped otherwise. */
-const pgUrl = process.env.HERALD_TEST_DATABASE_URL;
-const testSchema = (): string => `herald_t_${randomBytes(6).toString('hex')}`;
-async function dropSchema(schema: string): Promise<void> {
-  const client = new pg.Client({ connectionString: pgUrl });
-  await client.connect();
-  await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`).finally(() => client.end());
-}
+import { dropSchema, pgUrl, testSchema } from '../helpers/postgres.js';
 
 /**
  * What only a shared database can get wrong: several PostgresStore instances (separate pools,

@@ -1,3 +1,4 @@
+import type { Migration } from '../migration.js';
 import type pg from 'pg';
 
 /**
@@ -11,11 +12,6 @@ import type pg from 'pg';
  * `COLLATE "C"`: byte order, as in SQLite, whatever the database's locale (under en_US the
  * '~' cursor sentinel would sort before letters).
  */
-export interface Migration {
-  version: number;
-  name: string;
-  sql: string;
-}
 
 export const migrations: Migration[] = [
   {

@@ -1,13 +1,9 @@
+import type { Migration } from '../migration.js';
 /**
  * Numbered SQLite migrations. Each runs in its own IMMEDIATE transaction together with
  * its row in herald_migrations, so a crash mid-migration leaves the previous version.
  * Never edit a released migration: add the next number.
  */
-export interface Migration {
-  version: number;
-  name: string;
-  sql: string;
-}
 
 export const migrations: Migration[] = [
   {
