@@ -52,6 +52,50 @@ export function parseArgs(argv) {
   return o;
 }
 
+// ── open-loop load ───────────────────────────────────────────────────────
+/**
+ * Calls `send(n)` for n = 0 … total-1 at `rate`/s from `t0` on, open loop: every tick (a 2 ms
+ * timer) starts whatever is due by the clock, however many earlier calls are still unanswered,
+ * so a slow server is not given time to catch up. Resolves when every call has settled, with
+ * the most in flight at once, the failures (a rejected `send`) and when issuing and answering
+ * ended.
+ */
+export async function openLoop({ total, rate, t0, send }) {
+  let issued = 0;
+  let done = 0;
+  let inflight = 0;
+  let maxInflight = 0;
+  let errors = 0;
+  let firstError = null;
+  let lastDone = 0;
+  const start = (n) => {
+    inflight++;
+    maxInflight = Math.max(maxInflight, inflight);
+    send(n)
+      .catch((err) => {
+        errors++;
+        firstError ??= err.message;
+      })
+      .finally(() => {
+        inflight--;
+        done++;
+        lastDone = now();
+      });
+  };
+  await new Promise((resolve) => {
+    const tick = () => {
+      const due = Math.min(total, Math.floor(((now() - t0) / 1000) * rate));
+      while (issued < due) start(issued++);
+      if (issued >= total) resolve();
+      else setTimeout(tick, 2);
+    };
+    tick();
+  });
+  const tIssued = now();
+  while (done < total) await sleep(5);
+  return { maxInflight, errors, firstError, lastDone, tIssued };
+}
+
 // ── statistics ───────────────────────────────────────────────────────────
 export function median(xs) {
   const v = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
@@ -294,11 +338,11 @@ export const API_KEY = 'bench-' + randomBytes(16).toString('hex');
  * (the real port is read from the "listening on" banner). Keeps the last lines of its
  * output and counts warn/error log lines, which the bench reports.
  */
-export async function startHerald({ env = {}, label = 'herald' } = {}) {
+export async function startHerald({ env = {}, label = 'herald', args = [], databaseUrl = null } = {}) {
   const dir = makeTempDir();
-  const db = join(dir, 'herald.db');
+  const db = databaseUrl ?? `sqlite:${join(dir, 'herald.db')}`;
   const child = track(
-    spawn(process.execPath, [join(ROOT, 'dist/cli/main.js'), 'serve', '--dev', '--port', '0', '--host', '127.0.0.1', '--db', `sqlite:${db}`], {
+    spawn(process.execPath, [join(ROOT, 'dist/cli/main.js'), 'serve', ...args, '--dev', '--port', '0', '--host', '127.0.0.1', '--db', db], {
       cwd: dir,
       env: { ...process.env, HERALD_API_KEY: API_KEY, HERALD_LOG_LEVEL: 'warn', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],

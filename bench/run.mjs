@@ -9,7 +9,7 @@ import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { Agent, request } from 'undici';
 import {
-  API_KEY, BENCH_DIR, ROOT, closedPort, cpuSeconds, fmt, fmtInt, installCleanup, loadMeter, median, newSecret, now, parseArgs,
+  API_KEY, BENCH_DIR, ROOT, closedPort, cpuSeconds, fmt, fmtInt, installCleanup, loadMeter, median, newSecret, now, openLoop, parseArgs,
   percentile, round, rssMB, signLegacy, signStandard, sleep, slope, standardKey, startHerald, startReceiver,
 } from './lib.mjs';
 
@@ -262,53 +262,22 @@ async function publishBatches(herald, appId, count, { concurrency = cfg.publishC
 
 /**
  * Publishes `total` single events through POST …/events at cfg.rate/s from `t0` on, open
- * loop: every tick (a 2 ms timer) publishes whatever is due by the clock, however many
- * earlier requests are still unanswered (they queue in the client pool if Herald falls
- * behind), so a slow Herald is not given time to catch up. `event(n, sentAt)` is the n-th
- * event; the API latency of those sent from `tWarm` on is kept. Returns when all are answered.
+ * loop (see openLoop: requests queue in the client pool if Herald falls behind).
+ * `event(n, sentAt)` is the n-th event; the API latency of those sent from `tWarm` on is kept.
  */
 async function publishSteady(herald, appId, total, { t0, tWarm, event }) {
   const path = `/v1/apps/${appId}/events`;
   const apiLat = [];
-  let issued = 0;
-  let done = 0;
-  let inflight = 0;
-  let maxInflight = 0;
-  let errors = 0;
-  let firstError = null;
-  let lastDone = 0;
-  const publishOne = (n) => {
-    const sentAt = now();
-    inflight++;
-    maxInflight = Math.max(maxInflight, inflight);
-    herald
-      .call('POST', path, JSON.stringify(event(n, sentAt)))
-      .then((res) => {
-        if (res.status !== 202) throw new Error(`HTTP ${res.status}: ${res.text.slice(0, 200)}`);
-        if (sentAt >= tWarm) apiLat.push(now() - sentAt);
-      })
-      .catch((err) => {
-        errors++;
-        firstError ??= err.message;
-      })
-      .finally(() => {
-        inflight--;
-        done++;
-        lastDone = now();
-      });
-  };
-  await new Promise((resolve) => {
-    const tick = () => {
-      const due = Math.min(total, Math.floor(((now() - t0) / 1000) * cfg.rate));
-      while (issued < due) publishOne(issued++);
-      if (issued >= total) resolve();
-      else setTimeout(tick, 2);
-    };
-    tick();
+  const loop = await openLoop({
+    total, rate: cfg.rate, t0,
+    send: async (n) => {
+      const sentAt = now();
+      const res = await herald.call('POST', path, JSON.stringify(event(n, sentAt)));
+      if (res.status !== 202) throw new Error(`HTTP ${res.status}: ${res.text.slice(0, 200)}`);
+      if (sentAt >= tWarm) apiLat.push(now() - sentAt);
+    },
   });
-  const tIssued = now();
-  while (done < total) await sleep(5);
-  return { apiLat, maxInflight, errors, firstError, lastDone, tIssued };
+  return { apiLat, ...loop };
 }
 
 // ── (b1)/(b2) Herald end to end ──────────────────────────────────────────

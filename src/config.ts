@@ -47,6 +47,8 @@ export interface HeraldConfig {
   apiRateLimit: number;
   /** events older than this many days, with all deliveries finished, are deleted; 0 = keep */
   retentionDays: number;
+  /** base URL providers reach Herald at, for sources' ingestUrl; default: the API request's own host */
+  publicUrl: string | undefined;
   logLevel: string;
   roles: { api: boolean; worker: boolean };
 }
@@ -158,7 +160,16 @@ export function loadConfig(env: Env = process.env, overrides: ConfigOverrides = 
     operatorApp: env.HERALD_OPERATOR_APP || undefined,
     apiRateLimit: num(env, 'HERALD_API_RATE_LIMIT', 200, 0, 1_000_000),
     retentionDays: num(env, 'HERALD_RETENTION_DAYS', 0, 0, 36_500),
+    publicUrl: publicUrl(env.HERALD_PUBLIC_URL),
     logLevel: env.HERALD_LOG_LEVEL || 'info',
     roles: { api: !overrides.workerOnly, worker: !overrides.apiOnly },
   };
+}
+
+function publicUrl(value: string | undefined): string | undefined {
+  if (!value) return undefined;
+  if (!/^https?:\/\/[^\s/]+(\/[^\s]*)?$/.test(value)) {
+    throw new ConfigError(`HERALD_PUBLIC_URL=${JSON.stringify(value)} is invalid: expected http(s)://host[:port][/path]`);
+  }
+  return value.replace(/\/+$/, '');
 }

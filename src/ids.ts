@@ -6,7 +6,7 @@ import { randomFillSync } from 'node:crypto';
  * process increment the random part, so ids sort in creation order and double as
  * pagination cursors (Svix does the same with KSUIDs).
  */
-export type IdPrefix = 'app' | 'ep' | 'evt' | 'dlv' | 'att' | 'et';
+export type IdPrefix = 'app' | 'ep' | 'evt' | 'dlv' | 'att' | 'et' | 'src' | 'req';
 
 const ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
 const RANDOM_BYTES = 10;
@@ -69,6 +69,11 @@ export function newId(prefix: IdPrefix, now = Date.now()): string {
     freshRandom();
   }
   return `${prefix}_${encodeTime(Math.max(now, lastMs))}${encodeRandom(last)}`;
+}
+
+/** The smallest id of `prefix` made at or after `ms`: a time bound usable in id range queries. */
+export function idAtTime(prefix: IdPrefix, ms: number): string {
+  return `${prefix}_${encodeTime(Math.max(0, ms))}${'0'.repeat(16)}`;
 }
 
 export function hasPrefix(id: string, prefix: IdPrefix): boolean {

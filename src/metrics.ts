@@ -20,6 +20,18 @@ export class Metrics {
     help: 'Events accepted by the API (duplicates not counted)',
     registers: [this.registry],
   });
+  readonly inboundRequests = new Counter({
+    name: 'herald_inbound_requests_total',
+    help: 'Requests received by sources, by outcome: accepted, duplicate, stale, rejected, rate_limited',
+    labelNames: ['status'] as const,
+    registers: [this.registry],
+  });
+  readonly inboundAck = new Histogram({
+    name: 'herald_inbound_ack_seconds',
+    help: 'Time from receiving a verified inbound request to having committed it (what the provider waits for, less the network)',
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+    registers: [this.registry],
+  });
   readonly queueDepth: Gauge;
   // Labelled children looked up once: label hashing on every attempt shows in profiles.
   private readonly outcomes = new Map<string, ReturnType<Counter<'outcome'>['labels']>>();

@@ -10,6 +10,8 @@ import { createSender } from './delivery/http.js';
 import { ConfigError } from './errors.js';
 import { OperatorNotifier } from './ops.js';
 import { Retention } from './delivery/retention.js';
+import { InboundForwarder } from './inbound/forwarder.js';
+import { InboundGateway } from './inbound/gateway.js';
 import { DeliveryWorker } from './delivery/worker.js';
 import { createLogger } from './logger.js';
 import { Metrics } from './metrics.js';
@@ -71,8 +73,13 @@ export async function createHerald(config: HeraldConfig, options: HeraldOptions)
   const notifyWorker = worker ? () => worker.notify() : () => {};
   const publisher = new Publisher(store, config.maxPayloadBytes, metrics, worker);
   if (config.operatorApp) ops = new OperatorNotifier(store, publisher, config.operatorApp, logger);
+  const forwarder = worker ? new InboundForwarder({ store, publisher, logger, notifyWorker }) : null;
+  const gateway = new InboundGateway(store, metrics, logger, worker, (source, claim) => {
+    if (claim) notifyWorker();
+    if (source.destinations.some((d) => d.type === 'app')) forwarder?.kick();
+  });
   const fastify = config.roles.api
-    ? buildApi({ store, config, metrics, publisher, notifyWorker, addressPolicy: policy, ops }, { logger, apiKey: options.apiKey }).fastify
+    ? buildApi({ store, config, metrics, publisher, notifyWorker, addressPolicy: policy, ops, gateway }, { logger, apiKey: options.apiKey }).fastify
     : null;
 
   const retention = worker ? new Retention(store, config.retentionDays, logger) : null;
@@ -90,6 +97,7 @@ export async function createHerald(config: HeraldConfig, options: HeraldOptions)
         }
         worker.start();
         retention?.start();
+        forwarder?.start();
         // Other processes' publishes wake this worker at once (PostgreSQL LISTEN/NOTIFY).
         if (store.listen) unlisten = await store.listen(() => worker.notify());
       }
@@ -102,6 +110,7 @@ export async function createHerald(config: HeraldConfig, options: HeraldOptions)
       if (fastify) await fastify.close();
       if (unlisten) await unlisten();
       await retention?.stop();
+      await forwarder?.stop();
       if (worker) await worker.stop(graceMs);
       await sender.close();
       await store.close();

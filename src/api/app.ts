@@ -11,6 +11,8 @@ import { deliveryRoutes } from './routes/deliveries.js';
 import { endpointRoutes } from './routes/endpoints.js';
 import { eventTypeRoutes } from './routes/event-types.js';
 import { eventRoutes } from './routes/events.js';
+import { ingestRoutes } from './routes/ingest.js';
+import { sourceRoutes } from './routes/sources.js';
 
 /** Fastify's own error codes that are the caller's fault, mapped to ours. */
 const FASTIFY_ERRORS: Record<string, [HeraldError['code'], string]> = {
@@ -72,6 +74,8 @@ export function buildApi(ctx: ApiContext, options: { logger: Logger; apiKey: str
   endpointRoutes(router, ctx);
   eventRoutes(router, ctx);
   deliveryRoutes(router, ctx);
+  sourceRoutes(router, ctx);
+  ingestRoutes(fastify, ctx, router.specs);
 
   router.add({
     method: 'GET', url: '/health', tag: 'system', summary: 'Liveness and database check', auth: false,

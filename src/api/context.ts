@@ -6,6 +6,7 @@ import { HeraldError, notFound } from '../errors.js';
 import type { Metrics } from '../metrics.js';
 import type { App, Endpoint, Store } from '../store/types.js';
 import type { Publisher } from './publish.js';
+import type { InboundGateway } from '../inbound/gateway.js';
 
 /** What route handlers get: the store seam and a few services, never SQL. */
 export interface ApiContext {
@@ -17,6 +18,8 @@ export interface ApiContext {
   notifyWorker: () => void;
   /** where endpoints may point */
   addressPolicy: AddressPolicy;
+  /** the inbound gateway's request path (POST /in/{source}) */
+  gateway: InboundGateway;
   /** operational webhooks, when HERALD_OPERATOR_APP is set */
   ops: OperatorNotifier | null;
 }

@@ -94,7 +94,7 @@ export class Publisher {
       for (const j of r.leased) {
         handed.push({
           id: r.deliveryIds[j], appId: app.id, eventId: r.event.id, eventType: r.event.type, orderingKey: r.event.orderingKey,
-          attemptCount: 0, oneShot: false, body: r.event.body, endpoint: byId.get(events[i].endpointIds[j])!,
+          attemptCount: 0, oneShot: false, body: r.event.body, headers: null, endpoint: byId.get(events[i].endpointIds[j])!,
           profile: app.signatureProfile,
         });
       }

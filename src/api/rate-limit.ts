@@ -1,4 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { TokenBucket } from '../core/token-bucket.js';
 import { HeraldError } from '../errors.js';
 
 /**
@@ -7,26 +8,22 @@ import { HeraldError } from '../errors.js';
  * producer must never be throttled into dropping events).
  */
 export function managementRateLimit(perSecond: number): (req: FastifyRequest, reply: FastifyReply) => Promise<void> {
-  const capacity = perSecond * 2;
-  const buckets = new Map<string, { tokens: number; at: number }>();
+  const buckets = new Map<string, TokenBucket>();
   return async (req, reply) => {
     const config = req.routeOptions.config as { auth?: boolean; rateLimited?: boolean };
     if (perSecond <= 0 || config.auth === false || config.rateLimited === false) return;
-    const now = Date.now();
     const key = req.ip;
     let b = buckets.get(key);
     if (!b) {
       if (buckets.size > 10_000) buckets.clear(); // bounded memory under address churn
-      b = { tokens: capacity, at: now };
+      b = new TokenBucket(perSecond, perSecond * 2);
       buckets.set(key, b);
     }
-    b.tokens = Math.min(capacity, b.tokens + ((now - b.at) / 1000) * perSecond);
-    b.at = now;
-    if (b.tokens < 1) {
-      const retryAfter = Math.max(1, Math.ceil((1 - b.tokens) / perSecond));
+    const wait = b.take();
+    if (wait > 0) {
+      const retryAfter = Math.max(1, Math.ceil(wait));
       reply.header('retry-after', String(retryAfter));
       throw new HeraldError('rate_limited', `too many requests: at most ${perSecond} per second; retry after ${retryAfter} s`);
     }
-    b.tokens -= 1;
   };
 }

@@ -1,3 +1,4 @@
+import type { InboundRequest, Source } from '../store/inbound.js';
 import type { App, Attempt, Delivery, Endpoint, EndpointStats, EventType, StoredEvent } from '../store/types.js';
 
 /** Domain objects → JSON the API returns: ISO 8601 UTC timestamps, no internal fields. */
@@ -29,8 +30,9 @@ export const publishOut = (e: StoredEvent) => ({
   deliveries: e.deliveries,
 });
 
+/** A source's request, stored raw, has no envelope: its data is null here (see the source's request log). */
 export const eventOut = (e: StoredEvent) => ({
-  ...publishOut(e), data: (JSON.parse(e.body) as { data: unknown }).data, createdAt: iso(e.createdAt),
+  ...publishOut(e), data: e.body === '' ? null : (JSON.parse(e.body) as { data: unknown }).data, createdAt: iso(e.createdAt),
 });
 
 export const deliveryOut = (d: Delivery) => ({
@@ -45,3 +47,30 @@ export const attemptOut = (a: Attempt) => ({
 });
 
 export const statsOut = (s: EndpointStats) => ({ ...s, lastDeliveryAt: isoOrNull(s.lastDeliveryAt) });
+
+/** Provider secrets are never returned; destination secrets only right after they were made. */
+export const sourceOut = (s: Source, endpoints: Map<string, Endpoint>, baseUrl: string, secrets: Map<string, string> = new Map()) => {
+  const { secrets: list, ...verification } = s.verification;
+  return {
+    id: s.id, name: s.name, ingestUrl: `${baseUrl}/in/${s.id}`, appId: s.appId,
+    verification: { ...verification, secretCount: list.length },
+    dedup: s.dedup, ordering: s.ordering,
+    destinations: s.destinations.map((d) => {
+      if (d.type === 'app') return d;
+      const e = endpoints.get(d.endpointId);
+      return {
+        type: 'http' as const, id: d.endpointId, url: e?.url ?? '', status: e?.status ?? 'deleted', circuitState: e?.circuitState ?? 'closed',
+        rateLimit: e?.rateLimit ?? null, maxInFlight: e?.maxInFlight ?? null, timeoutMs: e?.timeoutMs ?? null,
+        ...(secrets.has(d.endpointId) ? { secret: secrets.get(d.endpointId) } : {}),
+      };
+    }),
+    forwardHeaders: s.forwardHeaders, rateLimit: s.rateLimit, response: s.response,
+    createdAt: iso(s.createdAt), updatedAt: iso(s.updatedAt),
+  };
+};
+
+export const requestOut = (r: InboundRequest) => ({
+  id: r.id, sourceId: r.sourceId, status: r.status, reason: r.reason, detail: r.detail, receivedAt: iso(r.receivedAt),
+  headers: r.headers, contentType: r.contentType, bodySize: r.bodySize, dedupKey: r.dedupKey, orderingKey: r.orderingKey,
+  sequence: r.sequence, gap: r.gap, forwarding: r.forwardState, deliveries: r.deliveries, appError: r.appError,
+});

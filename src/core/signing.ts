@@ -28,11 +28,11 @@ export function isValidSecret(secret: string): boolean {
   return len >= 24 && len <= 64;
 }
 
-export function signStandard(key: Buffer, id: string, timestamp: number, body: string): string {
+export function signStandard(key: Buffer, id: string, timestamp: number, body: string | Buffer): string {
   const mac = createHmac('sha256', key).update(`${id}.${timestamp}.`).update(body).digest('base64');
   return `v1,${mac}`;
 }
 
-export function signLegacyHex(secret: string, body: string): string {
+export function signLegacyHex(secret: string, body: string | Buffer): string {
   return createHmac('sha256', secret).update(body).digest('hex');
 }

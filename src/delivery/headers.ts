@@ -12,15 +12,17 @@ const USER_AGENT = `Herald/${VERSION}`;
  */
 export function deliveryHeaders(d: ClaimedDelivery, attempt: number, nowSeconds: number): Record<string, string> {
   const ep = d.endpoint;
-  // Custom headers first, so Herald's own always win (names are stored lower-case).
-  const headers: Record<string, string> = { ...ep.headers };
+  // A source's request carries its original headers (content-type among them); then the
+  // endpoint's custom headers; Herald's own last, so they always win (names are lower-case).
+  const headers: Record<string, string> = d.headers ? { ...d.headers, ...ep.headers } : { ...ep.headers };
   let signature = signStandard(standardKey(ep.secret), d.eventId, nowSeconds, d.body);
   for (const old of ep.previousSecrets) {
     if (old.expiresAt > nowSeconds * 1000) signature += ` ${signStandard(standardKey(old.secret), d.eventId, nowSeconds, d.body)}`;
   }
   const legacy = signLegacyHex(ep.secret, d.body);
   const profile = d.profile;
-  headers['content-type'] = 'application/json';
+  if (!d.headers) headers['content-type'] = 'application/json';
+  else headers['content-type'] ??= 'application/octet-stream';
   headers['user-agent'] = USER_AGENT;
   headers['webhook-id'] = d.eventId;
   headers['webhook-timestamp'] = String(nowSeconds);

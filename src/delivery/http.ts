@@ -17,7 +17,7 @@ export interface SendResult {
 }
 
 export interface Sender {
-  send(url: string, headers: Record<string, string>, body: string, timeoutMs: number): Promise<SendResult>;
+  send(url: string, headers: Record<string, string>, body: string | Buffer, timeoutMs: number): Promise<SendResult>;
   close(): Promise<void>;
 }
 

@@ -3,7 +3,8 @@ import type { Store } from '../store/types.js';
 
 /**
  * HERALD_RETENTION_DAYS: every `everyMs`, deletes events (with their deliveries and attempts)
- * older than the retention whose deliveries are all finished, in batches of `batch` rows,
+ * older than the retention whose deliveries are all finished, and sources' request-log rows
+ * older than it, in batches of `batch` rows,
  * each its own short transaction, yielding between batches so delivery never waits long.
  */
 export class Retention {
@@ -35,6 +36,12 @@ export class Retention {
         for (;;) {
           const n = await this.store.prune(before, batch);
           total += n;
+          if (n < batch) break;
+          await new Promise((r) => setImmediate(r));
+        }
+        // Sources' request logs (and expired dedup keys) age out the same way.
+        for (;;) {
+          const n = await this.store.pruneInbound(now, before, batch);
           if (n < batch) break;
           await new Promise((r) => setImmediate(r));
         }

@@ -1,6 +1,7 @@
 import type { SecretBox } from '../core/secret-box.js';
 import type { App, Attempt, Delivery, Endpoint, EventType, PreviousSecret, StoredEvent } from './types.js';
 import { PARKED_AT } from './types.js';
+import type { ForwardState, InboundRequest, Source, SourceVerification } from './inbound.js';
 
 /**
  * Row → domain object conversions, shared by the backends. Column names are the same in
@@ -135,3 +136,92 @@ export const toAttempt = (r: Row): Attempt => ({
 
 /** JSON for a column: as text (SQLite TEXT; for PostgreSQL `json` it also keeps arrays from becoming PostgreSQL arrays). */
 export const jsonOrNull = (v: unknown): string | null => (v == null ? null : JSON.stringify(v));
+
+// ── inbound ──────────────────────────────────────────────────────────────
+/** Verification config as stored: the provider secrets sealed like endpoint secrets. */
+export const sealVerification = (sealer: Sealer, v: SourceVerification): string =>
+  JSON.stringify({ ...v, secrets: v.secrets.map((s) => sealer.seal(s)) });
+
+export const toSource = (r: Row, sealer: Sealer = plainSealer): Source => {
+  const v = json<SourceVerification>(r.verification, { scheme: 'none', secrets: [] });
+  return {
+    id: r.id,
+    name: r.name,
+    appId: r.app_id,
+    verification: { ...v, secrets: v.secrets.map((s) => sealer.open(s)) },
+    dedup: json(r.dedup, null),
+    ordering: json(r.ordering, null),
+    destinations: json(r.destinations, []),
+    forwardHeaders: json(r.forward_headers, null),
+    rateLimit: r.rate_limit,
+    response: json(r.response, null),
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+  };
+};
+
+/** What releasing a source's request needs to know: where its deliveries go, and whether it has app destinations. */
+export interface ReleaseTarget {
+  sourceId: string;
+  appId: string;
+  endpointIds: string[];
+  /** disabled destinations: deliveries written held back */
+  parked: Set<string>;
+  hasApps: boolean;
+}
+
+export const releaseTarget = (s: Source, t: { endpointIds: string[]; parked: Set<string> }): ReleaseTarget => ({
+  sourceId: s.id, appId: s.appId, endpointIds: t.endpointIds, parked: t.parked, hasApps: s.destinations.some((d) => d.type === 'app'),
+});
+
+/**
+ * The source's HTTP destinations among the endpoints of its app, in the endpoints' order,
+ * and which of them are disabled (their deliveries are written held back).
+ */
+export function destinationTargets(s: Source, endpoints: Array<{ id: string; status: string }>): { endpointIds: string[]; parked: Set<string> } {
+  const wanted = new Set(s.destinations.flatMap((d) => (d.type === 'http' ? [d.endpointId] : [])));
+  const mine = endpoints.filter((e) => wanted.has(e.id));
+  return { endpointIds: mine.map((e) => e.id), parked: new Set(mine.filter((e) => e.status !== 'active').map((e) => e.id)) };
+}
+
+export type DeliveryCounts = InboundRequest['deliveries'];
+export const noDeliveries = (): DeliveryCounts => ({ pending: 0, success: 0, failed: 0 });
+
+export function forwardStateOf(r: Row, counts: DeliveryCounts): ForwardState {
+  if (r.status !== 'accepted') return 'none';
+  if (r.waiting === 1 || r.waiting === true) return 'waiting';
+  if (counts.pending > 0 || r.app_pending === 1 || r.app_pending === true) return 'pending';
+  if (counts.failed > 0 || r.app_error) return 'failed';
+  return 'delivered';
+}
+
+export const toRequest = (r: Row, counts: DeliveryCounts = noDeliveries()): InboundRequest => ({
+  id: r.id,
+  sourceId: r.source_id,
+  status: r.status,
+  reason: r.reason,
+  detail: r.detail,
+  receivedAt: Number(r.received_at),
+  headers: json(r.headers, {}),
+  contentType: r.content_type,
+  bodySize: r.body_size,
+  dedupKey: r.dedup_key,
+  orderingKey: r.ordering_key,
+  sequence: r.sequence == null ? null : Number(r.sequence),
+  gap: r.gap_from == null ? null : { from: Number(r.gap_from), to: Number(r.gap_to) },
+  forwardState: forwardStateOf(r, counts),
+  deliveries: counts,
+  appError: r.app_error,
+});
+
+/** Rows of (event_pk, status, n) → counts per event pk. */
+export function countsByEvent(rows: Array<{ event_pk: number | string; status: string; n: number | string }>): Map<number, DeliveryCounts> {
+  const out = new Map<number, DeliveryCounts>();
+  for (const row of rows) {
+    const pk = Number(row.event_pk);
+    const c = out.get(pk) ?? noDeliveries();
+    if (row.status === 'pending' || row.status === 'success' || row.status === 'failed') c[row.status] += Number(row.n);
+    out.set(pk, c);
+  }
+  return out;
+}

@@ -3,6 +3,8 @@
  * PostgreSQL next) implements it and passes the same conformance suite. Times are epoch
  * milliseconds; the API edge turns them into ISO strings.
  */
+import type { InboundStore } from './inbound.js';
+
 /**
  * How an app's deliveries brand the legacy HMAC headers, for products that embed Herald
  * (`x-twig-signature` with bare hex, `x-twenty-signature` with `sha256=`…). The Standard
@@ -193,7 +195,10 @@ export interface ClaimedDelivery {
   orderingKey: string | null;
   attemptCount: number;
   oneShot: boolean;
-  body: string;
+  /** the envelope, or for a source's request the raw bytes as received */
+  body: string | Buffer;
+  /** a source's request: the original headers forwarded with it; null for events */
+  headers: Record<string, string> | null;
   endpoint: Endpoint;
   /** the app's header branding; null = defaults */
   profile: SignatureProfile | null;
@@ -260,7 +265,7 @@ export type EndpointPatch = Partial<Omit<NewEndpoint, 'appId' | 'secret'>>;
 export type NewEventType = Pick<EventType, 'name' | 'description' | 'schema'>;
 export type EventTypePatch = Partial<Pick<EventType, 'description' | 'schema' | 'archived'>>;
 
-export interface Store {
+export interface Store extends InboundStore {
   readonly kind: 'sqlite' | 'postgres';
   /**
    * Whether a claim's lease ends by itself at leaseUntil (several worker processes: one that

@@ -42,6 +42,8 @@ describe('auth and errors', () => {
     expect(create.requestBody.content['application/json'].schema.properties.url.maxLength).toBe(2048);
     expect(doc.paths['/v1/apps/{app}/events/batch'].post.requestBody.content['application/json'].schema.properties.events.maxItems).toBe(1000);
     expect(Object.keys(doc.paths)).toContain('/v1/apps/{app}/deliveries/{id}/retry');
+    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/v1/sources', '/v1/sources/{id}/requests/{req}/replay', '/in/{sourceId}']));
+    expect(doc.paths['/v1/sources'].post.requestBody.content['application/json'].schema.properties.destinations.maxItems).toBe(20);
   });
 });
 

@@ -18,6 +18,7 @@ if (!BASE) console.log('PostgreSQL chaos test skipped: set HERALD_TEST_DATABASE_
 
 afterAll(async () => {
   for (const p of procs) p.child.kill('SIGKILL');
+  await Promise.all(procs.map((p) => p.exited)); // gone before their schema is dropped
   await receiver?.stop();
   if (BASE) {
     const client = new pg.Client({ connectionString: BASE });
@@ -124,11 +125,13 @@ describe.skipIf(!BASE)('PostgreSQL: many processes, kill -9, restart', () => {
     const url = `${BASE}${BASE!.includes('?') ? '&' : '?'}schema=${schema}_limits`;
     const apiPort = await closedPort();
     const env = { HERALD_API_KEY: KEY, HERALD_API_RATE_LIMIT: '0' };
+    const mine: Proc[] = [];
     try {
       // One API process and two worker processes: the roles scale apart.
-      procs.push(runCli(['serve', '--api-only', '--dev', '--port', String(apiPort), '--db', url], env));
+      mine.push(runCli(['serve', '--api-only', '--dev', '--port', String(apiPort), '--db', url], env));
       await waitForHealth(`http://127.0.0.1:${apiPort}`, 30_000);
-      procs.push(runCli(['worker', '--dev', '--db', url], env), runCli(['worker', '--dev', '--db', url], env));
+      mine.push(runCli(['worker', '--dev', '--db', url], env), runCli(['worker', '--dev', '--db', url], env));
+      procs.push(...mine);
       const call = async (method: string, path: string, body?: unknown) => (await fetch(`http://127.0.0.1:${apiPort}${path}`, {
         method, headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body),
       })).json() as Promise<any>;
@@ -143,6 +146,10 @@ describe.skipIf(!BASE)('PostgreSQL: many processes, kill -9, restart', () => {
       expect(seconds).toBeGreaterThanOrEqual(100 / 20 - 1.5);
     } finally {
       await r.stop();
+      // Stop the processes before dropping their schema: DROP … CASCADE under their running
+      // queries can deadlock with them.
+      for (const p of mine) p.child.kill('SIGKILL');
+      await Promise.all(mine.map((p) => p.exited));
       const client = new pg.Client({ connectionString: BASE });
       await client.connect();
       await client.query(`DROP SCHEMA IF EXISTS ${schema}_limits CASCADE`);

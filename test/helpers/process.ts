@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { closedPort } from './receiver.js';
 
 export const CLI = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
 
@@ -34,4 +35,28 @@ export async function waitForHealth(url: string, timeoutMs = 15_000): Promise<vo
     await new Promise((r) => setTimeout(r, 50));
   }
   throw new Error(`Herald at ${url} did not become healthy`);
+}
+
+/**
+ * `herald serve --dev` on a fixed loopback port and SQLite file, to be started again after a
+ * kill -9 at the same address. Every process started is kept in `procs` for cleanup.
+ */
+export interface Restartable {
+  base: string;
+  procs: Proc[];
+  start(): Proc;
+}
+
+export async function restartableServe(dbFile: string, env: Record<string, string>): Promise<Restartable> {
+  const port = await closedPort();
+  const r: Restartable = {
+    base: `http://127.0.0.1:${port}`,
+    procs: [],
+    start: () => {
+      const p = runCli(['serve', '--dev', '--port', String(port), '--db', `sqlite:${dbFile}`], env);
+      r.procs.push(p);
+      return p;
+    },
+  };
+  return r;
 }

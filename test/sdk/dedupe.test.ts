@@ -154,6 +154,39 @@ describe('sqliteStore (better-sqlite3)', () => {
   });
 });
 
+describe('postgresStore table creation', () => {
+  // Another process creating the table at the same moment makes PostgreSQL report one of
+  // these codes (seen racing real pools; rare, so not reproducible on demand): not an error.
+  for (const code of ['23505', '42P07', '42710']) {
+    it(`treats ${code} from a concurrent CREATE TABLE as the table being there`, async () => {
+      const seen: string[] = [];
+      const client = {
+        async query(text: string) {
+          seen.push(text.split(' ')[0]);
+          if (text.startsWith('CREATE')) throw Object.assign(new Error('created concurrently'), { code });
+          return { rowCount: 1 };
+        },
+      };
+      expect(await postgresStore(client).claim('evt_1', 60)).toBe(true);
+      expect(seen).toEqual(['CREATE', 'INSERT']);
+    });
+  }
+
+  it('fails on any other error and tries to create the table again next time', async () => {
+    let fail = true;
+    const client = {
+      async query(text: string) {
+        if (text.startsWith('CREATE') && fail) throw Object.assign(new Error('permission denied'), { code: '42501' });
+        return { rowCount: 1 };
+      },
+    };
+    const store = postgresStore(client);
+    await expect(store.claim('evt_1', 60)).rejects.toThrow('permission denied');
+    fail = false;
+    expect(await store.claim('evt_1', 60)).toBe(true);
+  });
+});
+
 describe.skipIf(!DATABASE_URL)('postgresStore (pg)', () => {
   const schema = `herald_sdk_test_${runId}`;
   let pool: pg.Pool;

@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { WebhookVerificationError } from '../../src/sdk/receiver/index.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../src/sdk/receiver');
@@ -88,5 +88,37 @@ describe('test fixtures', () => {
     expect(reserialised).not.toBe(TRICKY_BODY);
     expect(reserialised.startsWith('{"1":"one","2":"two"')).toBe(true);
     expect(JSON.parse(TRICKY_BODY)).toEqual(TRICKY_EVENT);
+  });
+});
+
+describe('HMAC outside Node', () => {
+  it('signs and verifies the same through Web Crypto when node:crypto is not offered', async () => {
+    const { createHmac } = await import('node:crypto');
+    const data = new TextEncoder().encode('{"id":"evt_1","note":"café"}');
+    const raw = new TextEncoder().encode('a-secret');
+    const expected = new Uint8Array(createHmac('sha256', 'a-secret').update(data).digest());
+    const node = await import('../../src/sdk/receiver/hmac.js');
+    const saved = process.getBuiltinModule;
+    // The module looks for node:crypto when it loads: load a fresh copy without it.
+    (process as { getBuiltinModule?: unknown }).getBuiltinModule = undefined;
+    vi.resetModules();
+    let web: typeof node;
+    try {
+      web = await import('../../src/sdk/receiver/hmac.js');
+    } finally {
+      process.getBuiltinModule = saved;
+      vi.resetModules();
+    }
+    expect(web).not.toBe(node);
+    const webSign = vi.spyOn(globalThis.crypto.subtle, 'sign');
+    for (const impl of [node, web]) {
+      const key = await impl.importHmacKey(raw, 'sha256');
+      webSign.mockClear();
+      expect(await impl.hmacSign(key, data)).toEqual(expected);
+      expect(webSign).toHaveBeenCalledTimes(impl === web ? 1 : 0);
+      expect(await impl.anyHmacMatches([key], [new Uint8Array(32), expected], data)).toBe(true);
+      expect(await impl.anyHmacMatches([key], [expected.slice(0, 31), new Uint8Array(32)], data)).toBe(false);
+    }
+    webSign.mockRestore();
   });
 });

@@ -57,7 +57,7 @@ for (const backend of backends) {
       const claimed = await store.claimDue('w1', now, now + 60_000, 10);
       expect(claimed).toHaveLength(2);
       expect(claimed[0].endpoint.id).toBe(epId);
-      expect(JSON.parse(claimed[0].body).type).toBe('a.b');
+      expect(JSON.parse(claimed[0].body as string).type).toBe('a.b');
       expect(await store.claimDue('w2', now, now + 60_000, 10)).toEqual([]);
       if (store.leasesExpire) {
         // After the lease runs out another worker may take them.

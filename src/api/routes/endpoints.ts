@@ -12,22 +12,25 @@ import {
 import { deliveryOut, endpointOut, statsOut } from '../wire.js';
 import { Type } from '@sinclair/typebox';
 
-/** Semantic checks the JSON Schema can't express; 422 with a message that says what to change. */
-function checkEndpoint(ctx: ApiContext, b: Partial<EndpointCreate>): void {
+/**
+ * Semantic checks the JSON Schema can't express; 422 with a message that says what to change.
+ * `where` names the object in the request (a source's `destinations[2].`, say).
+ */
+export function checkEndpoint(ctx: ApiContext, b: Partial<EndpointCreate>, where = ''): void {
   if (b.url !== undefined) {
     const problem = endpointUrlProblem(b.url, ctx.addressPolicy);
-    if (problem) throw new HeraldError('invalid_endpoint_url', `url ${problem}`, { url: b.url });
+    if (problem) throw new HeraldError('invalid_endpoint_url', `${where}url ${problem}`, { url: b.url });
   }
   for (const name of Object.keys(b.headers ?? {})) {
-    if (isReservedHeader(name)) throw new HeraldError('invalid_header', `header '${name}' is set by Herald and can't be overridden`);
+    if (isReservedHeader(name)) throw new HeraldError('invalid_header', `${where}header '${name}' is set by Herald and can't be overridden`);
   }
   if (b.secret !== undefined && !isValidSecret(b.secret)) {
-    throw new HeraldError('invalid_secret', 'secret must be whsec_ followed by base64 of 24 to 64 bytes');
+    throw new HeraldError('invalid_secret', `${where}secret must be whsec_ followed by base64 of 24 to 64 bytes`);
   }
 }
 
 /** Header names are case-insensitive: stored lower-case so Herald's own always override. */
-const normaliseHeaders = (h: Record<string, string> | undefined) =>
+export const normaliseHeaders = (h: Record<string, string> | undefined) =>
   h === undefined ? undefined : Object.fromEntries(Object.entries(h).map(([k, v]) => [k.toLowerCase(), v]));
 
 /** "*" alone means every type; stored as null. */

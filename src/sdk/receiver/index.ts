@@ -2,8 +2,8 @@
  * herald-webhooks/receiver — verify incoming webhooks, keep the raw body in
  * framework middlewares, and drop duplicate deliveries.
  *
- * This entry is portable (Web Crypto only, no `node:` imports, nothing from
- * the Herald server). Node-only pieces are re-exported from files that import
+ * This entry is portable (no static `node:` imports, nothing from the Herald
+ * server; HMACs use node:crypto when the runtime offers it, Web Crypto otherwise). Node-only pieces are re-exported from files that import
  * no Node modules at load time either, so bundlers for edge runtimes can
  * tree-shake them away.
  */

@@ -28,6 +28,8 @@ const types: pg.CustomTypesConfig = {
 
 const pgCode = (err: unknown): string | undefined => (err as { code?: string } | null)?.code;
 export const isUniqueViolation = (err: unknown): boolean => pgCode(err) === '23505';
+/** A row referring to one deleted meanwhile (a source deleted while its request was being recorded). */
+export const isForeignKeyViolation = (err: unknown): boolean => pgCode(err) === '23503';
 /**
  * Worth running the whole transaction again: a deadlock (two batches locking shared rows,
  * endpoints say, in different orders; PostgreSQL aborts one) or a serialization failure.
@@ -81,7 +83,7 @@ export class PostgresConnection {
    * Runs `fn` in a READ COMMITTED transaction on one connection. A deadlock or serialization
    * failure runs it again (up to 3 times): `fn` must only depend on its arguments.
    */
-  protected async tx<T>(fn: (run: Run) => Promise<T>): Promise<T> {
+  protected async tx<T>(fn: (run: Run) => Promise<T>, options: { retryForeignKey?: boolean } = {}): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       const client = await this.pool.connect();
       let broken: Error | undefined;
@@ -92,7 +94,7 @@ export class PostgresConnection {
         return out;
       } catch (err) {
         await client.query('ROLLBACK').catch((e: Error) => (broken = e));
-        if (attempt < 3 && isTransient(err)) continue;
+        if (attempt < 3 && (isTransient(err) || (options.retryForeignKey && isForeignKeyViolation(err)))) continue;
         throw err;
       } finally {
         client.release(broken);

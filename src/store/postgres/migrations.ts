@@ -155,6 +155,89 @@ CREATE TABLE herald_workers (
 );
 `,
   },
+  {
+    version: 3,
+    name: 'inbound gateway: sources, request log, dedup keys, sequences',
+    sql: `
+-- A source's accepted requests are events of its own app, holding the raw bytes (any content
+-- type) and the original headers forwarded with them. Both NULL for published events.
+ALTER TABLE events ADD COLUMN raw BYTEA;
+ALTER TABLE events ADD COLUMN headers JSON;
+
+CREATE TABLE sources (
+  id              TEXT COLLATE "C" PRIMARY KEY,
+  app_id          TEXT COLLATE "C" NOT NULL UNIQUE REFERENCES apps(id) ON DELETE CASCADE,
+  name            TEXT NOT NULL,
+  verification    JSON NOT NULL,
+  dedup           JSON,
+  ordering        JSON,
+  destinations    JSON NOT NULL,
+  forward_headers JSON,
+  rate_limit      DOUBLE PRECISION,
+  response        JSON,
+  created_at      BIGINT NOT NULL,
+  updated_at      BIGINT NOT NULL
+);
+
+-- The request log: every request a source received, accepted or not. Not tied to events by a
+-- foreign key: retention prunes both, and a cascade would need another index to find rows.
+CREATE TABLE inbound_requests (
+  pk           BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  id           TEXT COLLATE "C" NOT NULL UNIQUE,
+  source_id    TEXT COLLATE "C" NOT NULL REFERENCES sources(id) ON DELETE CASCADE,
+  status       TEXT NOT NULL,
+  reason       TEXT,
+  detail       TEXT,
+  received_at  BIGINT NOT NULL,
+  headers      JSON NOT NULL,
+  content_type TEXT,
+  body_size    INTEGER NOT NULL,
+  dedup_key    TEXT,
+  ordering_key TEXT,
+  sequence     BIGINT,
+  event_pk     BIGINT,
+  waiting      BOOLEAN NOT NULL DEFAULT false,
+  release_seq  BIGINT,
+  app_pending  BOOLEAN NOT NULL DEFAULT false,
+  app_error    TEXT,
+  gap_from     BIGINT,
+  gap_to       BIGINT
+);
+CREATE INDEX inbound_requests_source ON inbound_requests(source_id, id);
+-- Requests held for a missing earlier sequence, per key in sequence order.
+CREATE INDEX inbound_requests_waiting ON inbound_requests(source_id, ordering_key, sequence) WHERE waiting;
+-- The outbox of releases still to publish into app destinations, in release order.
+CREATE INDEX inbound_requests_outbox ON inbound_requests(release_seq) WHERE app_pending;
+-- Events retention must keep: those of requests still waiting or still to publish.
+CREATE INDEX inbound_requests_held_event ON inbound_requests(event_pk) WHERE waiting OR app_pending;
+
+-- Numbers sources' events and releases. Not the app's own counter: every request would then
+-- update the app's row and hold its lock until commit, one request per commit (~200/s).
+-- Within an ordering key releases are serialised by advisory locks, so numbers taken later
+-- are larger there, which is all the ordering needs.
+CREATE SEQUENCE inbound_sequence;
+
+CREATE TABLE inbound_dedup (
+  source_id  TEXT COLLATE "C" NOT NULL REFERENCES sources(id) ON DELETE CASCADE,
+  key        TEXT NOT NULL,
+  request_id TEXT NOT NULL,
+  expires_at BIGINT NOT NULL,
+  PRIMARY KEY (source_id, key)
+);
+CREATE INDEX inbound_dedup_expiry ON inbound_dedup(expires_at);
+
+-- Per source and ordering key: the next sequence to forward, and when a gap stops waiting.
+CREATE TABLE inbound_sequences (
+  source_id      TEXT COLLATE "C" NOT NULL REFERENCES sources(id) ON DELETE CASCADE,
+  key            TEXT NOT NULL,
+  next_seq       BIGINT NOT NULL,
+  gap_timeout_ms BIGINT NOT NULL,
+  gap_deadline   BIGINT,
+  PRIMARY KEY (source_id, key)
+);
+CREATE INDEX inbound_sequences_gap ON inbound_sequences(gap_deadline) WHERE gap_deadline IS NOT NULL;
+`,
+  },
 ];
 
 /**

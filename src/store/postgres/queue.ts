@@ -144,9 +144,11 @@ export class PostgresQueue extends PostgresConnection {
         endpoint = toEndpoint(r.endpoint, this.sealer);
         endpoints.set(r.endpoint_id, endpoint);
       }
+      // A source's request carries its raw bytes (bytea: a Buffer) and the headers to forward.
+      const headers = r.headers == null ? null : typeof r.headers === 'string' ? JSON.parse(r.headers) : r.headers;
       return {
         id: r.id, appId: r.app_id, eventId: r.event_id, eventType: r.event_type, orderingKey: r.ordering_key ?? null,
-        attemptCount: r.attempt_count, oneShot: r.one_shot, body: r.body, endpoint,
+        attemptCount: r.attempt_count, oneShot: r.one_shot, body: (r.raw as Buffer | null) ?? r.body, headers, endpoint,
         profile: (r.profile as SignatureProfile | null) ?? null,
       };
     });
@@ -203,7 +205,10 @@ export class PostgresQueue extends PostgresConnection {
         if (row) await this.applyHealth(run, row, h, now, policy, changes); // else deleted meanwhile
       }
       return changes;
-    });
+      // A delivery deleted after the statement's snapshot (its endpoint or source deleted while
+      // the attempt ran) fails the attempts' foreign key: run again, and the new snapshot leaves
+      // it out, instead of losing the whole batch's results.
+    }, { retryForeignKey: true });
   }
 
   /** Failing notices, auto-disable and circuit transitions for one endpoint (core/health.ts decides). */

@@ -18,7 +18,8 @@ const FILTERS = `AND (:endpoint_id::text IS NULL OR endpoint_id = :endpoint_id)
   AND (:event_type::text IS NULL OR event_type = :event_type)
   AND (:status::text IS NULL OR status = :status)`;
 
-// What a worker needs besides the delivery row, read in the statement that claims it. The
+// What a worker needs besides the delivery row, read in the statement that claims it (a
+// source's request: its raw bytes and forwarded headers, NULL for published events). The
 // endpoint (~30 columns) comes once per endpoint in the batch, as one JSON value on the first
 // of its rows, instead of 500 times over; the window's order matches the outer ORDER BY so
 // "first" is the first row the caller reads. Expects a CTE `claimed` (CLAIMED_COLUMNS): its
@@ -26,6 +27,7 @@ const FILTERS = `AND (:endpoint_id::text IS NULL OR endpoint_id = :endpoint_id)
 // made the generic plan (which guesses 1 row for LIMIT $n) nest-loop 500 × 500 rows: 27 ms.
 const HYDRATE = `
   SELECT c.id, c.app_id, c.endpoint_id, c.event_id, c.event_type, c.ordering_key, c.attempt_count, c.one_shot, e.body,
+    e.raw, e.headers,
     CASE WHEN row_number() OVER (PARTITION BY c.endpoint_id ORDER BY c.due_at, c.id) = 1
          THEN row_to_json(ep) END AS endpoint,
     a.signature_profile AS profile
@@ -47,12 +49,34 @@ const LOCK_KEYS = `SELECT pg_advisory_xact_lock(k) FROM (
     SELECT DISTINCT hashtextextended(e || ':' || k, 0) AS k
     FROM unnest(:endpoint_ids::text[], :keys::text[]) AS t(e, k) ORDER BY 1) s`;
 
+// One (source, ordering key) of the inbound gateway at a time, across processes: the sequence
+// state is read and written under it (ingest waits for it; releaseGaps only tries it). A
+// statement of its own, for the same reason as LOCK_KEYS. Seeded by the source so that no
+// separator can make two pairs spell the same text.
+//
+// The inbound locks are taken in one order everywhere: the source's advisory lock (shared by
+// writers of its request log, exclusive for deleteSource), the source's row (KEY SHARE, as any
+// foreign key check of its requests takes it anyway), the key's advisory lock, then the
+// (endpoint, key) locks. deleteSource takes the source's locks first too, so it waits for
+// ingests and gap releases under way instead of deadlocking with them over the app's row
+// (which their events' foreign keys share-lock). The source's advisory lock is there because row locks don't queue:
+// a delete waiting for the row would wait for as long as any ingest holds a KEY SHARE on it,
+// which under steady traffic is for ever (measured: until the traffic stopped), whereas a
+// heavyweight lock queues later shared requests behind a waiting exclusive one.
+const sourceLock = (fn: 'pg_advisory_xact_lock' | 'pg_advisory_xact_lock_shared') =>
+  `${fn}(hashtextextended('herald_source:' || :source_id, 0))`;
+// The same, for each source `s.id` of a group, in the group's order.
+const groupSourceLock = `pg_advisory_xact_lock_shared(hashtextextended('herald_source:' || s.id, 0))`;
+const sourceKeyHash = (sourceId: string, key: string) =>
+  `hashtextextended(${key}, hashtextextended('herald_inbound:' || ${sourceId}, 0))`;
+
 const TEXT = {
   // ── apps ──────────────────────────────────────────────────────────────
   insertApp: `INSERT INTO apps (id, uid, name, metadata, signature_profile, created_at, updated_at)
               VALUES (:id, :uid, :name, :metadata, :signature_profile, :now, :now) RETURNING *`,
   appByIdOrUid: `SELECT * FROM apps WHERE id = :key OR uid = :key LIMIT 1`,
-  listApps: `SELECT * FROM apps WHERE id > :after ORDER BY id LIMIT :limit`,
+  // Sources' own apps are internal: reachable by id, not listed.
+  listApps: `SELECT * FROM apps WHERE id > :after AND id NOT IN (SELECT app_id FROM sources) ORDER BY id LIMIT :limit`,
   updateApp: `UPDATE apps SET name = :name, uid = :uid, metadata = :metadata, signature_profile = :signature_profile,
               updated_at = :now WHERE id = :id RETURNING *`,
   deleteApp: `DELETE FROM apps WHERE id = :id`,
@@ -287,7 +311,210 @@ const TEXT = {
   prune: `DELETE FROM events WHERE pk IN (
             SELECT e.pk FROM events e WHERE e.created_at < :before
             AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_pk = e.pk AND d.status = 'pending')
+            AND NOT EXISTS (SELECT 1 FROM inbound_requests r WHERE r.event_pk = e.pk AND (r.waiting OR r.app_pending))
             LIMIT :limit FOR UPDATE SKIP LOCKED)`,
+
+  // ── inbound: sources ──────────────────────────────────────────────────
+  insertSource: `INSERT INTO sources (id, app_id, name, verification, dedup, ordering, destinations, forward_headers,
+                   rate_limit, response, created_at, updated_at)
+                 VALUES (:id, :app_id, :name, :verification, :dedup, :ordering, :destinations, :forward_headers,
+                   :rate_limit, :response, :now, :now) RETURNING *`,
+  source: `SELECT * FROM sources WHERE id = :id`,
+  // NO KEY UPDATE: ingests (key share) go on meanwhile; only a delete conflicts.
+  sourceForUpdate: `SELECT * FROM sources WHERE id = :id FOR NO KEY UPDATE`,
+  listSources: `SELECT * FROM sources WHERE id > :after ORDER BY id LIMIT :limit`,
+  updateSource: `UPDATE sources SET name = :name, verification = :verification, dedup = :dedup, ordering = :ordering,
+                   destinations = :destinations, forward_headers = :forward_headers, rate_limit = :rate_limit,
+                   response = :response, updated_at = GREATEST(:now, updated_at + 1)
+                 WHERE id = :id RETURNING *`,
+  // A source goes first (its requests, keys and sequences cascade), then its app (events,
+  // endpoints, deliveries cascade): see the lock order above.
+  lockSourceForDelete: `SELECT ${sourceLock('pg_advisory_xact_lock')}`,
+  deleteSource: `DELETE FROM sources WHERE id = :source_id RETURNING app_id`,
+
+  // ── inbound: requests ─────────────────────────────────────────────────
+  // The first statement of an ingest without a dedup key (claimDedupKey takes it otherwise).
+  lockSource: `SELECT ${sourceLock('pg_advisory_xact_lock_shared')}`,
+  // A request not forwarded (rejected, duplicate, stale): a log row only. It takes the source's
+  // shared lock itself, for a rejection is a statement of its own.
+  insertRequest: `INSERT INTO inbound_requests (id, source_id, status, reason, detail, received_at, headers, content_type,
+                    body_size, dedup_key, ordering_key, sequence)
+                  SELECT :id::text, :source_id::text, :status::text, :reason::text, :detail::text, :received_at::bigint,
+                    :headers::json, :content_type::text, :body_size::int, :dedup_key::text, :ordering_key::text,
+                    :sequence::bigint
+                  FROM (SELECT ${sourceLock('pg_advisory_xact_lock_shared')}) l RETURNING *`,
+  // An accepted request: its raw bytes as an event of the source's app (numbered from
+  // inbound_sequence, see migration 3) and its log row, waiting or not yet released. No
+  // deliveries yet. The source's row is share-locked first (the lock order above).
+  insertAccepted: `WITH src AS (SELECT 1 FROM sources WHERE id = :source_id FOR KEY SHARE),
+                   seq AS (SELECT nextval('inbound_sequence') AS last_sequence FROM src),
+                   ev AS (
+                     INSERT INTO events (app_id, id, type, timestamp, sequence, ordering_key, body, raw, headers, deliveries,
+                       created_at)
+                     SELECT :app_id::text, :id::text, 'inbound.request', :now::bigint, seq.last_sequence, :ordering_key::text, '',
+                       :raw::bytea, :forward_headers::json, 0, :now::bigint
+                     FROM seq RETURNING pk)
+                   INSERT INTO inbound_requests (id, source_id, status, received_at, headers, content_type, body_size,
+                     dedup_key, ordering_key, sequence, event_pk, waiting)
+                   SELECT :id, :source_id::text, 'accepted', :received_at::bigint, :headers::json, :content_type::text,
+                     :body_size::int, :dedup_key::text, :ordering_key::text, :sequence::bigint, ev.pk, :waiting::boolean
+                   FROM ev RETURNING *`,
+  // Forwards stored requests, in the given order: each is numbered by a fresh sequence of the
+  // source's app (so deliveries of one ordering key go out in release order), gets one delivery
+  // per destination endpoint (:next_attempt_ats from the caller, ORDER_HELD_AT where its key is
+  // busy, as in publish) and a mark for the app-destination outbox. Rows travel as arrays;
+  // deliveries name their request by its position (:delivery_ns, 1-based).
+  releaseRequests: `WITH r AS (
+                      SELECT * FROM unnest(:pks::bigint[], :event_pks::bigint[], :event_ids::text[], :gap_froms::bigint[],
+                        :gap_tos::bigint[]) WITH ORDINALITY AS r(pk, event_pk, event_id, gap_from, gap_to, n)),
+                    -- Increasing numbers, one per request in order (nextval per row of the series).
+                    seq AS (
+                      SELECT g.n, nextval('inbound_sequence') AS s
+                      FROM generate_series(1, cardinality(:pks::bigint[])) AS g(n)),
+                    dl AS (
+                      INSERT INTO deliveries (id, app_id, endpoint_id, event_pk, event_id, event_type, status,
+                        next_attempt_at, lease_owner, ordering_key, event_seq, created_at)
+                      SELECT d.id, :app_id, d.endpoint_id, r.event_pk, r.event_id, 'inbound.request', 'pending',
+                        d.next_attempt_at, NULL, :ordering_key::text, seq.s, :now::bigint
+                      FROM unnest(:delivery_ids::text[], :delivery_ns::bigint[], :endpoint_ids::text[], :next_attempt_ats::bigint[])
+                        AS d(id, n, endpoint_id, next_attempt_at)
+                      JOIN r ON r.n = d.n JOIN seq ON seq.n = r.n),
+                    ev AS (
+                      UPDATE events e SET deliveries = e.deliveries + :per_request::int
+                      FROM r WHERE e.pk = r.event_pk AND :per_request::int > 0)
+                    UPDATE inbound_requests q SET waiting = false, release_seq = seq.s, app_pending = :app_pending,
+                      gap_from = r.gap_from, gap_to = r.gap_to
+                    FROM r JOIN seq ON seq.n = r.n WHERE q.pk = r.pk RETURNING q.*`,
+  // ── inbound: group commit (PostgresInbound.ingest) ──────────────────
+  // Unsequenced requests arriving together are written in one transaction of a few
+  // statements, whatever their number. Every lock a group takes, it takes in the order of the
+  // lock order above and, within each kind, in one order shared by every process (the caller
+  // sorts; WITH ORDINALITY keeps its order), so two groups, or a group and a lone ingest,
+  // queue behind each other instead of deadlocking.
+  //
+  // The group's sources' shared locks, then its dedup keys (one row per distinct key, sorted
+  // by source then key). The locks are an aggregate: it reads all its input before the
+  // first key is inserted, whichever side of the join the planner puts it on. Unlike
+  // claimDedupKey, a live key is "updated" to itself, so RETURNING names every key's holder,
+  // this request or the earlier one, read under the row's lock: no second statement, and no
+  // retry for a key pruned in between.
+  claimGroup: `INSERT INTO inbound_dedup (source_id, key, request_id, expires_at)
+               SELECT c.source_id, c.key, c.request_id, c.expires_at
+               FROM (SELECT count(${groupSourceLock}) FROM unnest(:lock_sources::text[]) AS s(id)) l,
+                 unnest(:source_ids::text[], :keys::text[], :request_ids::text[], :expires_ats::bigint[])
+                   WITH ORDINALITY AS c(source_id, key, request_id, expires_at, n)
+               ORDER BY c.n
+               -- Expired by the clock of the request claiming it (each request has its own).
+               ON CONFLICT (source_id, key) DO UPDATE SET (request_id, expires_at) = (
+                 SELECT CASE WHEN inbound_dedup.expires_at <= c.now THEN EXCLUDED.request_id ELSE inbound_dedup.request_id END,
+                        CASE WHEN inbound_dedup.expires_at <= c.now THEN EXCLUDED.expires_at ELSE inbound_dedup.expires_at END
+                 FROM unnest(:source_ids::text[], :keys::text[], :nows::bigint[]) AS c(source_id, key, now)
+                 WHERE c.source_id = EXCLUDED.source_id AND c.key = EXCLUDED.key)
+               RETURNING source_id, key, request_id`,
+  // The same locks for a group without dedup keys.
+  lockGroupSources: `SELECT count(${groupSourceLock}) FROM unnest(:lock_sources::text[]) AS s(id)`,
+  // Before a group's (endpoint, key) locks: the rows its events' foreign keys will share-lock,
+  // as a lone ingest does (insertAccepted precedes lockKeys). publish locks its app's row FOR
+  // UPDATE and then (endpoint, key) locks; taking them the other way round could deadlock.
+  shareGroupApps: `SELECT 1 FROM apps WHERE id = ANY(:app_ids::text[]) ORDER BY id FOR KEY SHARE`,
+  // A group's requests, in order: each accepted one as an event of its source's app with its
+  // deliveries (:next_attempt_ats decided by the caller under the (endpoint, key) locks), all
+  // released at once, numbered by one fresh inbound_sequence each, taken in the group's order
+  // (the caller marked keys busy in that order); each duplicate as a log row only.
+  acceptGroup: `WITH r AS (
+                  SELECT * FROM unnest(:ids::text[], :source_ids::text[], :app_ids::text[], :statuses::text[], :reasons::text[],
+                    :details::text[], :received_ats::bigint[], :headers::json[], :content_types::text[], :body_sizes::int[],
+                    :dedup_keys::text[], :ordering_keys::text[], :sequences::bigint[], :raws::bytea[], :forward_headers::json[],
+                    :per_requests::int[], :app_pendings::boolean[], :nows::bigint[])
+                    WITH ORDINALITY AS r(id, source_id, app_id, status, reason, detail, received_at, headers, content_type,
+                      body_size, dedup_key, ordering_key, sequence, raw, forward_headers, per_request, app_pending, now, n)),
+                seq AS (SELECT r.n, nextval('inbound_sequence') AS s FROM r WHERE r.status = 'accepted' ORDER BY r.n),
+                ev AS (
+                  INSERT INTO events (app_id, id, type, timestamp, sequence, ordering_key, body, raw, headers, deliveries, created_at)
+                  SELECT r.app_id, r.id, 'inbound.request', r.now, seq.s, r.ordering_key, '', r.raw, r.forward_headers,
+                    r.per_request, r.now
+                  FROM r JOIN seq ON seq.n = r.n RETURNING pk, id),
+                dl AS (
+                  INSERT INTO deliveries (id, app_id, endpoint_id, event_pk, event_id, event_type, status,
+                    next_attempt_at, lease_owner, ordering_key, event_seq, created_at)
+                  SELECT d.id, r.app_id, d.endpoint_id, ev.pk, r.id, 'inbound.request', 'pending', d.next_attempt_at, NULL,
+                    r.ordering_key, seq.s, r.now
+                  FROM unnest(:delivery_ids::text[], :delivery_ns::bigint[], :endpoint_ids::text[], :next_attempt_ats::bigint[])
+                    AS d(id, n, endpoint_id, next_attempt_at)
+                  JOIN r ON r.n = d.n JOIN seq ON seq.n = r.n JOIN ev ON ev.id = r.id)
+                INSERT INTO inbound_requests (id, source_id, status, reason, detail, received_at, headers, content_type,
+                  body_size, dedup_key, ordering_key, sequence, event_pk, waiting, release_seq, app_pending)
+                SELECT r.id, r.source_id, r.status, r.reason, r.detail, r.received_at, r.headers, r.content_type, r.body_size,
+                  r.dedup_key, r.ordering_key, r.sequence, ev.pk, false, seq.s, seq.s IS NOT NULL AND r.app_pending
+                FROM r LEFT JOIN seq ON seq.n = r.n LEFT JOIN ev ON ev.id = r.id
+                ORDER BY r.n RETURNING *`,
+  // A key is taken if absent or expired; rowCount says whether this request took it. A
+  // concurrent claim of the same key waits for this transaction, then sees the key live.
+  // The first statement of an ingest with a dedup key: the source's shared lock comes first.
+  claimDedupKey: `INSERT INTO inbound_dedup (source_id, key, request_id, expires_at)
+                  SELECT :source_id::text, :key::text, :request_id::text, :expires_at::bigint
+                  FROM (SELECT ${sourceLock('pg_advisory_xact_lock_shared')}) l
+                  ON CONFLICT (source_id, key) DO UPDATE SET request_id = EXCLUDED.request_id, expires_at = EXCLUDED.expires_at
+                  WHERE inbound_dedup.expires_at <= :now`,
+  dedupOwner: `SELECT request_id FROM inbound_dedup WHERE source_id = :source_id AND key = :key`,
+  // The source's row first, then the key (no row: the source is gone).
+  lockSourceKey: `SELECT pg_advisory_xact_lock(${sourceKeyHash(':source_id', ':key')})
+                  FROM (SELECT 1 FROM sources WHERE id = :source_id FOR KEY SHARE) s`,
+  sequenceState: `SELECT next_seq, gap_deadline FROM inbound_sequences WHERE source_id = :source_id AND key = :key`,
+  saveSequence: `INSERT INTO inbound_sequences (source_id, key, next_seq, gap_timeout_ms, gap_deadline)
+                 VALUES (:source_id, :key, :next_seq, :gap_timeout_ms, :gap_deadline)
+                 ON CONFLICT (source_id, key) DO UPDATE SET next_seq = EXCLUDED.next_seq,
+                   gap_timeout_ms = EXCLUDED.gap_timeout_ms, gap_deadline = EXCLUDED.gap_deadline`,
+  waitingAt: `SELECT id FROM inbound_requests
+              WHERE source_id = :source_id AND ordering_key = :key AND sequence = :sequence AND waiting`,
+  // A key's waiting requests from a sequence on, in order, a chunk at a time.
+  waitingFrom: `SELECT pk, id, event_pk, sequence FROM inbound_requests
+                WHERE source_id = :source_id AND ordering_key = :key AND sequence >= :from AND waiting
+                ORDER BY sequence LIMIT :limit`,
+  // One key whose gap timed out, locked with its source's row (SKIP LOCKED: a key someone is
+  // saving right now is theirs, a source being deleted is gone), then its advisory lock tried:
+  // locked = false means an ingest of the key holds it, and the caller ends the transaction at
+  // once and passes the key over; nothing here ever waits for a lock. A row released and
+  // committed by another worker since this statement's snapshot is re-checked under the row
+  // lock, finds its deadline moved or cleared, and drops out.
+  dueGap: `SELECT g.source_id, g.key, g.next_seq, g.gap_timeout_ms,
+             pg_try_advisory_xact_lock(${sourceKeyHash('g.source_id', 'g.key')}) AS locked
+           FROM (SELECT q.source_id, q.key, q.next_seq, q.gap_timeout_ms
+                 FROM inbound_sequences q JOIN sources src ON src.id = q.source_id
+                 WHERE q.gap_deadline <= :now
+                   AND (q.source_id, q.key) NOT IN (SELECT * FROM unnest(:skip_sources::text[], :skip_keys::text[]))
+                 ORDER BY q.gap_deadline LIMIT 1
+                 FOR UPDATE OF q SKIP LOCKED FOR KEY SHARE OF src SKIP LOCKED) g`,
+  appEndpointIds: `SELECT id, status FROM endpoints WHERE app_id = :app_id ORDER BY id`,
+  listRequests: `SELECT * FROM inbound_requests WHERE source_id = :source_id AND id < :before
+                 AND (:status::text IS NULL OR status = :status) ORDER BY id DESC LIMIT :limit`,
+  request: `SELECT * FROM inbound_requests WHERE source_id = :source_id AND id = :id`,
+  requestBody: `SELECT e.raw, r.content_type FROM inbound_requests r JOIN events e ON e.pk = r.event_pk
+                WHERE r.source_id = :source_id AND r.id = :id`,
+  // Delivery states of a page of requests' events, through deliveries_event.
+  deliveryCounts: `SELECT event_pk, status, count(*) AS n FROM deliveries WHERE event_pk = ANY(:pks::bigint[])
+                   GROUP BY event_pk, status`,
+  appForwards: `SELECT r.id, r.source_id, r.ordering_key, r.received_at, r.content_type, e.raw, e.headers
+                FROM inbound_requests r JOIN events e ON e.pk = r.event_pk
+                WHERE r.app_pending ORDER BY r.release_seq LIMIT :limit`,
+  finishAppForwards: `UPDATE inbound_requests q SET app_pending = false, app_error = f.error
+                      FROM unnest(:ids::text[], :errors::text[]) AS f(id, error)
+                      WHERE q.id = f.id AND q.id = ANY(:ids::text[])`,
+  // Finished deliveries get one more attempt each (reopen's semantics).
+  replayRequest: `UPDATE deliveries SET status = 'pending', one_shot = true, next_attempt_at = :now, lease_owner = NULL
+                  WHERE event_pk = (SELECT event_pk FROM inbound_requests WHERE source_id = :source_id AND id = :id)
+                  AND status IN ('failed', 'success') AND lease_owner IS NULL`,
+  // Request ids are time-ordered, so a time range is an id range on the source's index.
+  replayRange: `UPDATE deliveries SET status = 'pending', one_shot = true, next_attempt_at = :now, lease_owner = NULL
+                WHERE event_pk IN (SELECT event_pk FROM inbound_requests WHERE source_id = :source_id
+                                   AND id >= :from_id AND id < :to_id AND event_pk IS NOT NULL)
+                AND status = :status AND lease_owner IS NULL`,
+  pruneDedup: `DELETE FROM inbound_dedup WHERE (source_id, key) IN (
+                 SELECT source_id, key FROM inbound_dedup WHERE expires_at <= :now ORDER BY expires_at LIMIT :limit
+                 FOR UPDATE SKIP LOCKED)`,
+  pruneRequests: `DELETE FROM inbound_requests WHERE pk IN (
+                    SELECT pk FROM inbound_requests WHERE id < :before_id AND NOT waiting AND NOT app_pending LIMIT :limit
+                    FOR UPDATE SKIP LOCKED)`,
 } as const;
 
 export type StatementName = keyof typeof TEXT;

@@ -7,7 +7,7 @@ import type {
   NewApp, NewEndpoint, NewEventType, Page, PageQuery, Store,
 } from '../types.js';
 import { isUniqueViolation } from './connection.js';
-import { PostgresQueue } from './queue.js';
+import { PostgresInbound } from './inbound.js';
 import { jsonOrNull, sealPrevious, toApp, toAttempt, toDelivery, toEndpoint, toEvent, toEventType } from '../rows.js';
 
 export type { PostgresOptions } from './connection.js';
@@ -16,9 +16,10 @@ export type { PostgresOptions } from './connection.js';
  * PostgreSQL backend: many Herald processes (API and workers) share one database. Claims are
  * leases that run out by themselves, publishes and retries NOTIFY idle workers everywhere,
  * and per-key and per-circuit steps are serialised with row and advisory locks (queue.ts,
- * sql.ts). This file holds the resources the API manages; queue.ts the publish and worker paths.
+ * sql.ts). This file holds the resources the API manages; queue.ts the publish and worker paths;
+ * inbound.ts the inbound gateway's sources and requests.
  */
-export class PostgresStore extends PostgresQueue implements Store {
+export class PostgresStore extends PostgresInbound implements Store {
   readonly kind = 'postgres' as const;
   /** Several worker processes: a lease ends at leaseUntil, so a worker that dies loses nothing. */
   readonly leasesExpire = true;

@@ -14,6 +14,10 @@ export interface SqliteOptions {
   box?: SecretBox;
 }
 
+/** A row referring to one deleted meanwhile (a source deleted while its request was being recorded). */
+export const isForeignKeyViolation = (err: unknown): boolean =>
+  typeof err === 'object' && err !== null && (err as { code?: string }).code === 'SQLITE_CONSTRAINT_FOREIGNKEY';
+
 export const isUniqueViolation = (err: unknown): boolean =>
   typeof err === 'object' && err !== null &&
   ['SQLITE_CONSTRAINT_UNIQUE', 'SQLITE_CONSTRAINT_PRIMARYKEY'].includes((err as { code?: string }).code ?? '');

@@ -144,4 +144,82 @@ CREATE INDEX deliveries_held ON deliveries(endpoint_id, next_attempt_at)
   WHERE status = 'pending' AND next_attempt_at >= 8000000000000000 AND next_attempt_at < 9000000000000000;
 `,
   },
+  {
+    version: 3,
+    name: 'inbound gateway: sources, request log, dedup keys, sequences',
+    sql: `
+-- A source's accepted requests are events of its own app, holding the raw bytes (any content
+-- type) and the original headers forwarded with them.
+ALTER TABLE events ADD COLUMN raw BLOB;
+ALTER TABLE events ADD COLUMN headers TEXT;
+
+CREATE TABLE sources (
+  id              TEXT PRIMARY KEY,
+  app_id          TEXT NOT NULL UNIQUE REFERENCES apps(id) ON DELETE CASCADE,
+  name            TEXT NOT NULL,
+  verification    TEXT NOT NULL,
+  dedup           TEXT,
+  ordering        TEXT,
+  destinations    TEXT NOT NULL,
+  forward_headers TEXT,
+  rate_limit      REAL,
+  response        TEXT,
+  created_at      INTEGER NOT NULL,
+  updated_at      INTEGER NOT NULL
+);
+
+-- The request log: every request a source received, accepted or not. Not tied to events by a
+-- foreign key: retention prunes both, and a cascade would need another index to find rows.
+CREATE TABLE inbound_requests (
+  source_id    TEXT NOT NULL REFERENCES sources(id) ON DELETE CASCADE,
+  id           TEXT NOT NULL,
+  status       TEXT NOT NULL,
+  reason       TEXT,
+  detail       TEXT,
+  received_at  INTEGER NOT NULL,
+  headers      TEXT NOT NULL,
+  content_type TEXT,
+  body_size    INTEGER NOT NULL,
+  dedup_key    TEXT,
+  ordering_key TEXT,
+  sequence     INTEGER,
+  event_pk     INTEGER,
+  waiting      INTEGER NOT NULL DEFAULT 0,
+  release_seq  INTEGER,
+  app_pending  INTEGER NOT NULL DEFAULT 0,
+  app_error    TEXT,
+  gap_from     INTEGER,
+  gap_to       INTEGER,
+  PRIMARY KEY (source_id, id)
+) WITHOUT ROWID;
+-- WITHOUT ROWID on (source_id, id): every lookup and listing is per source by id (ids are
+-- time-ordered), so the table is that index itself: one b-tree write per request, not three.
+-- Requests held for a missing earlier sequence, per key in sequence order.
+CREATE INDEX inbound_requests_waiting ON inbound_requests(source_id, ordering_key, sequence) WHERE waiting = 1;
+-- The outbox of releases still to publish into app destinations, in release order.
+CREATE INDEX inbound_requests_outbox ON inbound_requests(release_seq) WHERE app_pending = 1;
+-- Events retention must keep: those of requests still waiting or still to publish.
+CREATE INDEX inbound_requests_held_event ON inbound_requests(event_pk) WHERE waiting = 1 OR app_pending = 1;
+
+CREATE TABLE inbound_dedup (
+  source_id  TEXT NOT NULL REFERENCES sources(id) ON DELETE CASCADE,
+  key        TEXT NOT NULL,
+  request_id TEXT NOT NULL,
+  expires_at INTEGER NOT NULL,
+  PRIMARY KEY (source_id, key)
+) WITHOUT ROWID;
+CREATE INDEX inbound_dedup_expiry ON inbound_dedup(expires_at);
+
+-- Per source and ordering key: the next sequence to forward, and when a gap stops waiting.
+CREATE TABLE inbound_sequences (
+  source_id      TEXT NOT NULL REFERENCES sources(id) ON DELETE CASCADE,
+  key            TEXT NOT NULL,
+  next_seq       INTEGER NOT NULL,
+  gap_timeout_ms INTEGER NOT NULL,
+  gap_deadline   INTEGER,
+  PRIMARY KEY (source_id, key)
+) WITHOUT ROWID;
+CREATE INDEX inbound_sequences_gap ON inbound_sequences(gap_deadline) WHERE gap_deadline IS NOT NULL;
+`,
+  },
 ];

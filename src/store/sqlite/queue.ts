@@ -93,7 +93,11 @@ export class SqliteQueue extends SqliteConnection {
   private readonly endpointCache = new Map<string, Endpoint>();
 
   private currentEndpoint(id: string): Endpoint {
-    const state = this.s.endpointState.get({ id }) as Row;
+    return this.endpointFromState(id, this.s.endpointState.get({ id }) as Row);
+  }
+
+  /** An endpoint from its changing state (see endpointState) and its configuration, cached by updated_at. */
+  protected endpointFromState(id: string, state: Row): Endpoint {
     const cached = this.endpointCache.get(id);
     if (cached && cached.updatedAt === state.updated_at) {
       return {
@@ -110,14 +114,15 @@ export class SqliteQueue extends SqliteConnection {
 
   /** Claimed rows → deliveries with body, endpoint and app profile; each read once per batch. */
   private hydrate(rows: Row[]): ClaimedDelivery[] {
-    const bodies = new Map<number, string>();
+    const bodies = new Map<number, { body: string | Buffer; headers: Record<string, string> | null }>();
     const endpoints = new Map<string, Endpoint>();
     const profiles = new Map<string, SignatureProfile | null>();
     return rows.map((r) => {
-      let body = bodies.get(r.event_pk);
-      if (body === undefined) {
-        body = (this.s.eventBody.get({ pk: r.event_pk }) as { body: string }).body;
-        bodies.set(r.event_pk, body);
+      let content = bodies.get(r.event_pk);
+      if (content === undefined) {
+        const e = this.s.eventBody.get({ pk: r.event_pk }) as { body: string; raw: Buffer | null; headers: string | null };
+        content = { body: e.raw ?? e.body, headers: e.headers === null ? null : JSON.parse(e.headers) };
+        bodies.set(r.event_pk, content);
       }
       let endpoint = endpoints.get(r.endpoint_id);
       if (endpoint === undefined) {
@@ -132,7 +137,7 @@ export class SqliteQueue extends SqliteConnection {
       }
       return {
         id: r.id, appId: r.app_id, eventId: r.event_id, eventType: r.event_type, orderingKey: r.ordering_key ?? null,
-        attemptCount: r.attempt_count, oneShot: r.one_shot === 1, body, endpoint, profile,
+        attemptCount: r.attempt_count, oneShot: r.one_shot === 1, body: content.body, headers: content.headers, endpoint, profile,
       };
     });
   }

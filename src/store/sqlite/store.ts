@@ -7,7 +7,7 @@ import type {
   NewApp, NewEndpoint, NewEventType, Page, PageQuery, Store,
 } from '../types.js';
 import { isUniqueViolation } from './connection.js';
-import { SqliteQueue } from './queue.js';
+import { SqliteInbound } from './inbound.js';
 import { jsonOrNull, sealPrevious, toApp, toAttempt, toDelivery, toEndpoint, toEvent, toEventType } from '../rows.js';
 
 type Row = Record<string, any>;
@@ -17,7 +17,7 @@ type Row = Record<string, any>;
  * publish or a batch of attempt results is one short transaction with no awaits inside.
  * This file holds the resources the API manages; queue.ts the publish and worker paths.
  */
-export class SqliteStore extends SqliteQueue implements Store {
+export class SqliteStore extends SqliteInbound implements Store {
   readonly kind = 'sqlite' as const;
   /** One worker process per SQLite file: its leases last until it releases them at its next start. */
   readonly leasesExpire = false;
@@ -129,7 +129,7 @@ export class SqliteStore extends SqliteQueue implements Store {
   }
 
   async activeEndpoints(appId: string): Promise<Endpoint[]> {
-    return this.s.activeEndpoints.all({ app_id: appId }).map((r) => toEndpoint(r as Row, this.sealer));
+    return (this.s.activeEndpointStates.all({ app_id: appId }) as Row[]).map((r) => this.endpointFromState(r.id, r));
   }
 
   async updateEndpoint(appId: string, id: string, patch: EndpointPatch, now: number): Promise<Endpoint | null> {

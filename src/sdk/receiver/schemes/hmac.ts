@@ -18,7 +18,7 @@ import {
   utf8,
   type SignatureEncoding,
 } from '../encoding.js';
-import { anyHmacMatches, hmacSign, importHmacKey, isHmacAlgorithm, type HmacAlgorithm } from '../hmac.js';
+import { anyHmacMatches, hmacSign, importHmacKey, isHmacAlgorithm, type HmacAlgorithm, type HmacKey } from '../hmac.js';
 import type { Scheme, SchemeSignInput, SchemeVerifyInput, SchemeVerifyResult } from './types.js';
 import {
   DEFAULT_TOLERANCE_SECONDS,
@@ -149,7 +149,7 @@ export function hmacScheme(options: HmacSchemeOptions): Scheme {
     return out;
   }
 
-  const importKeys = (secrets: readonly string[]): Promise<CryptoKey[]> =>
+  const importKeys = (secrets: readonly string[]): Promise<HmacKey[]> =>
     Promise.all(secrets.map((s) => importHmacKey(keyBytes(s, secretEncoding), algorithm)));
 
   return {

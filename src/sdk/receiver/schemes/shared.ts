@@ -1,7 +1,7 @@
 /** Pieces several schemes share: header presence, timestamps, key import. */
 import { WebhookVerificationError } from '../errors.js';
 import type { HeaderLookup } from '../headers.js';
-import { importHmacKey, type HmacAlgorithm } from '../hmac.js';
+import { importHmacKey, type HmacAlgorithm, type HmacKey } from '../hmac.js';
 import { utf8 } from '../encoding.js';
 
 /** Five minutes, the window Standard Webhooks, Stripe and Slack all use. */
@@ -56,7 +56,7 @@ export function resolveTolerance(override: number | undefined, fallback: number)
 }
 
 /** Keys for schemes that use the secret string's UTF-8 bytes as-is (GitHub, Stripe, Slack, …). */
-export function importUtf8Keys(secrets: readonly string[], algorithm: HmacAlgorithm): Promise<CryptoKey[]> {
+export function importUtf8Keys(secrets: readonly string[], algorithm: HmacAlgorithm): Promise<HmacKey[]> {
   return Promise.all(secrets.map((s) => importHmacKey(utf8(s), algorithm)));
 }
 

@@ -1,0 +1,237 @@
+import type { FastifyRequest } from 'fastify';
+import { generateSecret } from '../../core/signing.js';
+import { HeraldError, notFound } from '../../errors.js';
+import { newId } from '../../ids.js';
+import { DEFAULT_DEDUP_TTL_SECONDS } from '../../inbound/gateway.js';
+import { verificationProblem } from '../../inbound/verification.js';
+import type { Source, SourceDestination, SourcePatch as StoredPatch, SourceVerification } from '../../store/inbound.js';
+import type { Endpoint } from '../../store/types.js';
+import { pageQuery, parseTime, type ApiContext } from '../context.js';
+import type { Router } from '../router.js';
+import { checkEndpoint, normaliseHeaders } from './endpoints.js';
+import {
+  ReplayBody, RequestDetailOut, RequestListQuery, RequestOut, RequestParams, SourceCreate, SourceOut, SourceParams, SourcePatch,
+  type AppDestinationIn, type HttpDestinationIn,
+} from '../source-schemas.js';
+import { pageOf, PageQuery } from '../schemas.js';
+import { attemptOut, deliveryOut, requestOut, sourceOut } from '../wire.js';
+import { Type, type Static } from '@sinclair/typebox';
+
+const invalid = (message: string, details?: unknown) => new HeraldError('invalid_source', message, details);
+
+/** The verification as stored: secrets kept from `current` when a PATCH changes only options. */
+async function verificationOf(v: SourceCreate['verification'], current?: SourceVerification): Promise<SourceVerification> {
+  const secrets = v.secrets ?? (current && current.scheme === v.scheme ? current.secrets : []);
+  const out = { ...v, secrets } as SourceVerification;
+  const problem = await verificationProblem(out);
+  if (problem) throw invalid(`verification: ${problem}`);
+  return out;
+}
+
+const isHttp = (d: HttpDestinationIn | AppDestinationIn): d is HttpDestinationIn => 'url' in d;
+
+const endpointFields = (d: HttpDestinationIn) => ({
+  url: d.url, description: d.description ?? null, headers: normaliseHeaders(d.headers) ?? {},
+  retrySchedule: d.retrySchedule ?? null, timeoutMs: d.timeoutMs ?? null, rateLimit: d.rateLimit ?? null,
+  maxInFlight: d.maxInFlight ?? null, disableAfterFailures: d.disableAfterFailures ?? null, disableAfterSeconds: d.disableAfterSeconds ?? null,
+});
+
+/** The inbound gateway's management API: sources, their request log, and replay. */
+export function sourceRoutes(r: Router, ctx: ApiContext): void {
+  const baseUrl = (req: FastifyRequest) => ctx.config.publicUrl ?? `${req.protocol}://${req.headers.host ?? `${ctx.config.host}:${ctx.config.port}`}`;
+
+  async function loadSource(id: string): Promise<Source> {
+    const source = await ctx.store.getSource(id);
+    if (!source) throw notFound('source', id);
+    return source;
+  }
+
+  async function endpointsOf(source: Source): Promise<Map<string, Endpoint>> {
+    const page = await ctx.store.listEndpoints(source.appId, { limit: 250 });
+    return new Map(page.data.map((e) => [e.id, e]));
+  }
+
+  async function checkApps(list: Array<HttpDestinationIn | AppDestinationIn>): Promise<void> {
+    for (const [i, d] of list.entries()) {
+      if (isHttp(d)) checkEndpoint(ctx, d, `destinations[${i}].`);
+      else if (!(await ctx.store.getApp(d.app))) throw invalid(`destinations[${i}].app '${d.app}' not found`);
+    }
+  }
+
+  /** Creates, updates and deletes the source's endpoints to match `list`; returns the stored destinations. */
+  async function applyDestinations(source: Source, list: Array<HttpDestinationIn | AppDestinationIn>): Promise<{ destinations: SourceDestination[]; secrets: Map<string, string> }> {
+    const existing = await endpointsOf(source);
+    const keep = new Set(list.flatMap((d) => (isHttp(d) && d.id ? [d.id] : [])));
+    for (const id of keep) if (!existing.has(id)) throw invalid(`destination '${id}' is not one of this source's`);
+    const destinations: SourceDestination[] = [];
+    const secrets = new Map<string, string>();
+    for (const d of list) {
+      if (!isHttp(d)) {
+        destinations.push({ type: 'app', app: d.app, eventType: d.eventType });
+      } else if (d.id) {
+        await ctx.store.updateEndpoint(source.appId, d.id, endpointFields(d), Date.now());
+        destinations.push({ type: 'http', endpointId: d.id });
+      } else {
+        const ep = await ctx.store.createEndpoint({
+          appId: source.appId, ...endpointFields(d), events: null, status: 'active', secret: d.secret ?? generateSecret(), metadata: {},
+        });
+        secrets.set(ep.id, ep.secret);
+        destinations.push({ type: 'http', endpointId: ep.id });
+      }
+    }
+    for (const id of existing.keys()) if (!keep.has(id)) await ctx.store.deleteEndpoint(source.appId, id);
+    return { destinations, secrets };
+  }
+
+  const ordering = (o: SourceCreate['ordering']) => o ? {
+    key: o.key, sequence: o.sequence ?? null, gapTimeoutSeconds: o.gapTimeoutSeconds ?? 60, firstSequence: o.firstSequence ?? null,
+  } : null;
+  const response = (o: SourceCreate['response']) => o ? { status: o.status ?? 202, body: o.body ?? null, contentType: o.contentType ?? null } : null;
+  const dedup = (o: SourceCreate['dedup']) => o ? { key: o.key, ttlSeconds: o.ttlSeconds ?? DEFAULT_DEDUP_TTL_SECONDS } : null;
+
+  r.add({
+    method: 'POST', url: '/v1/sources', tag: 'sources',
+    summary: 'Create a source: an ingest URL that verifies, deduplicates, orders and forwards webhooks from a provider',
+    body: SourceCreate, response: { status: 201, schema: SourceOut },
+    handler: async (req, reply) => {
+      const b = req.body as SourceCreate;
+      const verification = await verificationOf(b.verification);
+      await checkApps(b.destinations);
+      const created = await ctx.store.createSource({
+        id: newId('src'), appId: newId('app'), name: b.name, verification, dedup: dedup(b.dedup), ordering: ordering(b.ordering),
+        destinations: [], forwardHeaders: b.forwardHeaders ?? null, rateLimit: b.rateLimit ?? null, response: response(b.response),
+      });
+      try {
+        const { destinations, secrets } = await applyDestinations(created, b.destinations);
+        const source = (await ctx.store.updateSource(created.id, { destinations }, Date.now()))!;
+        return reply.status(201).send(sourceOut(source, await endpointsOf(source), baseUrl(req), secrets));
+      } catch (err) {
+        await ctx.store.deleteSource(created.id);
+        throw err;
+      }
+    },
+  });
+  r.add({
+    method: 'GET', url: '/v1/sources', tag: 'sources', summary: 'List sources', querystring: PageQuery,
+    response: { status: 200, schema: pageOf(SourceOut) },
+    handler: async (req) => {
+      const page = await ctx.store.listSources(pageQuery(req));
+      const data = [];
+      for (const s of page.data) data.push(sourceOut(s, await endpointsOf(s), baseUrl(req)));
+      return { ...page, data };
+    },
+  });
+  r.add({
+    method: 'GET', url: '/v1/sources/:id', tag: 'sources', summary: 'Get a source', params: SourceParams,
+    response: { status: 200, schema: SourceOut },
+    handler: async (req) => {
+      const source = await loadSource(req.params.id);
+      return sourceOut(source, await endpointsOf(source), baseUrl(req));
+    },
+  });
+  r.add({
+    method: 'PATCH', url: '/v1/sources/:id', tag: 'sources',
+    summary: 'Update a source; `destinations` replaces the list (give an HTTP destination\'s id to keep it, with its secret and history)',
+    params: SourceParams, body: SourcePatch, response: { status: 200, schema: SourceOut },
+    handler: async (req) => {
+      const b = req.body as Static<typeof SourcePatch>;
+      const current = await loadSource(req.params.id);
+      const patch: StoredPatch = {
+        name: b.name, forwardHeaders: b.forwardHeaders, rateLimit: b.rateLimit,
+        verification: b.verification ? await verificationOf(b.verification, current.verification) : undefined,
+        dedup: b.dedup !== undefined ? dedup(b.dedup) : undefined,
+        ordering: b.ordering !== undefined ? ordering(b.ordering) : undefined,
+        response: b.response !== undefined ? response(b.response) : undefined,
+      };
+      let secrets = new Map<string, string>();
+      if (b.destinations) {
+        await checkApps(b.destinations);
+        const applied = await applyDestinations(current, b.destinations);
+        patch.destinations = applied.destinations;
+        secrets = applied.secrets;
+      }
+      const source = await ctx.store.updateSource(current.id, patch, Date.now());
+      if (!source) throw notFound('source', req.params.id);
+      ctx.gateway.invalidate(source.id);
+      return sourceOut(source, await endpointsOf(source), baseUrl(req), secrets);
+    },
+  });
+  r.add({
+    method: 'DELETE', url: '/v1/sources/:id', tag: 'sources', summary: 'Delete a source with its request log and pending forwards',
+    params: SourceParams, response: { status: 204 },
+    handler: async (req, reply) => {
+      if (!(await ctx.store.deleteSource(req.params.id))) throw notFound('source', req.params.id);
+      ctx.gateway.invalidate(req.params.id);
+      return reply.status(204).send();
+    },
+  });
+
+  r.add({
+    method: 'GET', url: '/v1/sources/:id/requests', tag: 'sources',
+    summary: 'The request log, newest first: every request received, with its verification outcome and forwarding state',
+    params: SourceParams, querystring: RequestListQuery, response: { status: 200, schema: pageOf(RequestOut) },
+    handler: async (req) => {
+      const source = await loadSource(req.params.id);
+      const page = await ctx.store.listRequests(source.id, { ...pageQuery(req), status: req.query.status });
+      return { ...page, data: page.data.map(requestOut) };
+    },
+  });
+  r.add({
+    method: 'GET', url: '/v1/sources/:id/requests/:req', tag: 'sources', summary: 'Get a request with its deliveries and their attempts',
+    params: RequestParams, response: { status: 200, schema: RequestDetailOut },
+    handler: async (req) => {
+      const source = await loadSource(req.params.id);
+      const request = await ctx.store.getRequest(source.id, req.params.req);
+      if (!request) throw notFound('request', req.params.req);
+      const deliveries = await ctx.store.listDeliveries(source.appId, { eventId: request.id }, { limit: 50 });
+      const deliveryLog = [];
+      for (const d of deliveries.data) {
+        const found = await ctx.store.getDelivery(source.appId, d.id);
+        if (found) deliveryLog.push({ ...deliveryOut(found.delivery), attempts: found.attempts.map(attemptOut) });
+      }
+      return { ...requestOut(request), deliveryLog };
+    },
+  });
+  r.add({
+    method: 'GET', url: '/v1/sources/:id/requests/:req/body', tag: 'sources',
+    summary: 'The bytes an accepted request carried, exactly as received, with its original content type',
+    params: RequestParams, response: { status: 200, description: 'the raw body' },
+    handler: async (req, reply) => {
+      const source = await loadSource(req.params.id);
+      const found = await ctx.store.getRequestBody(source.id, req.params.req);
+      if (!found) throw notFound('stored body of request', req.params.req);
+      // Someone else's bytes: never rendered or sniffed as a page of this origin.
+      return reply.type(found.contentType ?? 'application/octet-stream').header('x-content-type-options', 'nosniff')
+        .header('content-disposition', 'attachment').send(found.body);
+    },
+  });
+  r.add({
+    method: 'POST', url: '/v1/sources/:id/requests/:req/replay', tag: 'sources',
+    summary: 'Forward a request again: each of its finished deliveries gets one more attempt',
+    params: RequestParams, response: { status: 202, schema: Type.Object({ replayed: Type.Integer() }) },
+    handler: async (req, reply) => {
+      const source = await loadSource(req.params.id);
+      const request = await ctx.store.getRequest(source.id, req.params.req);
+      if (!request) throw notFound('request', req.params.req);
+      if (request.status !== 'accepted') throw new HeraldError('conflict', `request '${request.id}' was ${request.status}, never forwarded`);
+      const replayed = await ctx.store.replay(source, { requestId: request.id }, Date.now());
+      if (replayed > 0) ctx.notifyWorker();
+      return reply.status(202).send({ replayed });
+    },
+  });
+  r.add({
+    method: 'POST', url: '/v1/sources/:id/replay', tag: 'sources',
+    summary: 'Forward again the deliveries of requests received in [since, until) that ended in `status` (default failed)',
+    params: SourceParams, body: ReplayBody, response: { status: 202, schema: Type.Object({ replayed: Type.Integer() }) },
+    handler: async (req, reply) => {
+      const b = req.body as Static<typeof ReplayBody>;
+      const source = await loadSource(req.params.id);
+      const since = parseTime(b.since, 'since');
+      const until = b.until ? parseTime(b.until, 'until') : Date.now() + 1;
+      if (until <= since) throw new HeraldError('validation_failed', 'until must be after since');
+      const replayed = await ctx.store.replay(source, { since, until, status: b.status ?? 'failed' }, Date.now());
+      if (replayed > 0) ctx.notifyWorker();
+      return reply.status(202).send({ replayed });
+    },
+  });
+}

@@ -1,0 +1,222 @@
+import type { Logger } from 'pino';
+import { TokenBucket } from '../core/token-bucket.js';
+import { HeraldError, notFound } from '../errors.js';
+import { newId } from '../ids.js';
+import type { Metrics } from '../metrics.js';
+import { WebhookVerificationError } from '../sdk/receiver/errors.js';
+import { headerLookup } from '../sdk/receiver/headers.js';
+import type { Handoff } from '../api/publish.js';
+import type { IngestResult, InboundRequest, Source } from '../store/inbound.js';
+import { destinationTargets } from '../store/rows.js';
+import type { ClaimedDelivery, Endpoint, Store } from '../store/types.js';
+import { forwardedHeaders, loggedHeaders } from './headers.js';
+import { RequestView } from './selectors.js';
+import { createVerifier, type Verifier } from './verification.js';
+
+export const DEFAULT_DEDUP_TTL_SECONDS = 48 * 3600;
+
+export interface IngestRequest {
+  headers: Record<string, string | string[] | undefined>;
+  body: Buffer;
+}
+
+export interface IngestResponse {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+interface Loaded {
+  source: Source;
+  verifier: Verifier;
+  /** HTTP destinations, and which of them are disabled (see InboundInput.parkedEndpointIds) */
+  endpointIds: string[];
+  parkedEndpointIds: string[];
+  endpoints: Map<string, Endpoint>;
+  bucket: TokenBucket | null;
+  /** rejected requests are logged one by one up to this rate; past it they are only counted */
+  rejections: TokenBucket;
+  loadedAt: number;
+}
+
+/** Rejected requests logged per source and second at most (a burst as large): a flood of forgeries costs no more writes. */
+const REJECTION_LOG_RATE = 50;
+
+/**
+ * The inbound gateway's request path: rate limit, verify the signature, find the dedup,
+ * ordering and sequence keys, and commit the request (with its deliveries) in one
+ * transaction. The answer goes out only after that commit and never waits for forwarding:
+ * an acknowledged request survives any crash, and a slow destination can't make the
+ * provider time out and retry.
+ */
+export class InboundGateway {
+  /** Sources with their verifier and destination endpoints, kept for a second (other processes may change them). */
+  private readonly cache = new Map<string, Loaded>();
+  private readonly loading = new Map<string, Promise<Loaded | null>>();
+  /** per source: its rate-limit bucket and the rejected-request log's */
+  private readonly limits = new Map<string, { rate: TokenBucket | null; rejections: TokenBucket }>();
+
+  constructor(
+    private readonly store: Store,
+    private readonly metrics: Metrics,
+    private readonly logger: Logger,
+    /** the delivery worker of this process, which takes fresh deliveries straight from the commit */
+    private readonly worker: Handoff | null,
+    /** a request was accepted: wake the delivery worker (`claim`: some deliveries are not handed off) and app forwarder */
+    private readonly onAccepted: (source: Source, claim: boolean) => void,
+    private readonly cacheMs = 1000,
+  ) {}
+
+  /** Forgets a source's cached configuration (it was changed or deleted through this process). */
+  invalidate(id: string): void {
+    this.cache.delete(id);
+  }
+
+  /**
+   * The source as the request path needs it. One load at a time per source: concurrent
+   * requests to a cold or stale entry wait for the same load rather than each building its
+   * own (with its own full rate-limit bucket).
+   */
+  private load(id: string, now: number): Loaded | null | Promise<Loaded | null> {
+    const cached = this.cache.get(id);
+    if (cached && now - cached.loadedAt < this.cacheMs) return cached;
+    let loading = this.loading.get(id);
+    if (!loading) {
+      loading = this.fetch(id, now).finally(() => this.loading.delete(id));
+      this.loading.set(id, loading);
+    }
+    return loading;
+  }
+
+  private async fetch(id: string, now: number): Promise<Loaded | null> {
+    const source = await this.store.getSource(id);
+    if (!source) {
+      this.cache.delete(id);
+      this.limits.delete(id);
+      return null;
+    }
+    // Every destination, disabled ones included: a request accepted while one is disabled is
+    // held for it, not dropped.
+    const endpoints = (await this.store.listEndpoints(source.appId, { limit: 250 })).data;
+    // The buckets outlive reloads and edits; the rate limit's is replaced only when the limit changes.
+    let limits = this.limits.get(id);
+    if (!limits) {
+      if (this.limits.size > 10_000) this.limits.clear();
+      limits = { rate: null, rejections: new TokenBucket(REJECTION_LOG_RATE, REJECTION_LOG_RATE, now) };
+      this.limits.set(id, limits);
+    }
+    if (source.rateLimit === null) limits.rate = null;
+    else if (limits.rate?.perSecond !== source.rateLimit) limits.rate = new TokenBucket(source.rateLimit, Math.max(1, source.rateLimit), now);
+    const loaded: Loaded = {
+      source, verifier: createVerifier(source.verification), bucket: limits.rate, rejections: limits.rejections, loadedAt: now,
+      ...targetsOf(source, endpoints), endpoints: new Map(endpoints.map((e) => [e.id, e])),
+    };
+    if (this.cache.size > 10_000) this.cache.clear();
+    this.cache.set(id, loaded);
+    return loaded;
+  }
+
+  async handle(sourceId: string, req: IngestRequest): Promise<IngestResponse> {
+    const receivedAt = Date.now();
+    const loaded = await this.load(sourceId, receivedAt);
+    if (!loaded) throw notFound('source', sourceId);
+    const { source, verifier } = loaded;
+
+    const wait = loaded.bucket?.take(receivedAt) ?? 0;
+    if (wait > 0) {
+      this.metrics.inboundRequests.labels('rate_limited').inc();
+      const retryAfter = Math.max(1, Math.ceil(wait));
+      const err = new HeraldError('rate_limited', `source accepts at most ${source.rateLimit} requests per second; retry after ${retryAfter} s`);
+      return json(err.status, err.toJSON(), { 'retry-after': String(retryAfter) });
+    }
+
+    const headers = flatten(req.headers);
+    const contentType = headers['content-type'] ?? null;
+    const view = new RequestView(headers, req.body, contentType);
+    const id = newId('req', receivedAt);
+    try {
+      const verified = await verifier.verify(req.body, headerLookup(headers), Math.floor(receivedAt / 1000));
+      view.schemeId = () => verified.id ?? verifier.idFromEvent(view.json());
+    } catch (err) {
+      if (!(err instanceof WebhookVerificationError)) throw err;
+      this.metrics.inboundRequests.labels('rejected').inc();
+      if (loaded.rejections.take(receivedAt) === 0) {
+        await this.store.recordRejected(source.id, {
+          id, receivedAt, loggedHeaders: loggedHeaders(headers), contentType, bodySize: req.body.length, reason: err.code, detail: err.message,
+        });
+      }
+      const rejected = new HeraldError('verification_failed', err.message, { reason: err.code, requestId: id });
+      return json(rejected.status, rejected.toJSON());
+    }
+
+    // Slack checks a new Events API URL with a signed challenge it wants echoed.
+    if (source.verification.scheme === 'slack') {
+      const body = view.json() as { type?: unknown; challenge?: unknown } | undefined;
+      if (body?.type === 'url_verification' && typeof body.challenge === 'string') return json(200, { challenge: body.challenge });
+    }
+
+    const ordering = source.ordering;
+    const orderingKey = ordering ? view.select(ordering.key) : null;
+    const forward = forwardedHeaders(headers, source.forwardHeaders);
+    const lease = loaded.endpointIds.length > 0 ? this.worker?.reserve(loaded.endpointIds.length) ?? null : null;
+    let result: IngestResult;
+    try {
+      result = await this.store.ingest(source, {
+        id, receivedAt, contentType, body: req.body,
+        loggedHeaders: loggedHeaders(headers),
+        forwardHeaders: forward,
+        dedupKey: source.dedup ? view.select(source.dedup.key) : null,
+        dedupTtlMs: (source.dedup?.ttlSeconds ?? DEFAULT_DEDUP_TTL_SECONDS) * 1000,
+        orderingKey,
+        sequence: ordering?.sequence && orderingKey !== null ? view.selectInteger(ordering.sequence) : null,
+        endpointIds: loaded.endpointIds,
+        parkedEndpointIds: loaded.parkedEndpointIds,
+        lease: lease ?? undefined,
+      }, receivedAt);
+    } catch (err) {
+      if (lease) this.worker!.accept(lease.limit, []);
+      throw err;
+    }
+    const r = result.request;
+    if (lease) {
+      this.worker!.accept(lease.limit, result.leased.map((d): ClaimedDelivery => ({
+        id: d.id, appId: source.appId, eventId: r.id, eventType: 'inbound.request', orderingKey: r.orderingKey, attemptCount: 0,
+        oneShot: false, body: req.body, headers: forward, endpoint: loaded.endpoints.get(d.endpointId)!, profile: null,
+      })));
+    }
+    this.metrics.inboundRequests.labels(r.status).inc();
+    this.metrics.inboundAck.observe((Date.now() - receivedAt) / 1000);
+    // Waiting successors released by this request, or deliveries beyond the hand-off, are due in the database.
+    if (r.status === 'accepted') this.onAccepted(source, result.leased.length < loaded.endpointIds.length || r.sequence !== null);
+    return this.answer(source, r, result.duplicateOf);
+  }
+
+  private answer(source: Source, r: InboundRequest, duplicateOf: string | null): IngestResponse {
+    if (r.status === 'accepted' && source.response) {
+      const { status, body, contentType } = source.response;
+      return { status, headers: { 'content-type': contentType ?? 'text/plain; charset=utf-8' }, body: body ?? '' };
+    }
+    // A duplicate or a stale sequence is answered 200: the provider must not retry it.
+    const status = r.status === 'accepted' ? 202 : 200;
+    return json(status, {
+      id: r.id, status: r.status, forwarding: r.forwardState,
+      ...(duplicateOf ? { duplicateOf } : {}), ...(r.status === 'stale' ? { reason: r.detail } : {}),
+    });
+  }
+}
+
+function targetsOf(source: Source, endpoints: Endpoint[]): { endpointIds: string[]; parkedEndpointIds: string[] } {
+  const { endpointIds, parked } = destinationTargets(source, endpoints);
+  return { endpointIds, parkedEndpointIds: [...parked] };
+}
+
+function json(status: number, body: unknown, headers: Record<string, string> = {}): IngestResponse {
+  return { status, headers: { 'content-type': 'application/json; charset=utf-8', ...headers }, body: JSON.stringify(body) };
+}
+
+/** Node's header object (lower-case names, arrays for repeats) → one string per name. */
+function flatten(h: Record<string, string | string[] | undefined>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(h)) if (v !== undefined) out[k] = Array.isArray(v) ? v.join(', ') : v;
+  return out;
+}
