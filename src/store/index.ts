@@ -14,7 +14,7 @@ export type { Store } from './types.js';
 export async function openStore(databaseUrl: string, options: { box?: SecretBox } = {}): Promise<Store> {
   if (databaseUrl.startsWith('sqlite:')) {
     const path = databaseUrl.slice('sqlite:'.length) || './data/herald.db';
-    const store = new SqliteStore(path, { box: options.box });
+    const store = new SqliteStore(path, { box: options.box, backgroundCheckpoint: true });
     await store.migrate();
     return store;
   }
