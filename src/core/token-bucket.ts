@@ -10,16 +10,28 @@ export class TokenBucket {
     readonly perSecond: number,
     readonly capacity: number,
     now = Date.now(),
+    /** tokens at the start; default a full bucket */
+    tokens = capacity,
   ) {
-    this.tokens = capacity;
+    this.tokens = Math.min(capacity, tokens);
     this.at = now;
   }
 
   take(now = Date.now()): number {
-    this.tokens = Math.min(this.capacity, this.tokens + ((now - this.at) / 1000) * this.perSecond);
-    this.at = now;
+    this.refill(now);
     if (this.tokens < 1) return (1 - this.tokens) / this.perSecond;
     this.tokens -= 1;
     return 0;
+  }
+
+  /** The same bucket at another rate and burst: what is left of the current burst carries over. */
+  resized(perSecond: number, capacity: number, now = Date.now()): TokenBucket {
+    this.refill(now);
+    return new TokenBucket(perSecond, capacity, now, this.tokens);
+  }
+
+  private refill(now: number): void {
+    this.tokens = Math.min(this.capacity, this.tokens + ((now - this.at) / 1000) * this.perSecond);
+    this.at = now;
   }
 }

@@ -42,6 +42,9 @@ interface Loaded {
 /** Rejected requests logged per source and second at most (a burst as large): a flood of forgeries costs no more writes. */
 const REJECTION_LOG_RATE = 50;
 
+/** A gateway process that took none of a source's requests for this long no longer shares its rate limit. */
+const PRESENCE_TTL_MS = 5000;
+
 /**
  * The inbound gateway's request path: rate limit, verify the signature, find the dedup,
  * ordering and sequence keys, and commit the request (with its deliveries) in one
@@ -53,8 +56,10 @@ export class InboundGateway {
   /** Sources with their verifier and destination endpoints, kept for a second (other processes may change them). */
   private readonly cache = new Map<string, Loaded>();
   private readonly loading = new Map<string, Promise<Loaded | null>>();
-  /** per source: its rate-limit bucket and the rejected-request log's */
-  private readonly limits = new Map<string, { rate: TokenBucket | null; rejections: TokenBucket }>();
+  /** per source: its rate-limit bucket, the gateway processes it is shared with, and the rejected-request log's bucket */
+  private readonly limits = new Map<string, { rate: TokenBucket | null; peers: number; rejections: TokenBucket }>();
+  /** this process, as counted among a source's gateways */
+  readonly processId = newId('req').replace('req_', 'gwy_');
 
   constructor(
     private readonly store: Store,
@@ -70,25 +75,36 @@ export class InboundGateway {
   /** Forgets a source's cached configuration (it was changed or deleted through this process). */
   invalidate(id: string): void {
     this.cache.delete(id);
+    this.loading.delete(id);
+    this.edits++;
   }
+
+  /** edits through this process so far: a load that began before one doesn't cache what it read */
+  private edits = 0;
 
   /**
    * The source as the request path needs it. One load at a time per source: concurrent
-   * requests to a cold or stale entry wait for the same load rather than each building its
-   * own (with its own full rate-limit bucket).
+   * requests to a cold entry wait for the same load rather than each building its own (with
+   * its own full rate-limit bucket). A stale entry keeps answering while it is reloaded, so
+   * the reload's round trips never sit on the request path.
    */
   private load(id: string, now: number): Loaded | null | Promise<Loaded | null> {
     const cached = this.cache.get(id);
     if (cached && now - cached.loadedAt < this.cacheMs) return cached;
     let loading = this.loading.get(id);
     if (!loading) {
-      loading = this.fetch(id, now).finally(() => this.loading.delete(id));
+      const started: Promise<Loaded | null> = this.fetch(id, now).finally(() => {
+        if (this.loading.get(id) === started) this.loading.delete(id);
+      });
+      loading = started;
       this.loading.set(id, loading);
+      if (cached) loading.catch((err) => this.logger.warn({ err, sourceId: id }, 'reloading a source failed; its last configuration stays'));
     }
-    return loading;
+    return cached ?? loading;
   }
 
   private async fetch(id: string, now: number): Promise<Loaded | null> {
+    const edits = this.edits;
     const source = await this.store.getSource(id);
     if (!source) {
       this.cache.delete(id);
@@ -98,22 +114,44 @@ export class InboundGateway {
     // Every destination, disabled ones included: a request accepted while one is disabled is
     // held for it, not dropped.
     const endpoints = (await this.store.listEndpoints(source.appId, { limit: 250 })).data;
-    // The buckets outlive reloads and edits; the rate limit's is replaced only when the limit changes.
+    // The buckets outlive reloads and edits; the rate limit's is resized when the limit or the
+    // number of processes sharing it changes.
     let limits = this.limits.get(id);
     if (!limits) {
       if (this.limits.size > 10_000) this.limits.clear();
-      limits = { rate: null, rejections: new TokenBucket(REJECTION_LOG_RATE, REJECTION_LOG_RATE, now) };
+      limits = { rate: null, peers: 1, rejections: new TokenBucket(REJECTION_LOG_RATE, REJECTION_LOG_RATE, now) };
       this.limits.set(id, limits);
     }
     if (source.rateLimit === null) limits.rate = null;
-    else if (limits.rate?.perSecond !== source.rateLimit) limits.rate = new TokenBucket(source.rateLimit, Math.max(1, source.rateLimit), now);
+    else {
+      limits.peers = await this.peers(id, limits.peers, now);
+      const perSecond = source.rateLimit / limits.peers;
+      const capacity = Math.max(1, perSecond);
+      if (!limits.rate) limits.rate = new TokenBucket(perSecond, capacity, now);
+      else if (limits.rate.perSecond !== perSecond) limits.rate = limits.rate.resized(perSecond, capacity, now);
+    }
     const loaded: Loaded = {
       source, verifier: createVerifier(source.verification), bucket: limits.rate, rejections: limits.rejections, loadedAt: now,
       ...targetsOf(source, endpoints), endpoints: new Map(endpoints.map((e) => [e.id, e])),
     };
     if (this.cache.size > 10_000) this.cache.clear();
-    this.cache.set(id, loaded);
+    if (edits === this.edits) this.cache.set(id, loaded);
     return loaded;
+  }
+
+  /**
+   * How many gateway processes take this source's requests, this one included: each enforces
+   * its share of the rate limit. Refreshed with every reload (about once a second while
+   * requests come in); a process that got none for PRESENCE_TTL_MS stops counting.
+   */
+  private async peers(sourceId: string, last: number, now: number): Promise<number> {
+    try {
+      const n = (await this.store.gatewayPresence(this.processId, [sourceId], now, PRESENCE_TTL_MS)).get(sourceId);
+      return Math.max(1, n ?? 1);
+    } catch (err) {
+      this.logger.warn({ err, sourceId }, 'counting the gateway processes of a source failed; keeping the last count');
+      return last;
+    }
   }
 
   async handle(sourceId: string, req: IngestRequest): Promise<IngestResponse> {

@@ -186,6 +186,12 @@ export interface InboundStore {
    */
   ingest(source: Source, input: InboundInput, now: number): Promise<IngestResult>;
   recordRejected(sourceId: string, input: RejectedInput): Promise<void>;
+  /**
+   * Records that gateway process `processId` is taking requests for these sources and
+   * returns, per source, how many processes are (this one included; those not seen for
+   * `ttlMs` don't count), so that a source's rate limit is shared out between them.
+   */
+  gatewayPresence(processId: string, sourceIds: string[], now: number, ttlMs: number): Promise<Map<string, number>>;
   listRequests(sourceId: string, q: PageQuery & { status?: InboundStatus }): Promise<Page<InboundRequest>>;
   getRequest(sourceId: string, id: string): Promise<InboundRequest | null>;
   /** The bytes an accepted request carried, as received; null for one not stored (rejected, duplicate, stale, pruned). */

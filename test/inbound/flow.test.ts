@@ -345,3 +345,29 @@ for (const target of targets) {
     });
   });
 }
+
+describe.skipIf(!pgUrl)('inbound gateway on postgres: several processes', () => {
+  it('shares a source rate limit between the gateway processes taking its requests', async () => {
+    const schema = testSchema();
+    f.cleanup(() => dropSchema(schema));
+    const env = { HERALD_DATABASE_URL: `${pgUrl}?schema=${schema}` };
+    const a = await f.herald(env);
+    const b = await f.herald(env);
+    const dest = await f.receiver();
+    const source = await createSource(a, { name: 'shared', verification: { scheme: 'none' }, rateLimit: 10, destinations: [{ url: `${dest.url}/h` }] });
+    const urls = [source.ingestUrl, `${b.url}/in/${source.id}`];
+    // Each process takes a request, and again once its view of the source is due for a reload
+    // (about a second): by then each has seen the other.
+    for (let round = 0; round < 2; round++) {
+      for (const url of urls) expect((await post(url, '{"warm":1}')).status).toBe(202);
+      await sleep(1200);
+    }
+    // A burst split between the two: together they take one second's worth (10), not 10 each.
+    const results = await Promise.all(Array.from({ length: 40 }, (_, i) => post(urls[i % 2], JSON.stringify({ i }))));
+    const accepted = results.filter((r) => r.status === 202).length;
+    expect(results.filter((r) => r.status === 429)).toHaveLength(40 - accepted);
+    expect(accepted).toBeGreaterThanOrEqual(8);
+    expect(accepted).toBeLessThanOrEqual(13);
+    await dest.waitFor(4 + accepted);
+  });
+});

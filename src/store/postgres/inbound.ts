@@ -101,6 +101,17 @@ export class PostgresInbound extends PostgresQueue {
     });
   }
 
+  async gatewayPresence(processId: string, sourceIds: string[], now: number, ttlMs: number): Promise<Map<string, number>> {
+    const ids = [...new Set(sourceIds)].sort(); // one row order everywhere
+    if (ids.length === 0) return new Map();
+    const { rows } = await this.run<{ source_id: string; n: number }>('gatewayPresence', {
+      process_id: processId, source_ids: ids, now, alive_since: now - ttlMs,
+    });
+    // Rows of processes long gone; SKIP LOCKED, so two cleaners never wait on each other.
+    await this.run('forgetGateways', { before: now - Math.max(10 * ttlMs, 600_000) });
+    return new Map(rows.map((r) => [r.source_id, Number(r.n)]));
+  }
+
   async deleteSource(id: string): Promise<boolean> {
     // The source with its requests, keys and sequences, then its app with its events, endpoints
     // and deliveries (foreign keys cascade): the source's row first, as ingests lock it first.

@@ -238,6 +238,22 @@ CREATE TABLE inbound_sequences (
 CREATE INDEX inbound_sequences_gap ON inbound_sequences(gap_deadline) WHERE gap_deadline IS NOT NULL;
 `,
   },
+  {
+    version: 4,
+    name: 'inbound gateway: processes per source',
+    sql: `
+-- Which gateway processes took a source's requests lately, refreshed every few seconds by
+-- each: a source's rate limit is shared out between them. No foreign key: a row of a deleted
+-- source is forgotten with the process rows that went stale.
+CREATE TABLE inbound_gateways (
+  source_id  TEXT NOT NULL,
+  process_id TEXT NOT NULL,
+  seen_at    BIGINT NOT NULL,
+  PRIMARY KEY (source_id, process_id)
+);
+CREATE INDEX inbound_gateways_seen ON inbound_gateways(seen_at);
+`,
+  },
 ];
 
 /**

@@ -332,6 +332,16 @@ const TEXT = {
   lockSourceForDelete: `SELECT ${sourceLock('pg_advisory_xact_lock')}`,
   deleteSource: `DELETE FROM sources WHERE id = :source_id RETURNING app_id`,
 
+  // Which gateway processes take a source's requests (migration 4): its rate limit is split between them.
+  gatewayPresence: `WITH seen AS (
+                      INSERT INTO inbound_gateways (source_id, process_id, seen_at)
+                      SELECT unnest(:source_ids::text[]), :process_id, :now
+                      ON CONFLICT (source_id, process_id) DO UPDATE SET seen_at = EXCLUDED.seen_at)
+                    SELECT s AS source_id, 1 + (SELECT count(*) FROM inbound_gateways g
+                      WHERE g.source_id = s AND g.process_id <> :process_id AND g.seen_at >= :alive_since)::int AS n
+                    FROM unnest(:source_ids::text[]) AS s`,
+  forgetGateways: `DELETE FROM inbound_gateways WHERE ctid IN (
+                     SELECT ctid FROM inbound_gateways WHERE seen_at < :before LIMIT 500 FOR UPDATE SKIP LOCKED)`,
   // ── inbound: requests ─────────────────────────────────────────────────
   // The first statement of an ingest without a dedup key (claimDedupKey takes it otherwise).
   lockSource: `SELECT ${sourceLock('pg_advisory_xact_lock_shared')}`,

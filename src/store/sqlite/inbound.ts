@@ -60,6 +60,11 @@ export class SqliteInbound extends SqliteQueue {
     }).immediate();
   }
 
+  /** One process per SQLite file: a source's rate limit is all its own. */
+  async gatewayPresence(_processId: string, sourceIds: string[]): Promise<Map<string, number>> {
+    return new Map(sourceIds.map((id) => [id, 1]));
+  }
+
   async deleteSource(id: string): Promise<boolean> {
     const row = this.s.source.get({ id }) as Row | undefined;
     // The source, its requests, keys and sequences go with its app (foreign keys cascade).
