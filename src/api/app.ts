@@ -23,17 +23,43 @@ const FASTIFY_ERRORS: Record<string, [HeraldError['code'], string]> = {
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: ['validation_failed', 'content-length does not match the body'],
 };
 
+type ValidationIssue = NonNullable<FastifyError['validation']>[number];
+
+/**
+ * Ajv's errors as a person would put them. A value outside an enumeration fails each of the
+ * union's literals in turn: that becomes one "must be one of …". The union's own summary
+ * ("must match a schema in anyOf") and its nullable branch ("must be null") only repeat what
+ * the other errors say, so they go unless nothing else is left.
+ */
+function explain(issues: ValidationIssue[]): Array<{ path: string; message: string }> {
+  const out: Array<{ path: string; message: string; allowed?: unknown[] }> = [];
+  for (const v of issues) {
+    const path = v.instancePath || '/';
+    if (v.keyword === 'const') {
+      const allowed = (v.params as { allowedValue: unknown }).allowedValue;
+      const same = out.find((d) => d.path === path && d.allowed);
+      if (same) same.allowed!.push(allowed);
+      else out.push({ path, message: '', allowed: [allowed] });
+      continue;
+    }
+    const message = v.keyword === 'additionalProperties'
+      ? `unknown property '${(v.params as { additionalProperty: string }).additionalProperty}'`
+      : v.message ?? 'invalid';
+    out.push({ path, message });
+  }
+  const noise = (d: { message: string }) => d.message === 'must match a schema in anyOf' || d.message === 'must be null';
+  const kept = out.some((d) => !noise(d)) ? out.filter((d) => !noise(d)) : out;
+  return kept.map(({ path, message, allowed }) => ({
+    path,
+    message: allowed ? `must be ${allowed.length > 1 ? 'one of ' : ''}${allowed.map((a) => JSON.stringify(a)).join(', ')}` : message,
+  }));
+}
+
 function toHeraldError(err: FastifyError): HeraldError | null {
   if (err instanceof HeraldError) return err;
   if (err.validation) {
     const where = err.validationContext ?? 'request';
-    const details = err.validation.map((v) => ({
-      location: where,
-      path: v.instancePath || '/',
-      message: v.keyword === 'additionalProperties'
-        ? `unknown property '${(v.params as { additionalProperty: string }).additionalProperty}'`
-        : v.message ?? 'invalid',
-    }));
+    const details = explain(err.validation).map((d) => ({ location: where, ...d }));
     return new HeraldError('validation_failed', `${where}${details[0].path === '/' ? '' : details[0].path} ${details[0].message}`, details);
   }
   if (err instanceof SyntaxError) return new HeraldError('invalid_json', 'request body is not valid JSON');

@@ -273,6 +273,11 @@ for (const target of targets) {
         expect([res.status, res.body.error?.code], JSON.stringify(body)).toEqual([status, code]);
       }
       expect((await t.api('GET', '/v1/sources')).body.data).toEqual([]); // nothing half-created
+      // An unknown scheme is named with the choices, once, not as one failed literal after another.
+      const scheme = await t.api('POST', '/v1/sources', { ...base, verification: { scheme: 'md5' } });
+      expect(scheme.body.error.message).toBe(
+        'body/verification/scheme must be one of "standard", "legacy", "github", "stripe", "slack", "shopify", "hmac", "none"');
+      expect(scheme.body.error.details).toHaveLength(1);
       expect((await fetch(`${t.url}/v1/sources`)).status).toBe(401);
       const source = await createSource(t, base);
       const missing = await post(`${t.url}/in/src_nope`, '{}');
