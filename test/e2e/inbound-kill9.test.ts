@@ -1,30 +1,19 @@
 import { sign as octokitSign } from '@octokit/webhooks-methods';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { Receiver } from '../helpers/receiver.js';
-import { restartableServe, waitForHealth, type Proc } from '../helpers/process.js';
+import { describe, expect, it } from 'vitest';
+import { fixtures } from '../helpers/fixtures.js';
+import { waitForHealth } from '../helpers/process.js';
 
 const KEY = 'inbound-kill9-key-0123456789';
 const SECRET = 'gh-secret';
-const dir = mkdtempSync(join(tmpdir(), 'herald-inbound-kill9-'));
-let procs: Proc[] = [];
-let receiver: Receiver | undefined;
-afterAll(async () => {
-  for (const p of procs) p.child.kill('SIGKILL');
-  await receiver?.stop();
-  rmSync(dir, { recursive: true, force: true });
-});
+const f = fixtures();
 
 describe('inbound crash safety', () => {
   it('forwards every request answered 202 although Herald was killed -9 right after answering', async () => {
-    receiver = await new Receiver().start();
+    const receiver = await f.receiver();
     // Down until the restart, so nothing is forwarded before the kill: all of it happens after.
     let up = false;
     receiver.respond = () => (up ? { status: 200 } : { status: 503 });
-    const herald = await restartableServe(join(dir, 'h.db'), { HERALD_API_KEY: KEY });
-    procs = herald.procs;
+    const herald = await f.restartable({ HERALD_API_KEY: KEY });
     const { base, start } = herald;
     const first = start();
     await waitForHealth(base);
@@ -72,7 +61,7 @@ describe('inbound crash safety', () => {
     up = true;
     start();
     await waitForHealth(base);
-    const seen = () => new Set(receiver!.requests.filter((_, i) => i >= forwardedBefore).map((r) => r.headers['webhook-id'] as string));
+    const seen = () => new Set(receiver.requests.filter((_, i) => i >= forwardedBefore).map((r) => r.headers['webhook-id'] as string));
     const deadline = Date.now() + 30_000;
     while (Date.now() < deadline && ![...acknowledged].every((id) => seen().has(id))) await new Promise((r) => setTimeout(r, 100));
     const missing = [...acknowledged].filter((id) => !seen().has(id));

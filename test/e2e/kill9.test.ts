@@ -1,19 +1,9 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { Receiver } from '../helpers/receiver.js';
-import { restartableServe, waitForHealth, type Proc } from '../helpers/process.js';
+import { describe, expect, it } from 'vitest';
+import { fixtures } from '../helpers/fixtures.js';
+import { waitForHealth } from '../helpers/process.js';
 
 const KEY = 'kill9-test-key-0123456789';
-const dir = mkdtempSync(join(tmpdir(), 'herald-kill9-'));
-let procs: Proc[] = [];
-let receiver: Receiver | undefined;
-afterAll(async () => {
-  for (const p of procs) p.child.kill('SIGKILL');
-  await receiver?.stop();
-  rmSync(dir, { recursive: true, force: true });
-});
+const f = fixtures();
 
 async function api(base: string, method: string, path: string, body?: unknown) {
   const res = await fetch(base + path, {
@@ -26,9 +16,8 @@ async function api(base: string, method: string, path: string, body?: unknown) {
 
 describe('crash safety', () => {
   it('delivers every acknowledged event after kill -9 mid-delivery and a restart', async () => {
-    receiver = await new Receiver().start();
-    const herald = await restartableServe(join(dir, 'h.db'), { HERALD_API_KEY: KEY });
-    procs = herald.procs;
+    const receiver = await f.receiver();
+    const herald = await f.restartable({ HERALD_API_KEY: KEY });
     const { base, start } = herald;
     const first = start();
     await waitForHealth(base);
@@ -67,7 +56,7 @@ describe('crash safety', () => {
     start();
     await waitForHealth(base);
     const deadline = Date.now() + 45_000;
-    const delivered = () => new Set(receiver!.requests.map((r) => r.headers['webhook-id'] as string));
+    const delivered = () => new Set(receiver.requests.map((r) => r.headers['webhook-id'] as string));
     for (;;) {
       // One Set per check: building it per id would block this process, receiver included.
       const seen = delivered();

@@ -1,6 +1,10 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll } from 'vitest';
 import type { HeraldOptions } from '../../src/server.js';
 import { startHerald, type TestHerald } from './herald.js';
+import { restartableServe, type Restartable } from './process.js';
 import { Receiver } from './receiver.js';
 
 /**
@@ -12,8 +16,23 @@ export function fixtures() {
   afterAll(async () => {
     for (const c of cleanups.reverse()) await c();
   });
+  const tempDir = (prefix = 'herald-test-'): string => {
+    const dir = mkdtempSync(join(tmpdir(), prefix));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    return dir;
+  };
   return {
     cleanup: (fn: () => Promise<void> | void) => cleanups.push(fn),
+    /** a scratch directory, removed after the file's tests */
+    tempDir,
+    /** `herald serve` on a SQLite file of its own, to kill -9 and start again; every process it started is killed afterwards */
+    async restartable(env: Record<string, string>): Promise<Restartable> {
+      const r = await restartableServe(join(tempDir('herald-crash-'), 'h.db'), env);
+      cleanups.push(() => {
+        for (const p of r.procs) p.child.kill('SIGKILL');
+      });
+      return r;
+    },
     async receiver(): Promise<Receiver> {
       const r = await new Receiver().start();
       cleanups.push(() => r.stop());
