@@ -49,6 +49,10 @@ export class Publisher {
   }
 
   async publish(app: App, inputs: PublishInput[], idempotencyKey?: string): Promise<PublishResult[]> {
+    if (app.sourceId) {
+      // Its events are the source's requests, numbered apart from an app's own publishes.
+      throw new HeraldError('conflict', `app '${app.id}' forwards for source '${app.sourceId}': it takes only what the source accepts`, { sourceId: app.sourceId });
+    }
     const now = Date.now();
     const [endpoints, types] = await Promise.all([
       this.store.activeEndpoints(app.id),

@@ -7,8 +7,7 @@ import { WebhookVerificationError } from '../sdk/receiver/errors.js';
 import { headerLookup } from '../sdk/receiver/headers.js';
 import type { Handoff } from '../api/publish.js';
 import type { IngestResult, InboundRequest, Source } from '../store/inbound.js';
-import { destinationTargets } from '../store/rows.js';
-import type { ClaimedDelivery, Endpoint, Store } from '../store/types.js';
+import type { ClaimedDelivery, Store } from '../store/types.js';
 import { forwardedHeaders, loggedHeaders } from './headers.js';
 import { RequestView } from './selectors.js';
 import { createVerifier, type Verifier } from './verification.js';
@@ -29,10 +28,8 @@ export interface IngestResponse {
 interface Loaded {
   source: Source;
   verifier: Verifier;
-  /** HTTP destinations, and which of them are disabled (see InboundInput.parkedEndpointIds) */
+  /** HTTP destinations (their state is read at commit: see InboundInput.endpointIds) */
   endpointIds: string[];
-  parkedEndpointIds: string[];
-  endpoints: Map<string, Endpoint>;
   bucket: TokenBucket | null;
   /** rejected requests are logged one by one up to this rate; past it they are only counted */
   rejections: TokenBucket;
@@ -85,12 +82,15 @@ export class InboundGateway {
   /**
    * The source as the request path needs it. One load at a time per source: concurrent
    * requests to a cold entry wait for the same load rather than each building its own (with
-   * its own full rate-limit bucket). A stale entry keeps answering while it is reloaded, so
-   * the reload's round trips never sit on the request path.
+   * its own full rate-limit bucket). An entry up to twice the cache time old keeps answering
+   * while it is reloaded, so under steady traffic the reload's round trips never sit on the
+   * request path; an older one (a quiet source) is waited for, so a change made through
+   * another process, a rotated secret say, never goes unseen for longer than that.
    */
   private load(id: string, now: number): Loaded | null | Promise<Loaded | null> {
-    const cached = this.cache.get(id);
+    let cached = this.cache.get(id);
     if (cached && now - cached.loadedAt < this.cacheMs) return cached;
+    if (cached && now - cached.loadedAt >= 2 * this.cacheMs) cached = undefined;
     let loading = this.loading.get(id);
     if (!loading) {
       const started: Promise<Loaded | null> = this.fetch(id, now).finally(() => {
@@ -111,9 +111,6 @@ export class InboundGateway {
       this.limits.delete(id);
       return null;
     }
-    // Every destination, disabled ones included: a request accepted while one is disabled is
-    // held for it, not dropped.
-    const endpoints = (await this.store.listEndpoints(source.appId, { limit: 250 })).data;
     // The buckets outlive reloads and edits; the rate limit's is resized when the limit or the
     // number of processes sharing it changes.
     let limits = this.limits.get(id);
@@ -132,7 +129,9 @@ export class InboundGateway {
     }
     const loaded: Loaded = {
       source, verifier: createVerifier(source.verification), bucket: limits.rate, rejections: limits.rejections, loadedAt: now,
-      ...targetsOf(source, endpoints), endpoints: new Map(endpoints.map((e) => [e.id, e])),
+      // Every HTTP destination, disabled ones included (held for, not dropped): the store
+      // reads their state in the request's transaction.
+      endpointIds: source.destinations.flatMap((d) => (d.type === 'http' ? [d.endpointId] : [])),
     };
     if (this.cache.size > 10_000) this.cache.clear();
     if (edits === this.edits) this.cache.set(id, loaded);
@@ -181,6 +180,9 @@ export class InboundGateway {
       if (loaded.rejections.take(receivedAt) === 0) {
         await this.store.recordRejected(source.id, {
           id, receivedAt, loggedHeaders: loggedHeaders(headers), contentType, bodySize: req.body.length, reason: err.code, detail: err.message,
+        }).catch((logErr: unknown) => {
+          // The answer is 401 all the same (a source deleted meanwhile can't log it, say).
+          this.logger.warn({ err: logErr, sourceId: source.id }, 'could not record a rejected request');
         });
       }
       const rejected = new HeraldError('verification_failed', err.message, { reason: err.code, requestId: id });
@@ -194,7 +196,7 @@ export class InboundGateway {
     }
 
     const ordering = source.ordering;
-    const orderingKey = ordering ? view.select(ordering.key) : null;
+    const orderingKey = ordering ? view.selectKey(ordering.key) : null;
     const forward = forwardedHeaders(headers, source.forwardHeaders);
     const lease = loaded.endpointIds.length > 0 ? this.worker?.reserve(loaded.endpointIds.length) ?? null : null;
     let result: IngestResult;
@@ -203,12 +205,11 @@ export class InboundGateway {
         id, receivedAt, contentType, body: req.body,
         loggedHeaders: loggedHeaders(headers),
         forwardHeaders: forward,
-        dedupKey: source.dedup ? view.select(source.dedup.key) : null,
+        dedupKey: source.dedup ? view.selectKey(source.dedup.key) : null,
         dedupTtlMs: (source.dedup?.ttlSeconds ?? DEFAULT_DEDUP_TTL_SECONDS) * 1000,
         orderingKey,
         sequence: ordering?.sequence && orderingKey !== null ? view.selectInteger(ordering.sequence) : null,
         endpointIds: loaded.endpointIds,
-        parkedEndpointIds: loaded.parkedEndpointIds,
         lease: lease ?? undefined,
       }, receivedAt);
     } catch (err) {
@@ -219,7 +220,7 @@ export class InboundGateway {
     if (lease) {
       this.worker!.accept(lease.limit, result.leased.map((d): ClaimedDelivery => ({
         id: d.id, appId: source.appId, eventId: r.id, eventType: 'inbound.request', orderingKey: r.orderingKey, attemptCount: 0,
-        oneShot: false, body: req.body, headers: forward, endpoint: loaded.endpoints.get(d.endpointId)!, profile: null,
+        oneShot: false, body: req.body, headers: forward, endpoint: d.endpoint, profile: null,
       })));
     }
     this.metrics.inboundRequests.labels(r.status).inc();
@@ -241,11 +242,6 @@ export class InboundGateway {
       ...(duplicateOf ? { duplicateOf } : {}), ...(r.status === 'stale' ? { reason: r.detail } : {}),
     });
   }
-}
-
-function targetsOf(source: Source, endpoints: Endpoint[]): { endpointIds: string[]; parkedEndpointIds: string[] } {
-  const { endpointIds, parked } = destinationTargets(source, endpoints);
-  return { endpointIds, parkedEndpointIds: [...parked] };
 }
 
 function json(status: number, body: unknown, headers: Record<string, string> = {}): IngestResponse {

@@ -9,16 +9,23 @@ import { isReservedHeader } from '../delivery/headers.js';
  * transport headers, credentials meant for Herald, and names Herald sets itself.
  */
 const NOT_FORWARDED = new Set([
-  'authorization', 'proxy-authorization', 'cookie', 'accept-encoding', 'x-forwarded-for', 'x-forwarded-host',
-  'x-forwarded-proto', 'x-real-ip', 'forwarded', 'via',
+  'authorization', 'proxy-authorization', 'cookie', 'accept-encoding', 'x-real-ip', 'forwarded', 'via', 'proxy-connection',
 ]);
+
+/**
+ * Added by proxies in front of Herald, not by the provider: x-forwarded-for/-host/-proto, and
+ * the likes of oauth2-proxy's x-forwarded-access-token or a mesh's x-forwarded-client-cert.
+ */
+const PROXY_PREFIX = 'x-forwarded-';
 
 export function forwardedHeaders(headers: Record<string, string>, allow: string[] | null): Record<string, string> {
   const out: Record<string, string> = {};
   const allowed = allow ? new Set(allow.map((h) => h.toLowerCase())) : null;
+  // Hop-by-hop by declaration: what the Connection header names ends with this hop.
+  const hop = new Set((headers.connection ?? '').split(',').map((h) => h.trim().toLowerCase()).filter(Boolean));
   for (const [name, value] of Object.entries(headers)) {
     // content-type is always kept: the body means nothing without it.
-    if (name !== 'content-type' && (isReservedHeader(name) || NOT_FORWARDED.has(name))) continue;
+    if (name !== 'content-type' && (isReservedHeader(name) || NOT_FORWARDED.has(name) || name.startsWith(PROXY_PREFIX) || hop.has(name))) continue;
     if (allowed && name !== 'content-type' && !allowed.has(name)) continue;
     out[name] = value;
   }

@@ -58,6 +58,18 @@ export class RequestView {
     return null;
   }
 
+  /**
+   * The selected value as a dedup or ordering key: as it is, unless it is longer than
+   * KEY_MAX_LENGTH or holds a NUL character, then `sha256:` and its hash. Keys are stored and
+   * indexed: PostgreSQL's text can't hold NUL and its index entries are bounded, and a
+   * provider's field can be anything.
+   */
+  selectKey(selector: string): string | null {
+    const raw = this.select(selector);
+    if (raw === null || (raw.length <= KEY_MAX_LENGTH && !raw.includes('\u0000'))) return raw;
+    return `sha256:${createHash('sha256').update(raw).digest('hex')}`;
+  }
+
   /** An integer sequence number, or null when absent or not an integer. */
   selectInteger(selector: string): number | null {
     const raw = this.select(selector);
@@ -65,6 +77,9 @@ export class RequestView {
     return Number(raw);
   }
 }
+
+/** Dedup and ordering keys longer than this are stored as their hash (see selectKey). */
+export const KEY_MAX_LENGTH = 200;
 
 /** Follows `.name` and `[index]` steps. */
 function walk(value: unknown, path: string): unknown {

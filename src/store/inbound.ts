@@ -7,7 +7,7 @@
  * endpoint of it. Forwarding is therefore the outbound delivery engine itself: retries with
  * jitter, attempt logs, health, circuit breaker, throttling and `failed` as the dead letter.
  */
-import type { Page, PageQuery, PublishLease } from './types.js';
+import type { Endpoint, Page, PageQuery, PublishLease } from './types.js';
 
 export type VerificationSchemeName = 'standard' | 'legacy' | 'github' | 'stripe' | 'slack' | 'shopify' | 'hmac' | 'none';
 
@@ -117,14 +117,14 @@ export interface InboundInput {
   dedupTtlMs: number;
   orderingKey: string | null;
   sequence: number | null;
-  /** the HTTP destinations (endpoint ids): each gets a delivery */
-  endpointIds: string[];
   /**
-   * those of them that are disabled: their deliveries are written held back (as a disabled
-   * endpoint's are) and go out once it is enabled again, so a request accepted meanwhile is
-   * not dropped
+   * the HTTP destinations (endpoint ids) as the gateway knows them: each that still exists
+   * gets a delivery. Whether one is disabled is read in the request's transaction, not taken
+   * from the gateway's view: a disabled destination's delivery is written held back (as a
+   * disabled endpoint's are) and goes out once it is enabled again, so a request accepted
+   * meanwhile is not dropped, and one accepted after it is enabled again is not held.
    */
-  parkedEndpointIds: string[];
+  endpointIds: string[];
   /** hand fresh deliveries straight to the local worker (see PublishLease); backends may ignore it */
   lease?: PublishLease;
 }
@@ -144,7 +144,7 @@ export interface IngestResult {
   /** for a duplicate: the request it repeats */
   duplicateOf: string | null;
   /** deliveries written already leased to `input.lease.owner` */
-  leased: Array<{ id: string; endpointId: string }>;
+  leased: Array<{ id: string; endpoint: Endpoint }>;
 }
 
 /** A released request to publish into the source's app destinations (the outbox). */

@@ -22,6 +22,7 @@ export const toApp = (r: Row): App => ({
   signatureProfile: json(r.signature_profile, null),
   createdAt: r.created_at,
   updatedAt: r.updated_at,
+  sourceId: r.source_id ?? null,
 });
 
 export const toEventType = (r: Row): EventType => ({

@@ -27,6 +27,8 @@ export interface App {
   signatureProfile: SignatureProfile | null;
   createdAt: number;
   updatedAt: number;
+  /** set on the app of an inbound source: its events are the requests the source accepted (read by getApp) */
+  sourceId?: string | null;
 }
 
 export interface EventType {

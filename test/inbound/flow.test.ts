@@ -75,6 +75,11 @@ for (const target of targets) {
       statuses.push((await post(byHash.ingestUrl, '{"event_id":"e1","n":1}')).body.status);
       expect(statuses).toEqual(['accepted', 'accepted', 'duplicate', 'accepted', 'accepted', 'accepted', 'duplicate']);
       await dest.waitFor(5);
+      // Any JSON string is a key, a NUL in it or 10 kB of it (kept as its hash).
+      for (const key of ['e\\u0000x', 'k'.repeat(10_000)]) {
+        const body = `{"event_id":"${key}"}`;
+        expect([(await post(byPath.ingestUrl, body)).body.status, (await post(byPath.ingestUrl, body)).body.status]).toEqual(['accepted', 'duplicate']);
+      }
     });
 
     it('answers 429 with Retry-After above the source rate limit, and forwards what it accepted', async () => {
@@ -288,6 +293,9 @@ for (const target of targets) {
       expect((await t.api('GET', `/v1/sources/${source.id}/requests?status=bogus`)).status).toBe(400);
       expect((await t.api('POST', `/v1/sources/${source.id}/replay`, { since: 'yesterday' })).status).toBe(400);
       expect((await t.api('GET', `/v1/sources/${source.id}/requests/req_nope`)).status).toBe(404);
+      // A source's app takes only what the source accepts.
+      const publish = await t.api('POST', `/v1/apps/${source.appId}/events`, { type: 'push', data: {} });
+      expect([publish.status, publish.body.error.code, publish.body.error.details]).toEqual([409, 'conflict', { sourceId: source.id }]);
     });
 
     it('answers a flood of forged requests 401 but logs only a bounded number of them', async () => {
@@ -322,6 +330,25 @@ for (const target of targets) {
       const quiet = await createSource(t, { name: 'y', verification: { scheme: 'none' }, response: { status: 204 }, destinations: [{ url: `${dest.url}/h` }] });
       const empty = await fetch(quiet.ingestUrl, { method: 'POST', body: 'x' });
       expect([empty.status, await empty.text()]).toEqual([204, '']);
+    });
+
+    it('forwards with the destination as it is now, edited or deleted through the endpoints API a moment ago', async () => {
+      const t = await herald();
+      const [a, b, c] = [await f.receiver(), await f.receiver(), await f.receiver()];
+      const source = await createSource(t, { name: 'live', verification: { scheme: 'none' }, destinations: [{ url: `${a.url}/h` }, { url: `${c.url}/h` }] });
+      const [first, second] = source.destinations.map((d: { id: string }) => d.id);
+      expect((await post(source.ingestUrl, '{"n":1}')).status).toBe(202);
+      await a.waitFor(1);
+      const moved = await t.api('PATCH', `/v1/apps/${source.appId}/endpoints/${first}`, { url: `${b.url}/h` });
+      expect(moved.status).toBe(200);
+      expect((await t.api('DELETE', `/v1/apps/${source.appId}/endpoints/${second}`)).status).toBe(204);
+      // Within the second the gateway keeps its view of the source: the commit reads the destinations.
+      expect((await post(source.ingestUrl, '{"n":2}')).status).toBe(202);
+      const [got] = await b.waitFor(1);
+      expect(got.body).toBe('{"n":2}');
+      await sleep(200);
+      expect(a.requests.map((r) => r.body)).toEqual(['{"n":1}']);
+      expect(c.requests.map((r) => r.body)).toEqual(['{"n":1}']);
     });
 
     it('updates a source in place: new secret, kept destination, deletion', async () => {

@@ -31,7 +31,7 @@ for (const backend of backends) {
       id: newId('req'), receivedAt: Date.now(), loggedHeaders: { 'x-github-event': 'push', authorization: '[redacted]' },
       forwardHeaders: { 'content-type': 'application/json', 'x-github-event': 'push' }, contentType: 'application/json',
       body: Buffer.from('{"a":1}'), dedupKey: null, dedupTtlMs: 60_000, orderingKey: null, sequence: null, endpointIds: [epId],
-      parkedEndpointIds: [], ...over,
+      ...over,
     });
 
     /** Claims everything due and returns the request ids in claim order, finishing each as a success. */
@@ -100,6 +100,19 @@ for (const backend of backends) {
       expect((await store.listRequests(source.id, { limit: 10 })).data).toHaveLength(1);
     });
 
+    it('keeps arrival order per ordering key when a failed group is written again request by request', async () => {
+      const mine = epId;
+      const other = await makeSource();
+      await store.deleteSource(other.id);
+      const now = Date.now() - 1000;
+      const keyed = Array.from({ length: 20 }, () => input({ orderingKey: 'doc', endpointIds: [mine] }));
+      const calls = keyed.map((i) => store.ingest(source, i, now));
+      calls.splice(7, 0, store.ingest(other, input({ endpointIds: [] }), now)); // the group fails on this one
+      const results = await Promise.allSettled(calls);
+      expect(results.filter((r) => r.status === 'rejected')).toHaveLength(1);
+      expect(await drain()).toEqual(keyed.map((i) => i.id));
+    });
+
     it('keeps dedup and per-key order when many requests of several sources arrive at once', async () => {
       const mine = epId;
       const keyed = await makeSource({ ordering: { key: 'body:$.k', sequence: null, gapTimeoutSeconds: 5, firstSequence: null } });
@@ -132,11 +145,30 @@ for (const backend of backends) {
       expect(drained.filter((id) => [...firstOf.values()].includes(id)).sort()).toEqual([...firstOf.values()].sort());
     });
 
-    it('holds the deliveries of a disabled destination instead of dropping them', async () => {
-      const { request } = await store.ingest(source, input({ parkedEndpointIds: [epId] }), Date.now());
+    it('holds the deliveries of a disabled destination instead of dropping them, as of the commit', async () => {
+      // The gateway names its destinations; whether one is disabled is read when the request commits.
+      await store.updateEndpoint(source.appId, epId, { status: 'disabled' }, Date.now());
+      const { request } = await store.ingest(source, input(), Date.now());
       expect(request).toMatchObject({ forwardState: 'pending', deliveries: { pending: 1 } });
       expect(await drain()).toEqual([]);
+      await store.updateEndpoint(source.appId, epId, { status: 'active' }, Date.now());
+      const later = await store.ingest(source, input(), Date.now());
+      expect(await drain()).toEqual([later.request.id]); // not held: the destination is enabled again
       expect(await store.releaseHeld(epId, 10, Date.now() + 1000, Date.now())).toBe(1);
+      expect(await drain()).toEqual([request.id]);
+    });
+
+    it('forwards to the destinations that still exist when one was deleted since the gateway loaded the source', async () => {
+      const kept = await makeSource();
+      const keptEp = epId;
+      const gone = (await store.createEndpoint({
+        appId: kept.appId, url: 'https://gone.example/h', description: null, events: null, status: 'active', secret: 'whsec_x',
+        headers: {}, retrySchedule: null, timeoutMs: null, rateLimit: null, maxInFlight: null, disableAfterFailures: null,
+        disableAfterSeconds: null, metadata: {},
+      })).id;
+      expect(await store.deleteEndpoint(kept.appId, gone)).toBe(true);
+      const { request } = await store.ingest(kept, input({ endpointIds: [gone, keptEp] }), Date.now());
+      expect(request).toMatchObject({ status: 'accepted', deliveries: { pending: 1 } });
       expect(await drain()).toEqual([request.id]);
     });
 
@@ -155,7 +187,7 @@ for (const backend of backends) {
       const ids = new Map<number, string>();
       const t0 = Date.now() - 20_000; // in the past, so what is released is due when drained
       const send = async (seq: number, key = 'p1') => {
-        const r = await store.ingest(ordered, input({ orderingKey: key, sequence: seq, endpointIds: [epId] }), t0);
+        const r = await store.ingest(ordered, input({ orderingKey: key, sequence: seq, endpointIds: [epId], receivedAt: t0 }), t0);
         if (r.request.status === 'accepted') ids.set(seq, r.request.id);
         return r.request;
       };
@@ -175,6 +207,27 @@ for (const backend of backends) {
       expect((await store.getRequest(ordered.id, ids.get(5)!))?.gap).toEqual({ from: 4, to: 4 });
       expect((await send(4)).status).toBe('stale');
       expect((await send(6)).forwardState).toBe('pending');
+    });
+
+    it('times a gap from the oldest request still waiting, so a gap opened later gets its full timeout', async () => {
+      const ordered = await makeSource({ ordering: { key: 'body:$.page', sequence: 'body:$.seq', gapTimeoutSeconds: 3, firstSequence: 1 } });
+      const t0 = Date.now() - 60_000;
+      const ids = new Map<number, string>();
+      const send = async (seq: number, at: number) => {
+        const r = await store.ingest(ordered, input({ orderingKey: 'p', sequence: seq, endpointIds: [epId], receivedAt: at }), at);
+        ids.set(seq, r.request.id);
+        return r.request;
+      };
+      await send(3, t0); // waits for 1 and 2 until t0 + 3 s at most
+      await send(10, t0 + 2800); // waits for 4–9
+      await send(1, t0 + 2900);
+      expect((await send(2, t0 + 2900)).forwardState).toBe('pending'); // 1, 2, 3 go; 10 waits on 4–9, since t0 + 2.8 s
+      expect(await store.releaseGaps(t0 + 3500, 10)).toBe(0); // 3's deadline no longer applies
+      expect((await send(4, t0 + 3500)).status).toBe('accepted');
+      expect(await store.releaseGaps(t0 + 5700, 10)).toBe(0);
+      expect(await store.releaseGaps(t0 + 5900, 10)).toBe(1); // 10 has waited its 3 s
+      expect((await store.getRequest(ordered.id, ids.get(10)!))?.gap).toEqual({ from: 5, to: 9 });
+      expect(await drain()).toEqual([1, 2, 3, 4, 10].map((n) => ids.get(n)));
     });
 
     it('starts a key at its first request when no first sequence is configured', async () => {

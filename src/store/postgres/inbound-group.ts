@@ -19,6 +19,22 @@ export interface Queued {
   reject: (e: unknown) => void;
 }
 
+/**
+ * The state of destinations as of this transaction (see InboundInput.endpointIds): those
+ * deleted since the gateway loaded the source are missing. A plain read, no lock taken.
+ */
+export async function destinationStatuses(run: Run, ids: string[]): Promise<Map<string, string>> {
+  if (ids.length === 0) return new Map();
+  const { rows } = await run<{ id: string; status: string }>('destinationStatuses', { ids: [...new Set(ids)] });
+  return new Map(rows.map((r) => [r.id, r.status]));
+}
+
+/** One request's destinations that still exist, and the disabled ones among them (written held back). */
+export function liveTargets(ids: string[], statuses: Map<string, string>): { endpointIds: string[]; parked: Set<string> } {
+  const endpointIds = ids.filter((id) => statuses.has(id));
+  return { endpointIds, parked: new Set(endpointIds.filter((id) => statuses.get(id) !== 'active')) };
+}
+
 const pairKey = (a: string, b: string) => `${a}\u0000${b}`;
 /** Code-unit order, the same in every process (no locale). */
 const byText = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
@@ -62,14 +78,16 @@ export async function ingestGroup(run: Run, group: Queued[], wake: (run: Run) =>
     await run('lockGroupSources', { lock_sources: lockSources });
   }
 
+  const statuses = await destinationStatuses(run, group.flatMap((q) => q.input.endpointIds));
   const rows = group.map(({ source, input, now }) => {
     const owner = input.dedupKey === null ? input.id : owners.get(pairKey(source.id, input.dedupKey));
     if (owner === undefined) throw new HeraldError('not_found', `source '${source.id}' not found`);
     const dup = owner !== input.id;
+    const live = liveTargets(dup ? [] : input.endpointIds, statuses);
     return {
       source, input, now, owner: dup ? owner : null,
       hasApps: !dup && source.destinations.some((d) => d.type === 'app'),
-      endpointIds: dup ? [] : input.endpointIds, parked: new Set(input.parkedEndpointIds),
+      endpointIds: live.endpointIds, parked: live.parked,
     };
   });
 

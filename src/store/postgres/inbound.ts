@@ -10,7 +10,7 @@ import {
 } from '../rows.js';
 import { ORDER_HELD_AT, PARKED_AT, type Page, type PageQuery } from '../types.js';
 import { isForeignKeyViolation, type Run } from './connection.js';
-import { ingestGroup, type Queued } from './inbound-group.js';
+import { destinationStatuses, ingestGroup, liveTargets, type Queued } from './inbound-group.js';
 import { PostgresQueue } from './queue.js';
 
 type Row = Record<string, any>;
@@ -61,6 +61,16 @@ const RUN_CHUNK = 200;
  * releases only try, so they never wait on an ingest; and deliveries are released under the
  * same per-(endpoint, key) locks as publish, so a completion can't miss a successor.
  */
+/**
+ * When a key's remaining gap is given up on: the arrival of its oldest request still waiting
+ * plus the timeout (null when none waits), so that no accepted request is held longer than
+ * gapTimeoutSeconds, and a gap that opens only now isn't cut short by an older one's clock.
+ */
+async function gapDeadline(run: Run, sourceId: string, key: string, gapTimeoutMs: number): Promise<number | null> {
+  const { at } = (await run<{ at: string | null }>('oldestWaiting', { source_id: sourceId, key })).rows[0];
+  return at === null ? null : Number(at) + gapTimeoutMs;
+}
+
 export class PostgresInbound extends PostgresQueue {
   async createSource(s: NewSource): Promise<Source> {
     return this.tx(async (run) => {
@@ -119,6 +129,7 @@ export class PostgresInbound extends PostgresQueue {
       await run('lockSourceForDelete', { source_id: id });
       const { rows } = await run('deleteSource', { source_id: id });
       if (!rows[0]) return false;
+      await run('deleteAppDeliveries', { id: rows[0].app_id });
       await run('deleteApp', { id: rows[0].app_id });
       return true;
     });
@@ -173,19 +184,21 @@ export class PostgresInbound extends PostgresQueue {
         // each alone, below
       }
     }
-    await Promise.all(group.map(async (q) => {
+    // One after another, in arrival order: requests of one ordering key take their turns (and
+    // a dedup key its first copy) as they would have in the group.
+    for (const q of group) {
       try {
         q.resolve((await sourceMustExist(q.source.id, this.tx((run) => ingestGroup(run, [q], (r) => this.wake(r)))))[0]);
       } catch (err) {
         q.reject(err);
       }
-    }));
+    }
   }
 
 
   /** A request with a sequence number: its key's state is read and written under the key's lock. */
   private async ingestSequenced(source: Source, input: InboundInput, now: number): Promise<IngestResult> {
-    const target = releaseTarget(source, { endpointIds: input.endpointIds, parked: new Set(input.parkedEndpointIds) });
+    let target = releaseTarget(source, { endpointIds: [], parked: new Set() });
     const gapTimeoutMs = (source.ordering?.gapTimeoutSeconds ?? 0) * 1000;
     const log = {
       id: input.id, source_id: source.id, received_at: input.receivedAt, headers: JSON.stringify(input.loggedHeaders),
@@ -217,6 +230,7 @@ export class PostgresInbound extends PostgresQueue {
         duplicateOf: null, leased: [],
       });
 
+      target = releaseTarget(source, liveTargets(input.endpointIds, await destinationStatuses(run, input.endpointIds)));
       const key = input.orderingKey!;
       const seq = input.sequence!;
       // Whoever holds the key's lock reads and writes its state; the next one waits, then
@@ -242,7 +256,7 @@ export class PostgresInbound extends PostgresQueue {
       const rows = await this.release(run, target, key, [row as Stored, ...successors.rows], now);
       await run('saveSequence', {
         source_id: source.id, key, next_seq: seq + 1 + successors.rows.length, gap_timeout_ms: gapTimeoutMs,
-        gap_deadline: successors.more ? (state?.gap_deadline ?? now + gapTimeoutMs) : null,
+        gap_deadline: successors.more ? await gapDeadline(run, source.id, key, gapTimeoutMs) : null,
       });
       return released(rows, row.pk);
     }));
@@ -355,7 +369,7 @@ export class PostgresInbound extends PostgresQueue {
         }
         await run('saveSequence', {
           source_id: g.source_id, key: g.key, next_seq: next, gap_timeout_ms: g.gap_timeout_ms,
-          gap_deadline: run_.more ? now + g.gap_timeout_ms : null,
+          gap_deadline: run_.more ? await gapDeadline(run, g.source_id, g.key, g.gap_timeout_ms) : null,
         });
         return count;
       });

@@ -74,11 +74,16 @@ const TEXT = {
   // ── apps ──────────────────────────────────────────────────────────────
   insertApp: `INSERT INTO apps (id, uid, name, metadata, signature_profile, created_at, updated_at)
               VALUES (:id, :uid, :name, :metadata, :signature_profile, :now, :now) RETURNING *`,
-  appByIdOrUid: `SELECT * FROM apps WHERE id = :key OR uid = :key LIMIT 1`,
+  appByIdOrUid: `SELECT apps.*, (SELECT id FROM sources WHERE sources.app_id = apps.id) AS source_id
+                 FROM apps WHERE id = :key OR uid = :key LIMIT 1`,
   // Sources' own apps are internal: reachable by id, not listed.
   listApps: `SELECT * FROM apps WHERE id > :after AND id NOT IN (SELECT app_id FROM sources) ORDER BY id LIMIT :limit`,
   updateApp: `UPDATE apps SET name = :name, uid = :uid, metadata = :metadata, signature_profile = :signature_profile,
               updated_at = :now WHERE id = :id RETURNING *`,
+  // Deliveries before the cascade from the app: it would lock endpoints and then deliveries,
+  // while recordOutcomes locks deliveries and then endpoints (a deadlock, resolved by the
+  // retry, but only after deadlock_timeout).
+  deleteAppDeliveries: `DELETE FROM deliveries WHERE app_id = :id`,
   deleteApp: `DELETE FROM apps WHERE id = :id`,
 
   // ── event types ───────────────────────────────────────────────────────
@@ -478,6 +483,9 @@ const TEXT = {
   waitingAt: `SELECT id FROM inbound_requests
               WHERE source_id = :source_id AND ordering_key = :key AND sequence = :sequence AND waiting`,
   // A key's waiting requests from a sequence on, in order, a chunk at a time.
+  // A key's gap deadline runs from the arrival of its oldest request still waiting.
+  oldestWaiting: `SELECT min(received_at)::bigint AS at FROM inbound_requests
+                  WHERE source_id = :source_id AND ordering_key = :key AND waiting`,
   waitingFrom: `SELECT pk, id, event_pk, sequence FROM inbound_requests
                 WHERE source_id = :source_id AND ordering_key = :key AND sequence >= :from AND waiting
                 ORDER BY sequence LIMIT :limit`,
@@ -496,6 +504,7 @@ const TEXT = {
                  ORDER BY q.gap_deadline LIMIT 1
                  FOR UPDATE OF q SKIP LOCKED FOR KEY SHARE OF src SKIP LOCKED) g`,
   appEndpointIds: `SELECT id, status FROM endpoints WHERE app_id = :app_id ORDER BY id`,
+  destinationStatuses: `SELECT id, status FROM endpoints WHERE id = ANY(:ids::text[])`,
   listRequests: `SELECT * FROM inbound_requests WHERE source_id = :source_id AND id < :before
                  AND (:status::text IS NULL OR status = :status) ORDER BY id DESC LIMIT :limit`,
   request: `SELECT * FROM inbound_requests WHERE source_id = :source_id AND id = :id`,

@@ -66,7 +66,10 @@ export class PostgresStore extends PostgresInbound implements Store {
   }
 
   async deleteApp(id: string): Promise<boolean> {
-    return ((await this.run('deleteApp', { id })).rowCount ?? 0) > 0;
+    return this.tx(async (run) => {
+      await run('deleteAppDeliveries', { id });
+      return ((await run('deleteApp', { id })).rowCount ?? 0) > 0;
+    });
   }
 
   // ── event types ─────────────────────────────────────────────────────────

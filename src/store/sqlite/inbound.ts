@@ -14,8 +14,8 @@ import { SqliteQueue } from './queue.js';
 
 type Row = Record<string, any>;
 
-/** A release's target, and how long a gap of its source waits. */
-type Target = ReleaseTarget & { gapTimeoutMs: number };
+/** A release's target, how long a gap of its source waits, and (at ingest) the destinations' live state. */
+type Target = ReleaseTarget & { gapTimeoutMs: number; states?: Map<string, Row> };
 
 /**
  * The inbound gateway's storage on SQLite: sources, the request log, dedup keys and per-key
@@ -117,9 +117,11 @@ export class SqliteInbound extends SqliteQueue {
       ordering_key: input.orderingKey, sequence: input.sequence, event_pk: null as number | null, waiting: 0,
       release_seq: null as number | null, app_pending: 0,
     };
+    const states = this.destinationStates(input.endpointIds);
     const target: Target = {
-      ...releaseTarget(source, { endpointIds: input.endpointIds, parked: new Set(input.parkedEndpointIds) }),
+      ...releaseTarget(source, { endpointIds: [...states.keys()], parked: new Set([...states].filter(([, st]) => st.status !== 'active').map(([id]) => id)) }),
       gapTimeoutMs: (source.ordering?.gapTimeoutSeconds ?? 0) * 1000,
+      states,
     };
     const leased: IngestResult['leased'] = [];
     // The answer is built from what was written rather than read back.
@@ -176,12 +178,24 @@ export class SqliteInbound extends SqliteQueue {
     }
     acceptNow();
     const next = this.releaseRun(target, key, seq + 1, now);
-    const more = this.s.firstWaiting.get({ source_id: source.id, key }) !== undefined;
     this.s.saveSequence.run({
-      source_id: source.id, key, next_seq: next, gap_timeout_ms: target.gapTimeoutMs,
-      gap_deadline: more ? (state?.gap_deadline ?? now + target.gapTimeoutMs) : null,
+      source_id: source.id, key, next_seq: next, gap_timeout_ms: target.gapTimeoutMs, gap_deadline: this.gapDeadline(source.id, key, target.gapTimeoutMs),
     });
     return answer('accepted', null, null, true);
+  }
+
+  /**
+   * The destinations that still exist, with their state as of this transaction: the gateway's
+   * view of them may be a second old, and a delivery written held back for a destination
+   * enabled meanwhile would never go out.
+   */
+  private destinationStates(ids: string[]): Map<string, Row> {
+    const states = new Map<string, Row>();
+    for (const id of ids) {
+      const state = this.s.endpointState.get({ id }) as Row | undefined;
+      if (state) states.set(id, state);
+    }
+    return states;
   }
 
   /** The raw request as an event of the source's app (no deliveries yet). */
@@ -227,15 +241,28 @@ export class SqliteInbound extends SqliteQueue {
     for (const endpointId of t.endpointIds) {
       const waits = r.ordering_key !== null && this.s.keyBusy.get({ endpoint_id: endpointId, key: r.ordering_key }) !== undefined;
       const parked = !waits && t.parked.has(endpointId);
-      const take = !waits && !parked && lease !== undefined && leased !== undefined && leased.length < lease.limit;
+      // Handed off only with the endpoint as it is now, and not into an open circuit (the
+      // worker's claim path holds those back).
+      const state = t.states?.get(endpointId);
+      const take = !waits && !parked && state?.circuit_state === 'closed' && lease !== undefined && leased !== undefined && leased.length < lease.limit;
       const id = newId('dlv', now);
       this.s.insertDelivery.run({
         id, app_id: t.appId, endpoint_id: endpointId, event_pk: r.event_pk, event_id: r.id, event_type: 'inbound.request',
         next_attempt_at: waits ? ORDER_HELD_AT : parked ? PARKED_AT : take ? lease.until : now, lease_owner: take ? lease.owner : null,
         ordering_key: r.ordering_key, event_seq: sequence, now,
       });
-      if (take) leased.push({ id, endpointId });
+      if (take) leased.push({ id, endpoint: this.endpointFromState(endpointId, state) });
     }
+  }
+
+  /**
+   * When a key's remaining gap is given up on: the arrival of its oldest request still waiting
+   * plus the timeout (null when none waits), so that no accepted request is held longer than
+   * gapTimeoutSeconds, and a gap that opens only now isn't cut short by an older one's clock.
+   */
+  private gapDeadline(sourceId: string, key: string, gapTimeoutMs: number): number | null {
+    const { at } = this.s.oldestWaiting.get({ source_id: sourceId, key }) as { at: number | null };
+    return at === null ? null : at + gapTimeoutMs;
   }
 
   /** Releases the waiting requests of `key` from sequence `from` on while they are consecutive; returns the next expected. */
@@ -271,10 +298,9 @@ export class SqliteInbound extends SqliteQueue {
           next = this.releaseRun(t, g.key, first.sequence + 1, now);
           released += next - first.sequence;
         }
-        const more = this.s.firstWaiting.get({ source_id: g.source_id, key: g.key }) !== undefined;
         this.s.saveSequence.run({
           source_id: g.source_id, key: g.key, next_seq: next, gap_timeout_ms: g.gap_timeout_ms,
-          gap_deadline: more ? now + g.gap_timeout_ms : null,
+          gap_deadline: this.gapDeadline(g.source_id, g.key, g.gap_timeout_ms),
         });
       }
       return released;

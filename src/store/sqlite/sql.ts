@@ -18,7 +18,8 @@ export const SQL = {
   insertApp: `INSERT INTO apps (id, uid, name, metadata, signature_profile, created_at, updated_at)
               VALUES (@id, @uid, @name, @metadata, @signature_profile, @now, @now) RETURNING *`,
   appById: `SELECT * FROM apps WHERE id = @id`,
-  appByIdOrUid: `SELECT * FROM apps WHERE id = @key OR uid = @key LIMIT 1`,
+  appByIdOrUid: `SELECT apps.*, (SELECT id FROM sources WHERE sources.app_id = apps.id) AS source_id
+                 FROM apps WHERE id = @key OR uid = @key LIMIT 1`,
   // Sources' own apps are internal: reachable by id, not listed.
   listApps: `SELECT * FROM apps WHERE id > @after AND id NOT IN (SELECT app_id FROM sources) ORDER BY id LIMIT @limit`,
   updateApp: `UPDATE apps SET name = @name, uid = @uid, metadata = @metadata, signature_profile = @signature_profile,
@@ -224,6 +225,9 @@ export const SQL = {
                    gap_timeout_ms = excluded.gap_timeout_ms, gap_deadline = excluded.gap_deadline`,
   waitingAt: `SELECT id, event_pk, ordering_key FROM inbound_requests
               WHERE source_id = @source_id AND ordering_key = @key AND sequence = @sequence AND waiting = 1`,
+  // A key's gap deadline runs from the arrival of its oldest request still waiting.
+  oldestWaiting: `SELECT min(received_at) AS at FROM inbound_requests
+                  WHERE source_id = @source_id AND ordering_key = @key AND waiting = 1`,
   firstWaiting: `SELECT id, event_pk, ordering_key, sequence FROM inbound_requests
                  WHERE source_id = @source_id AND ordering_key = @key AND waiting = 1 ORDER BY sequence LIMIT 1`,
   releaseRequest: `UPDATE inbound_requests SET waiting = 0, release_seq = @release_seq, app_pending = @app_pending,
