@@ -58,8 +58,9 @@ const LOCK_KEYS = `SELECT pg_advisory_xact_lock(k) FROM (
 // writers of its request log, exclusive for deleteSource), the source's row (KEY SHARE, as any
 // foreign key check of its requests takes it anyway), the key's advisory lock, then the
 // (endpoint, key) locks. deleteSource takes the source's locks first too, so it waits for
-// ingests and gap releases under way instead of deadlocking with them over the app's row
-// (which their events' foreign keys share-lock). The source's advisory lock is there because row locks don't queue:
+// ingests under way instead of deadlocking with them over the app's row (which their events'
+// foreign keys share-lock). Gap releases take no advisory lock of the source: deleteSource
+// waits for the KEY SHARE their row lock (dueGap) holds on the source's row. The source's advisory lock is there because row locks don't queue:
 // a delete waiting for the row would wait for as long as any ingest holds a KEY SHARE on it,
 // which under steady traffic is for ever (measured: until the traffic stopped), whereas a
 // heavyweight lock queues later shared requests behind a waiting exclusive one.
