@@ -119,19 +119,23 @@ export class InboundGateway {
       limits = { rate: null, peers: 1, rejections: new TokenBucket(REJECTION_LOG_RATE, REJECTION_LOG_RATE, now) };
       this.limits.set(id, limits);
     }
-    if (source.rateLimit === null) limits.rate = null;
-    else {
-      limits.peers = await this.peers(id, limits.peers, now);
-      const perSecond = source.rateLimit / limits.peers;
-      const capacity = Math.max(1, perSecond);
-      if (!limits.rate) limits.rate = new TokenBucket(perSecond, capacity, now);
-      else if (limits.rate.perSecond !== perSecond) limits.rate = limits.rate.resized(perSecond, capacity, now);
+    const peers = source.rateLimit === null ? 1 : await this.peers(id, limits.peers, now);
+    // A load that began before an edit leaves the buckets to the loads after it.
+    if (edits === this.edits) {
+      limits.peers = peers;
+      if (source.rateLimit === null) limits.rate = null;
+      else {
+        const perSecond = source.rateLimit / peers;
+        const capacity = Math.max(1, perSecond);
+        if (!limits.rate) limits.rate = new TokenBucket(perSecond, capacity, now);
+        else if (limits.rate.perSecond !== perSecond) limits.rate = limits.rate.resized(perSecond, capacity, now);
+      }
     }
     const loaded: Loaded = {
       source, verifier: createVerifier(source.verification), bucket: limits.rate, rejections: limits.rejections, loadedAt: now,
       // Every HTTP destination, disabled ones included (held for, not dropped): the store
       // reads their state in the request's transaction.
-      endpointIds: source.destinations.flatMap((d) => (d.type === 'http' ? [d.endpointId] : [])),
+      endpointIds: [...new Set(source.destinations.flatMap((d) => (d.type === 'http' ? [d.endpointId] : [])))],
     };
     if (this.cache.size > 10_000) this.cache.clear();
     if (edits === this.edits) this.cache.set(id, loaded);

@@ -189,7 +189,8 @@ export interface InboundStore {
   /**
    * Records that gateway process `processId` is taking requests for these sources and
    * returns, per source, how many processes are (this one included; those not seen for
-   * `ttlMs` don't count), so that a source's rate limit is shared out between them.
+   * `ttlMs` don't count), so that a source's rate limit is shared out between them. A backend
+   * shared by several processes times this by its own clock rather than `now`.
    */
   gatewayPresence(processId: string, sourceIds: string[], now: number, ttlMs: number): Promise<Map<string, number>>;
   listRequests(sourceId: string, q: PageQuery & { status?: InboundStatus }): Promise<Page<InboundRequest>>;

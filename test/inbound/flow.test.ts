@@ -293,9 +293,15 @@ for (const target of targets) {
       expect((await t.api('GET', `/v1/sources/${source.id}/requests?status=bogus`)).status).toBe(400);
       expect((await t.api('POST', `/v1/sources/${source.id}/replay`, { since: 'yesterday' })).status).toBe(400);
       expect((await t.api('GET', `/v1/sources/${source.id}/requests/req_nope`)).status).toBe(404);
-      // A source's app takes only what the source accepts.
+      // A source's app takes only what the source accepts, and goes only with its source.
       const publish = await t.api('POST', `/v1/apps/${source.appId}/events`, { type: 'push', data: {} });
       expect([publish.status, publish.body.error.code, publish.body.error.details]).toEqual([409, 'conflict', { sourceId: source.id }]);
+      expect((await t.api('DELETE', `/v1/apps/${source.appId}`)).status).toBe(409);
+      const intoSource = await t.api('POST', '/v1/sources', { ...base, destinations: [{ app: source.appId, eventType: 'push' }] });
+      expect([intoSource.status, intoSource.body.error.code]).toEqual([422, 'invalid_source']);
+      const destId = source.destinations[0].id;
+      const twice = await t.api('PATCH', `/v1/sources/${source.id}`, { destinations: [{ id: destId, url: `${dest.url}/a` }, { id: destId, url: `${dest.url}/b` }] });
+      expect([twice.status, twice.body.error.code]).toEqual([422, 'invalid_source']);
     });
 
     it('answers a flood of forged requests 401 but logs only a bounded number of them', async () => {

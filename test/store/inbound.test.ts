@@ -308,14 +308,15 @@ for (const backend of backends) {
 
     it('counts the gateway processes taking a source\'s requests, forgetting those gone quiet', async () => {
       const other = await makeSource();
-      const now = Date.now();
       const single = backend.name === 'sqlite';
-      expect(await store.gatewayPresence('gwy_a', [source.id], now - 8000, 5000)).toEqual(new Map([[source.id, 1]]));
-      expect(await store.gatewayPresence('gwy_b', [source.id, other.id], now - 1000, 5000)).toEqual(new Map([[source.id, 1], [other.id, 1]]));
-      expect(await store.gatewayPresence('gwy_c', [source.id], now, 5000)).toEqual(new Map([[source.id, single ? 1 : 2]])); // a: quiet for 8 s
-      expect(await store.gatewayPresence('gwy_a', [other.id, source.id], now, 5000))
+      const ttl = 1000;
+      expect(await store.gatewayPresence('gwy_a', [source.id], Date.now(), ttl)).toEqual(new Map([[source.id, 1]]));
+      await new Promise((r) => setTimeout(r, ttl + 200)); // a goes quiet
+      expect(await store.gatewayPresence('gwy_b', [source.id, other.id], Date.now(), ttl)).toEqual(new Map([[source.id, 1], [other.id, 1]]));
+      expect(await store.gatewayPresence('gwy_c', [source.id], Date.now(), ttl)).toEqual(new Map([[source.id, single ? 1 : 2]]));
+      expect(await store.gatewayPresence('gwy_a', [other.id, source.id], Date.now(), ttl))
         .toEqual(new Map([[source.id, single ? 1 : 3], [other.id, single ? 1 : 2]]));
-      expect(await store.gatewayPresence('gwy_a', [], now, 5000)).toEqual(new Map());
+      expect(await store.gatewayPresence('gwy_a', [], Date.now(), ttl)).toEqual(new Map());
     });
 
     it('forgets expired dedup keys and old request-log rows', async () => {

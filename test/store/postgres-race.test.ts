@@ -192,6 +192,50 @@ describe.skipIf(!pgUrl)('PostgreSQL store under concurrency', () => {
     }
   });
 
+  it('never leaves a request held back for a destination enabled while the request was being written', async () => {
+    const { stores, schema } = await open(1);
+    const [store] = stores;
+    const s = await store.createSource({
+      id: newId('src'), appId: newId('app'), name: 'x', verification: { scheme: 'none', secrets: [] } as never, dedup: null,
+      ordering: { key: 'body:$.k', sequence: null, gapTimeoutSeconds: 5, firstSequence: null },
+      destinations: [], forwardHeaders: null, rateLimit: null, response: null,
+    });
+    const ep = await store.createEndpoint({
+      appId: s.appId, url: 'https://dest.example/h', description: null, events: null, status: 'disabled', secret: 'whsec_x',
+      headers: {}, retrySchedule: null, timeoutMs: null, rateLimit: null, maxInFlight: null, disableAfterFailures: null,
+      disableAfterSeconds: null, metadata: {},
+    });
+    const source = (await store.updateSource(s.id, { destinations: [{ type: 'http', endpointId: ep.id }] }, Date.now()))!;
+    // Another transaction holds the app's row: the ingest stops there, after reading its destination's state.
+    const blocker = new pg.Client({ connectionString: pgUrl });
+    await blocker.connect();
+    try {
+      await blocker.query(`SET search_path TO "${schema}"`);
+      await blocker.query('BEGIN');
+      await blocker.query('SELECT 1 FROM apps WHERE id = $1 FOR UPDATE', [s.appId]);
+      const now = Date.now();
+      const ingest = store.ingest(source, {
+        id: newId('req'), receivedAt: now, loggedHeaders: {}, forwardHeaders: {}, contentType: 'application/json',
+        body: Buffer.from('{"k":"a"}'), dedupKey: null, dedupTtlMs: 60_000, orderingKey: 'a', sequence: null, endpointIds: [ep.id],
+      }, now);
+      await sleep(300);
+      // The destination is enabled meanwhile, and a worker probes it as soon as that commits.
+      const enabled = store.updateEndpoint(s.appId, ep.id, { status: 'active' }, Date.now()).then(async (e) => {
+        const probe = await store.claimProbe(e!, 'w', Date.now() + 60_000, Date.now());
+        return probe ? 1 : 0;
+      });
+      await sleep(300);
+      await blocker.query('COMMIT');
+      expect((await ingest).request.status).toBe('accepted');
+      // The request goes either as the probe (it was held back before the enable) or as a due delivery.
+      const probed = await enabled;
+      const due = await store.claimDue('w', Date.now(), Date.now() + 60_000, 10);
+      expect(probed + due.length).toBe(1);
+    } finally {
+      await blocker.end();
+    }
+  });
+
   it("wakes a listener when another process publishes, and not for another schema's work", async () => {
     const { stores } = await open(2);
     const other = await open(1);

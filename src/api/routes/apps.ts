@@ -67,6 +67,8 @@ export function appRoutes(r: Router, ctx: ApiContext): void {
     params: AppParams, response: { status: 204 },
     handler: async (req, reply) => {
       const app = await loadApp(ctx, req.params.app);
+      // A source's app goes with its source, under the source's lock (see deleteSource).
+      if (app.sourceId) throw new HeraldError('conflict', `app '${app.id}' belongs to source '${app.sourceId}': delete the source`, { sourceId: app.sourceId });
       await ctx.store.deleteApp(app.id);
       return reply.status(204).send();
     },

@@ -52,9 +52,18 @@ export function sourceRoutes(r: Router, ctx: ApiContext): void {
   }
 
   async function checkApps(list: Array<HttpDestinationIn | AppDestinationIn>): Promise<void> {
+    const ids = new Set<string>();
     for (const [i, d] of list.entries()) {
-      if (isHttp(d)) checkEndpoint(ctx, d, `destinations[${i}].`);
-      else if (!(await ctx.store.getApp(d.app))) throw invalid(`destinations[${i}].app '${d.app}' not found`);
+      if (isHttp(d)) {
+        checkEndpoint(ctx, d, `destinations[${i}].`);
+        if (d.id && ids.has(d.id)) throw invalid(`destinations[${i}]: destination '${d.id}' is listed twice`);
+        if (d.id) ids.add(d.id);
+        continue;
+      }
+      const app = await ctx.store.getApp(d.app);
+      if (!app) throw invalid(`destinations[${i}].app '${d.app}' not found`);
+      // Its events are that source's requests: it takes no publishes (see Publisher.publish).
+      if (app.sourceId) throw invalid(`destinations[${i}].app '${d.app}' is the app of source '${app.sourceId}'`);
     }
   }
 

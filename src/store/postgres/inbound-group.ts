@@ -21,7 +21,9 @@ export interface Queued {
 
 /**
  * The state of destinations as of this transaction (see InboundInput.endpointIds): those
- * deleted since the gateway loaded the source are missing. A plain read, no lock taken.
+ * deleted since the gateway loaded the source are missing. The rows stay KEY SHARE locked
+ * until the commit, so a destination can't be enabled (its probe finding nothing held back)
+ * between this read and the commit of a delivery written held back for it.
  */
 export async function destinationStatuses(run: Run, ids: string[]): Promise<Map<string, string>> {
   if (ids.length === 0) return new Map();
@@ -31,7 +33,7 @@ export async function destinationStatuses(run: Run, ids: string[]): Promise<Map<
 
 /** One request's destinations that still exist, and the disabled ones among them (written held back). */
 export function liveTargets(ids: string[], statuses: Map<string, string>): { endpointIds: string[]; parked: Set<string> } {
-  const endpointIds = ids.filter((id) => statuses.has(id));
+  const endpointIds = [...new Set(ids)].filter((id) => statuses.has(id));
   return { endpointIds, parked: new Set(endpointIds.filter((id) => statuses.get(id) !== 'active')) };
 }
 

@@ -111,14 +111,15 @@ export class PostgresInbound extends PostgresQueue {
     });
   }
 
-  async gatewayPresence(processId: string, sourceIds: string[], now: number, ttlMs: number): Promise<Map<string, number>> {
+  /** Timed by the database's clock (`now` is unused): the processes' clocks may disagree. */
+  async gatewayPresence(processId: string, sourceIds: string[], _now: number, ttlMs: number): Promise<Map<string, number>> {
     const ids = [...new Set(sourceIds)].sort(); // one row order everywhere
     if (ids.length === 0) return new Map();
     const { rows } = await this.run<{ source_id: string; n: number }>('gatewayPresence', {
-      process_id: processId, source_ids: ids, now, alive_since: now - ttlMs,
+      process_id: processId, source_ids: ids, ttl_ms: ttlMs,
     });
     // Rows of processes long gone; SKIP LOCKED, so two cleaners never wait on each other.
-    await this.run('forgetGateways', { before: now - Math.max(10 * ttlMs, 600_000) });
+    await this.run('forgetGateways', { older_ms: Math.max(10 * ttlMs, 600_000) });
     return new Map(rows.map((r) => [r.source_id, Number(r.n)]));
   }
 
@@ -230,7 +231,6 @@ export class PostgresInbound extends PostgresQueue {
         duplicateOf: null, leased: [],
       });
 
-      target = releaseTarget(source, liveTargets(input.endpointIds, await destinationStatuses(run, input.endpointIds)));
       const key = input.orderingKey!;
       const seq = input.sequence!;
       // Whoever holds the key's lock reads and writes its state; the next one waits, then
@@ -238,6 +238,8 @@ export class PostgresInbound extends PostgresQueue {
       if ((await run('lockSourceKey', { source_id: source.id, key })).rows.length === 0) {
         throw new HeraldError('not_found', `source '${source.id}' not found`);
       }
+      // After the wait for the key: the destinations as they are now, locked until the commit.
+      target = releaseTarget(source, liveTargets(input.endpointIds, await destinationStatuses(run, input.endpointIds)));
       const state = (await run<{ next_seq: number; gap_deadline: number | null }>('sequenceState', { source_id: source.id, key })).rows[0];
       const expected = state?.next_seq ?? source.ordering!.firstSequence ?? seq;
       if (seq < expected) return record('stale', 'stale_sequence', `sequence ${seq} is older than the next expected, ${expected}`);

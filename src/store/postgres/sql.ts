@@ -56,8 +56,8 @@ const LOCK_KEYS = `SELECT pg_advisory_xact_lock(k) FROM (
 //
 // The inbound locks are taken in one order everywhere: the source's advisory lock (shared by
 // writers of its request log, exclusive for deleteSource), the source's row (KEY SHARE, as any
-// foreign key check of its requests takes it anyway), the key's advisory lock, then the
-// (endpoint, key) locks. deleteSource takes the source's locks first too, so it waits for
+// foreign key check of its requests takes it anyway), the key's advisory lock, the destination
+// endpoints' rows (KEY SHARE, destinationStatuses), then the (endpoint, key) locks. deleteSource takes the source's locks first too, so it waits for
 // ingests under way instead of deadlocking with them over the app's row (which their events'
 // foreign keys share-lock). Gap releases take no advisory lock of the source: deleteSource
 // waits for the KEY SHARE their row lock (dueGap) holds on the source's row. The source's advisory lock is there because row locks don't queue:
@@ -339,15 +339,18 @@ const TEXT = {
   deleteSource: `DELETE FROM sources WHERE id = :source_id RETURNING app_id`,
 
   // Which gateway processes take a source's requests (migration 4): its rate limit is split between them.
-  gatewayPresence: `WITH seen AS (
+  // By the database's clock, so processes whose clocks disagree still see each other.
+  gatewayPresence: `WITH clock AS (SELECT (extract(epoch FROM clock_timestamp()) * 1000)::bigint AS now),
+                    seen AS (
                       INSERT INTO inbound_gateways (source_id, process_id, seen_at)
-                      SELECT unnest(:source_ids::text[]), :process_id, :now
+                      SELECT unnest(:source_ids::text[]), :process_id, clock.now FROM clock
                       ON CONFLICT (source_id, process_id) DO UPDATE SET seen_at = EXCLUDED.seen_at)
-                    SELECT s AS source_id, 1 + (SELECT count(*) FROM inbound_gateways g
-                      WHERE g.source_id = s AND g.process_id <> :process_id AND g.seen_at >= :alive_since)::int AS n
+                    SELECT s AS source_id, 1 + (SELECT count(*) FROM inbound_gateways g, clock
+                      WHERE g.source_id = s AND g.process_id <> :process_id AND g.seen_at >= clock.now - :ttl_ms)::int AS n
                     FROM unnest(:source_ids::text[]) AS s`,
   forgetGateways: `DELETE FROM inbound_gateways WHERE ctid IN (
-                     SELECT ctid FROM inbound_gateways WHERE seen_at < :before LIMIT 500 FOR UPDATE SKIP LOCKED)`,
+                     SELECT ctid FROM inbound_gateways WHERE seen_at < (extract(epoch FROM clock_timestamp()) * 1000)::bigint - :older_ms
+                     LIMIT 500 FOR UPDATE SKIP LOCKED)`,
   // ── inbound: requests ─────────────────────────────────────────────────
   // The first statement of an ingest without a dedup key (claimDedupKey takes it otherwise).
   lockSource: `SELECT ${sourceLock('pg_advisory_xact_lock_shared')}`,
@@ -432,7 +435,7 @@ const TEXT = {
   // Before a group's (endpoint, key) locks: the rows its events' foreign keys will share-lock,
   // as a lone ingest does (insertAccepted precedes lockKeys). publish locks its app's row FOR
   // UPDATE and then (endpoint, key) locks; taking them the other way round could deadlock.
-  shareGroupApps: `SELECT 1 FROM apps WHERE id = ANY(:app_ids::text[]) ORDER BY id FOR KEY SHARE`,
+  shareGroupApps: `SELECT 1 FROM apps WHERE id = ANY(:app_ids::text[]) ORDER BY id`,
   // A group's requests, in order: each accepted one as an event of its source's app with its
   // deliveries (:next_attempt_ats decided by the caller under the (endpoint, key) locks), all
   // released at once, numbered by one fresh inbound_sequence each, taken in the group's order
@@ -505,7 +508,9 @@ const TEXT = {
                  ORDER BY q.gap_deadline LIMIT 1
                  FOR UPDATE OF q SKIP LOCKED FOR KEY SHARE OF src SKIP LOCKED) g`,
   appEndpointIds: `SELECT id, status FROM endpoints WHERE app_id = :app_id ORDER BY id`,
-  destinationStatuses: `SELECT id, status FROM endpoints WHERE id = ANY(:ids::text[])`,
+  // KEY SHARE, as the deliveries' foreign keys will take anyway: an endpoint being enabled
+  // (endpointForUpdate) or deleted waits for this commit, or this read sees its result.
+  destinationStatuses: `SELECT id, status FROM endpoints WHERE id = ANY(:ids::text[]) ORDER BY id FOR KEY SHARE`,
   listRequests: `SELECT * FROM inbound_requests WHERE source_id = :source_id AND id < :before
                  AND (:status::text IS NULL OR status = :status) ORDER BY id DESC LIMIT :limit`,
   request: `SELECT * FROM inbound_requests WHERE source_id = :source_id AND id = :id`,
