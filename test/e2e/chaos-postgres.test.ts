@@ -42,7 +42,7 @@ describe.skipIf(!BASE)('PostgreSQL: many processes, kill -9, restart', () => {
     };
     // Three processes at once on a schema that doesn't exist yet: migrations race.
     [0, 1, 2].forEach(start);
-    await Promise.all(ports.map((p) => waitForHealth(`http://127.0.0.1:${p}`, 30_000)));
+    await Promise.all(ports.map((p, i) => waitForHealth(`http://127.0.0.1:${p}`, 30_000, procs[i])));
     const api = async (i: number, method: string, path: string, body?: unknown) => {
       const res = await fetch(`http://127.0.0.1:${ports[i]}${path}`, {
         method, headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' },
@@ -73,8 +73,7 @@ describe.skipIf(!BASE)('PostgreSQL: many processes, kill -9, restart', () => {
     await procs[1].exited;
     procs[2].child.kill('SIGTERM');
     await procs[2].exited;
-    start(2);
-    await waitForHealth(`http://127.0.0.1:${ports[2]}`, 30_000);
+    await waitForHealth(`http://127.0.0.1:${ports[2]}`, 30_000, start(2));
     await publishing;
     stop = true;
 
@@ -129,7 +128,7 @@ describe.skipIf(!BASE)('PostgreSQL: many processes, kill -9, restart', () => {
     try {
       // One API process and two worker processes: the roles scale apart.
       mine.push(runCli(['serve', '--api-only', '--dev', '--port', String(apiPort), '--db', url], env));
-      await waitForHealth(`http://127.0.0.1:${apiPort}`, 30_000);
+      await waitForHealth(`http://127.0.0.1:${apiPort}`, 30_000, mine[0]);
       mine.push(runCli(['worker', '--dev', '--db', url], env), runCli(['worker', '--dev', '--db', url], env));
       procs.push(...mine);
       const call = async (method: string, path: string, body?: unknown) => (await fetch(`http://127.0.0.1:${apiPort}${path}`, {

@@ -16,7 +16,7 @@ describe('inbound crash safety', () => {
     const herald = await f.restartable({ HERALD_API_KEY: KEY });
     const { base, start } = herald;
     const first = start();
-    await waitForHealth(base);
+    await waitForHealth(base, 15_000, first);
     const created = await fetch(`${base}/v1/sources`, {
       method: 'POST',
       headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' },
@@ -59,8 +59,7 @@ describe('inbound crash safety', () => {
     const forwardedBefore = receiver.requests.length;
 
     up = true;
-    start();
-    await waitForHealth(base);
+    await waitForHealth(base, 15_000, start());
     const seen = () => new Set(receiver.requests.filter((_, i) => i >= forwardedBefore).map((r) => r.headers['webhook-id'] as string));
     const deadline = Date.now() + 30_000;
     while (Date.now() < deadline && ![...acknowledged].every((id) => seen().has(id))) await new Promise((r) => setTimeout(r, 100));

@@ -20,7 +20,7 @@ describe('crash safety', () => {
     const herald = await f.restartable({ HERALD_API_KEY: KEY });
     const { base, start } = herald;
     const first = start();
-    await waitForHealth(base);
+    await waitForHealth(base, 15_000, first);
     const app = (await api(base, 'POST', '/v1/apps', { name: 'Crash' })).body;
     await api(base, 'POST', `/v1/apps/${app.id}/endpoints`, { url: `${receiver.url}/hook`, retrySchedule: [0.2, 0.5, 1, 2] });
 
@@ -53,8 +53,7 @@ describe('crash safety', () => {
     const beforeRestart = new Set(receiver.requests.map((r) => r.headers['webhook-id'] as string));
     expect(acknowledged.size).toBeGreaterThan(0);
 
-    start();
-    await waitForHealth(base);
+    await waitForHealth(base, 15_000, start());
     const deadline = Date.now() + 45_000;
     const delivered = () => new Set(receiver.requests.map((r) => r.headers['webhook-id'] as string));
     for (;;) {

@@ -24,9 +24,12 @@ export function runCli(args: string[], env: Record<string, string> = {}, cwd?: s
   return { child, output: () => out, exited };
 }
 
-export async function waitForHealth(url: string, timeoutMs = 15_000): Promise<void> {
+/** Waits for /health; given the process, a failure says how it exited and what it printed. */
+export async function waitForHealth(url: string, timeoutMs = 15_000, proc?: Proc): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
+  let exit: number | null | undefined;
+  void proc?.exited.then((code) => (exit = code));
+  while (Date.now() < deadline && exit === undefined) {
     try {
       if ((await fetch(`${url}/health`)).ok) return;
     } catch {
@@ -34,7 +37,8 @@ export async function waitForHealth(url: string, timeoutMs = 15_000): Promise<vo
     }
     await new Promise((r) => setTimeout(r, 50));
   }
-  throw new Error(`Herald at ${url} did not become healthy`);
+  const how = exit === undefined ? `within ${timeoutMs} ms` : `: it exited (code ${exit})`;
+  throw new Error(`Herald at ${url} did not become healthy ${how}${proc ? `; its output:\n${proc.output().slice(-4000)}` : ''}`);
 }
 
 /**
