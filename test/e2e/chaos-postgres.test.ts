@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
-import { closedPort, Receiver } from '../helpers/receiver.js';
+import { freePort, Receiver } from '../helpers/receiver.js';
 import { runCli, waitForHealth, type Proc } from '../helpers/process.js';
 
 /**
@@ -32,7 +32,7 @@ describe.skipIf(!BASE)('PostgreSQL: many processes, kill -9, restart', () => {
   it('delivers all 10,000 events at least once, per-key order intact', async () => {
     receiver = await new Receiver().start();
     const url = `${BASE}${BASE!.includes('?') ? '&' : '?'}schema=${schema}`;
-    const ports = [await closedPort(), await closedPort(), await closedPort()];
+    const ports = [await freePort(), await freePort(), await freePort()];
     const start = (i: number) => {
       const p = runCli(['serve', '--dev', '--port', String(ports[i]), '--db', url], {
         HERALD_API_KEY: KEY, HERALD_REQUEST_TIMEOUT_MS: '2000', HERALD_API_RATE_LIMIT: '0',
@@ -122,7 +122,7 @@ describe.skipIf(!BASE)('PostgreSQL: many processes, kill -9, restart', () => {
   it('keeps an endpoint to its rate limit across worker processes', async () => {
     const r = await new Receiver().start();
     const url = `${BASE}${BASE!.includes('?') ? '&' : '?'}schema=${schema}_limits`;
-    const apiPort = await closedPort();
+    const apiPort = await freePort();
     const env = { HERALD_API_KEY: KEY, HERALD_API_RATE_LIMIT: '0' };
     const mine: Proc[] = [];
     try {

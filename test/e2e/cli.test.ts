@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { migrations } from '../../src/store/sqlite/migrations.js';
-import { closedPort } from '../helpers/receiver.js';
+import { freePort } from '../helpers/receiver.js';
 import { runCli, waitForHealth } from '../helpers/process.js';
 
 const dirs: string[] = [];
@@ -18,7 +18,7 @@ afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })))
 describe('herald CLI', () => {
   it('serve generates and prints an API key once, with a curl example, and stops cleanly on SIGTERM', async () => {
     const cwd = tmp();
-    const port = await closedPort();
+    const port = await freePort();
     const first = runCli(['serve', '--port', String(port)], {}, cwd);
     await waitForHealth(`http://127.0.0.1:${port}`);
     await new Promise((r) => setTimeout(r, 100));
@@ -44,7 +44,7 @@ describe('herald CLI', () => {
 
   it('says loudly when dev mode is on', async () => {
     const cwd = tmp();
-    const port = await closedPort();
+    const port = await freePort();
     const p = runCli(['serve', '--dev', '--port', String(port)], { HERALD_API_KEY: 'k'.repeat(20) }, cwd);
     await waitForHealth(`http://127.0.0.1:${port}`);
     await new Promise((r) => setTimeout(r, 100));

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { closedPort } from './receiver.js';
+import { freePort } from './receiver.js';
 
 export const CLI = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
 
@@ -52,7 +52,7 @@ export interface Restartable {
 }
 
 export async function restartableServe(dbFile: string, env: Record<string, string>): Promise<Restartable> {
-  const port = await closedPort();
+  const port = await freePort();
   const r: Restartable = {
     base: `http://127.0.0.1:${port}`,
     procs: [],

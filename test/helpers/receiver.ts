@@ -69,6 +69,28 @@ export class Receiver {
   }
 }
 
+/**
+ * A free port for a process started afterwards to listen on. Taken below the kernel's
+ * ephemeral range (32768 and up by default): a port from that range can be taken, in the
+ * second or two before the process binds it, as the local port of any test's outgoing
+ * connection, and the process then fails with EADDRINUSE.
+ */
+export async function freePort(): Promise<number> {
+  for (let tries = 0; ; tries++) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    const s = createServer();
+    const bound = await new Promise<boolean>((resolve) => {
+      s.once('error', () => resolve(false));
+      s.listen(port, '127.0.0.1', () => resolve(true));
+    });
+    if (bound) {
+      await new Promise<void>((resolve) => s.close(() => resolve()));
+      return port;
+    }
+    if (tries > 50) throw new Error('no free port between 20000 and 32000');
+  }
+}
+
 /** A port with nothing listening: connect gets ECONNREFUSED. */
 export async function closedPort(): Promise<number> {
   const s = createServer();

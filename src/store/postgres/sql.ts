@@ -122,6 +122,7 @@ const TEXT = {
   rotateSecret: `UPDATE endpoints SET secret = :secret, previous_secrets = :previous_secrets,
                    updated_at = GREATEST(:now, updated_at + 1)
                  WHERE app_id = :app_id AND id = :id RETURNING *`,
+  deleteEndpointDeliveries: `DELETE FROM deliveries WHERE endpoint_id = :id AND app_id = :app_id`,
   deleteEndpoint: `DELETE FROM endpoints WHERE app_id = :app_id AND id = :id`,
   // Health after a batch of attempts, every endpoint of the batch in one statement: a success
   // resets the run of failures; failures extend it. The caller sees thresholds being crossed

@@ -186,7 +186,12 @@ export class PostgresStore extends PostgresInbound implements Store {
   }
 
   async deleteEndpoint(appId: string, id: string): Promise<boolean> {
-    return ((await this.run('deleteEndpoint', { app_id: appId, id })).rowCount ?? 0) > 0;
+    // Its deliveries first, as for an app (see deleteAppDeliveries): the cascade from the
+    // endpoint's row would lock them after it, the other way round from recordOutcomes.
+    return this.tx(async (run) => {
+      await run('deleteEndpointDeliveries', { app_id: appId, id });
+      return ((await run('deleteEndpoint', { app_id: appId, id })).rowCount ?? 0) > 0;
+    });
   }
 
   // ── events ──────────────────────────────────────────────────────────────
