@@ -7,6 +7,7 @@ import { WebhookVerificationError } from '../sdk/receiver/errors.js';
 import { headerLookup } from '../sdk/receiver/headers.js';
 import type { Handoff } from '../api/publish.js';
 import type { IngestResult, InboundRequest, Source } from '../store/inbound.js';
+import { httpDestinationIds } from '../store/rows.js';
 import type { ClaimedDelivery, Store } from '../store/types.js';
 import { forwardedHeaders, loggedHeaders } from './headers.js';
 import { RequestView } from './selectors.js';
@@ -55,8 +56,10 @@ export class InboundGateway {
   private readonly loading = new Map<string, Promise<Loaded | null>>();
   /** per source: its rate-limit bucket, the gateway processes it is shared with, and the rejected-request log's bucket */
   private readonly limits = new Map<string, { rate: TokenBucket | null; peers: number; rejections: TokenBucket }>();
+  /** edits through this process so far: a load that began before one doesn't cache what it read */
+  private edits = 0;
   /** this process, as counted among a source's gateways */
-  readonly processId = newId('req').replace('req_', 'gwy_');
+  readonly processId = newId('gwy');
 
   constructor(
     private readonly store: Store,
@@ -75,9 +78,6 @@ export class InboundGateway {
     this.loading.delete(id);
     this.edits++;
   }
-
-  /** edits through this process so far: a load that began before one doesn't cache what it read */
-  private edits = 0;
 
   /**
    * The source as the request path needs it. One load at a time per source: concurrent
@@ -135,7 +135,7 @@ export class InboundGateway {
       source, verifier: createVerifier(source.verification), bucket: limits.rate, rejections: limits.rejections, loadedAt: now,
       // Every HTTP destination, disabled ones included (held for, not dropped): the store
       // reads their state in the request's transaction.
-      endpointIds: [...new Set(source.destinations.flatMap((d) => (d.type === 'http' ? [d.endpointId] : [])))],
+      endpointIds: httpDestinationIds(source),
     };
     if (this.cache.size > 10_000) this.cache.clear();
     if (edits === this.edits) this.cache.set(id, loaded);

@@ -175,15 +175,22 @@ export const releaseTarget = (s: Source, t: { endpointIds: string[]; parked: Set
   sourceId: s.id, appId: s.appId, endpointIds: t.endpointIds, parked: t.parked, hasApps: s.destinations.some((d) => d.type === 'app'),
 });
 
+/** The endpoint ids of a source's HTTP destinations, each once. */
+export const httpDestinationIds = (s: Source): string[] =>
+  [...new Set(s.destinations.flatMap((d) => (d.type === 'http' ? [d.endpointId] : [])))];
+
 /**
- * The source's HTTP destinations among the endpoints of its app, in the endpoints' order,
- * and which of them are disabled (their deliveries are written held back).
+ * Of these destinations, those that still exist (`statuses`: endpoint id → status, as read
+ * now), and the disabled ones among them: their deliveries are written held back.
  */
-export function destinationTargets(s: Source, endpoints: Array<{ id: string; status: string }>): { endpointIds: string[]; parked: Set<string> } {
-  const wanted = new Set(s.destinations.flatMap((d) => (d.type === 'http' ? [d.endpointId] : [])));
-  const mine = endpoints.filter((e) => wanted.has(e.id));
-  return { endpointIds: mine.map((e) => e.id), parked: new Set(mine.filter((e) => e.status !== 'active').map((e) => e.id)) };
+export function liveTargets(ids: string[], statuses: Map<string, string>): { endpointIds: string[]; parked: Set<string> } {
+  const endpointIds = [...new Set(ids)].filter((id) => statuses.has(id));
+  return { endpointIds, parked: new Set(endpointIds.filter((id) => statuses.get(id) !== 'active')) };
 }
+
+/** The source's HTTP destinations among the endpoints of its app (see liveTargets). */
+export const destinationTargets = (s: Source, endpoints: Array<{ id: string; status: string }>): { endpointIds: string[]; parked: Set<string> } =>
+  liveTargets(httpDestinationIds(s), new Map(endpoints.map((e) => [e.id, e.status])));
 
 export type DeliveryCounts = InboundRequest['deliveries'];
 export const noDeliveries = (): DeliveryCounts => ({ pending: 0, success: 0, failed: 0 });

@@ -6,7 +6,7 @@
 import { HeraldError } from '../../errors.js';
 import { newId } from '../../ids.js';
 import type { InboundInput, IngestResult, Source } from '../inbound.js';
-import { noDeliveries, toRequest } from '../rows.js';
+import { liveTargets, noDeliveries, toRequest } from '../rows.js';
 import { ORDER_HELD_AT, PARKED_AT } from '../types.js';
 import type { Run } from './connection.js';
 
@@ -29,12 +29,6 @@ export async function destinationStatuses(run: Run, ids: string[]): Promise<Map<
   if (ids.length === 0) return new Map();
   const { rows } = await run<{ id: string; status: string }>('destinationStatuses', { ids: [...new Set(ids)] });
   return new Map(rows.map((r) => [r.id, r.status]));
-}
-
-/** One request's destinations that still exist, and the disabled ones among them (written held back). */
-export function liveTargets(ids: string[], statuses: Map<string, string>): { endpointIds: string[]; parked: Set<string> } {
-  const endpointIds = [...new Set(ids)].filter((id) => statuses.has(id));
-  return { endpointIds, parked: new Set(endpointIds.filter((id) => statuses.get(id) !== 'active')) };
 }
 
 const pairKey = (a: string, b: string) => `${a}\u0000${b}`;

@@ -6,11 +6,11 @@ import type {
 } from '../inbound.js';
 import { toPage } from '../page.js';
 import {
-  countsByEvent, destinationTargets, jsonOrNull, noDeliveries, releaseTarget, sealVerification, toRequest, toSource, type ReleaseTarget,
+  countsByEvent, destinationTargets, jsonOrNull, liveTargets, noDeliveries, releaseTarget, sealVerification, toRequest, toSource, type ReleaseTarget,
 } from '../rows.js';
 import { ORDER_HELD_AT, PARKED_AT, type Page, type PageQuery } from '../types.js';
 import { isForeignKeyViolation, type Run } from './connection.js';
-import { destinationStatuses, ingestGroup, liveTargets, type Queued } from './inbound-group.js';
+import { destinationStatuses, ingestGroup, type Queued } from './inbound-group.js';
 import { PostgresQueue } from './queue.js';
 
 type Row = Record<string, any>;
@@ -111,6 +111,8 @@ export class PostgresInbound extends PostgresQueue {
     });
   }
 
+  private gatewaysForgotten = 0;
+
   /** Timed by the database's clock (`now` is unused): the processes' clocks may disagree. */
   async gatewayPresence(processId: string, sourceIds: string[], _now: number, ttlMs: number): Promise<Map<string, number>> {
     const ids = [...new Set(sourceIds)].sort(); // one row order everywhere
@@ -118,8 +120,12 @@ export class PostgresInbound extends PostgresQueue {
     const { rows } = await this.run<{ source_id: string; n: number }>('gatewayPresence', {
       process_id: processId, source_ids: ids, ttl_ms: ttlMs,
     });
-    // Rows of processes long gone; SKIP LOCKED, so two cleaners never wait on each other.
-    await this.run('forgetGateways', { older_ms: Math.max(10 * ttlMs, 600_000) });
+    // Rows of processes long gone, once a minute at most (this runs with every reload of a
+    // source); SKIP LOCKED, so two cleaners never wait on each other.
+    if (Date.now() - this.gatewaysForgotten >= 60_000) {
+      this.gatewaysForgotten = Date.now();
+      await this.run('forgetGateways', { older_ms: Math.max(10 * ttlMs, 600_000) });
+    }
     return new Map(rows.map((r) => [r.source_id, Number(r.n)]));
   }
 

@@ -6,7 +6,7 @@ import type {
 } from '../inbound.js';
 import { toPage } from '../page.js';
 import {
-  countsByEvent, destinationTargets, jsonOrNull, noDeliveries, releaseTarget, sealVerification, toRequest, toSource, type ReleaseTarget,
+  countsByEvent, destinationTargets, jsonOrNull, liveTargets, noDeliveries, releaseTarget, sealVerification, toRequest, toSource, type ReleaseTarget,
 } from '../rows.js';
 import { ORDER_HELD_AT, PARKED_AT, type Page, type PageQuery, type PublishLease } from '../types.js';
 import { isForeignKeyViolation } from './connection.js';
@@ -119,7 +119,7 @@ export class SqliteInbound extends SqliteQueue {
     };
     const states = this.destinationStates(input.endpointIds);
     const target: Target = {
-      ...releaseTarget(source, { endpointIds: [...states.keys()], parked: new Set([...states].filter(([, st]) => st.status !== 'active').map(([id]) => id)) }),
+      ...releaseTarget(source, liveTargets(input.endpointIds, new Map([...states].map(([id, st]) => [id, st.status as string])))),
       gapTimeoutMs: (source.ordering?.gapTimeoutSeconds ?? 0) * 1000,
       states,
     };
