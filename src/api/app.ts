@@ -104,7 +104,7 @@ export function buildApi(ctx: ApiContext, options: { logger: Logger; apiKey: str
   ingestRoutes(fastify, ctx, router.specs);
 
   router.add({
-    method: 'GET', url: '/health', tag: 'system', summary: 'Liveness and database check', auth: false,
+    method: 'GET', operationId: 'getHealth', url: '/health', tag: 'system', summary: 'Liveness and database check', auth: false,
     response: { status: 200 },
     handler: async (_req, reply) => {
       try {
@@ -116,13 +116,13 @@ export function buildApi(ctx: ApiContext, options: { logger: Logger; apiKey: str
     },
   });
   router.add({
-    method: 'GET', url: '/metrics', tag: 'system', summary: 'Prometheus metrics', auth: false,
+    method: 'GET', operationId: 'getMetrics', url: '/metrics', tag: 'system', summary: 'Prometheus metrics', auth: false,
     response: { status: 200, description: 'Prometheus text format' },
     handler: async (_req, reply) => reply.type(ctx.metrics.registry.contentType).send(await ctx.metrics.registry.metrics()),
   });
   let doc: unknown;
   router.add({
-    method: 'GET', url: '/openapi.json', tag: 'system', summary: 'This API as an OpenAPI 3.1 document', auth: false,
+    method: 'GET', operationId: 'getOpenApi', url: '/openapi.json', tag: 'system', summary: 'This API as an OpenAPI 3.1 document', auth: false,
     response: { status: 200 },
     handler: async () => (doc ??= openApiDocument(router.specs)),
   });

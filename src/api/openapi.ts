@@ -26,6 +26,7 @@ export function openApiDocument(specs: RouteSpec[]): unknown {
     const errors = { description: 'Error', content: { 'application/json': { schema: plain(ErrorBody) } } };
     paths[path] ??= {};
     paths[path][spec.method.toLowerCase()] = {
+      operationId: spec.operationId,
       summary: spec.summary,
       tags: [spec.tag],
       security: spec.auth === false ? [] : [{ bearer: [] }],

@@ -10,6 +10,8 @@ export type AnyRequest = FastifyRequest & { params: any; query: any; body: unkno
 
 export interface RouteSpec {
   method: HTTPMethods;
+  /** stable camelCase name: the OpenAPI operationId and the typed client's route key */
+  operationId: string;
   /** Fastify syntax: /v1/apps/:app */
   url: string;
   summary: string;
@@ -33,6 +35,7 @@ export class Router {
   constructor(private readonly fastify: FastifyInstance) {}
 
   add(spec: RouteSpec): void {
+    if (this.specs.some((s) => s.operationId === spec.operationId)) throw new Error(`duplicate operationId ${spec.operationId}`);
     this.specs.push(spec);
     this.fastify.route({
       method: spec.method,

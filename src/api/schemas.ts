@@ -121,6 +121,9 @@ export const RotateBody = Type.Object(
 export const EndpointParams = Type.Object({ app: Type.String({ maxLength: 256 }), ep: Type.String({ maxLength: 64 }) });
 export const EndpointListQuery = Type.Composite([PageQuery, Type.Object({ status: Type.Optional(Status) })], strict);
 export const RecoverBody = Type.Object({ since: Timestamp, until: Type.Optional(Timestamp) }, strict);
+export const SecretOut = Type.Object({ secret: Type.String() });
+export const TestOut = Type.Object({ eventId: Type.String(), deliveryId: Type.String() });
+export const RecoverOut = Type.Object({ requeued: Type.Integer() });
 export const StatsOut = Type.Object({
   total: Type.Integer(), succeeded: Type.Integer(), failed: Type.Integer(), pending: Type.Integer(),
   successRate: Nullable(Type.Number()), avgResponseMs: Nullable(Type.Number()), p95ResponseMs: Nullable(Type.Number()),
@@ -143,6 +146,7 @@ export const PublishOut = Type.Object({
   id: Type.String(), type: Type.String(), timestamp: Timestamp, sequence: Type.Integer(), orderingKey: Nullable(Type.String()),
   deliveries: Type.Integer(),
 });
+export const BatchPublishOut = Type.Object({ data: Type.Array(Type.Composite([PublishOut, Type.Object({ duplicate: Type.Boolean() })])) });
 export const EventOut = Type.Composite([PublishOut, Type.Object({ data: Type.Unknown(), createdAt: Timestamp })]);
 export const EventParams = Type.Object({ app: Type.String({ maxLength: 256 }), id: Type.String({ maxLength: 256 }) });
 export const EventListQuery = Type.Composite([PageQuery, Type.Object({ type: Type.Optional(EventTypeName) })], strict);
@@ -160,6 +164,7 @@ export const AttemptOut = Type.Object({
   statusCode: Nullable(Type.Integer()), responseBody: Nullable(Type.String()), error: Nullable(Type.String()),
 });
 export const DeliveryDetailOut = Type.Composite([DeliveryOut, Type.Object({ attempts: Type.Array(AttemptOut) })]);
+export const RetryOut = Type.Object({ id: Type.String(), status: Type.Literal('pending') });
 export const DeliveryParams = Type.Object({ app: Type.String({ maxLength: 256 }), id: Type.String({ maxLength: 64 }) });
 export const DeliveryListQuery = Type.Composite(
   [

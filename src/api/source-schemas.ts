@@ -133,6 +133,8 @@ export const ReplayBody = Type.Object(
   strict,
 );
 
+export const ReplayOut = Type.Object({ replayed: Type.Integer() });
+
 export type SourceCreate = Static<typeof SourceCreate>;
 export type SourcePatch = Static<typeof SourcePatch>;
 export type HttpDestinationIn = Static<typeof HttpDestinationIn>;

@@ -59,6 +59,26 @@ describe('receiver SDK packaging', () => {
   });
 });
 
+describe('typed client packaging', () => {
+  const CLIENT = resolve(ROOT, '../client');
+  const files = sourceFiles(CLIENT);
+
+  it('loads nothing at run time but its own files (fetch is all it needs), so it runs in browsers, Deno, Bun and edge runtimes', () => {
+    expect(files.length).toBeGreaterThan(5);
+    for (const file of files) {
+      for (const spec of runtimeImports(readFileSync(file, 'utf8'))) {
+        const target = resolve(dirname(file), spec);
+        expect({ file: relative(CLIENT, file), spec, inside: target.startsWith(CLIENT + '/') })
+          .toEqual({ file: relative(CLIENT, file), spec: expect.stringMatching(/^\.\.?\//), inside: true });
+      }
+    }
+  });
+
+  it('keeps files small', () => {
+    for (const file of files) expect(readFileSync(file, 'utf8').split('\n').length, relative(CLIENT, file)).toBeLessThan(400);
+  });
+});
+
 describe('WebhookVerificationError', () => {
   it('maps codes to HTTP status and serialises as {"error":{"code","message"}}', () => {
     const cases: Array<[ConstructorParameters<typeof WebhookVerificationError>[0], number]> = [

@@ -24,7 +24,7 @@ const normaliseProfile = (p: ProfileIn): SignatureProfile | null =>
 /** Apps: one per customer (tenant) of the product that embeds Herald. */
 export function appRoutes(r: Router, ctx: ApiContext): void {
   r.add({
-    method: 'POST', url: '/v1/apps', tag: 'apps', summary: 'Create an app', body: AppCreate,
+    method: 'POST', operationId: 'createApp', url: '/v1/apps', tag: 'apps', summary: 'Create an app', body: AppCreate,
     response: { status: 201, schema: AppOut },
     handler: async (req, reply) => {
       const b = req.body as AppCreate;
@@ -36,7 +36,7 @@ export function appRoutes(r: Router, ctx: ApiContext): void {
     },
   });
   r.add({
-    method: 'GET', url: '/v1/apps', tag: 'apps', summary: 'List apps', querystring: PageQuery,
+    method: 'GET', operationId: 'listApps', url: '/v1/apps', tag: 'apps', summary: 'List apps', querystring: PageQuery,
     response: { status: 200, schema: pageOf(AppOut) },
     handler: async (req) => {
       const page = await ctx.store.listApps(pageQuery(req));
@@ -44,12 +44,12 @@ export function appRoutes(r: Router, ctx: ApiContext): void {
     },
   });
   r.add({
-    method: 'GET', url: '/v1/apps/:app', tag: 'apps', summary: 'Get an app by id or uid', params: AppParams,
+    method: 'GET', operationId: 'getApp', url: '/v1/apps/:app', tag: 'apps', summary: 'Get an app by id or uid', params: AppParams,
     response: { status: 200, schema: AppOut },
     handler: async (req) => appOut(await loadApp(ctx, req.params.app)),
   });
   r.add({
-    method: 'PATCH', url: '/v1/apps/:app', tag: 'apps', summary: 'Update an app', params: AppParams, body: AppPatch,
+    method: 'PATCH', operationId: 'updateApp', url: '/v1/apps/:app', tag: 'apps', summary: 'Update an app', params: AppParams, body: AppPatch,
     response: { status: 200, schema: AppOut },
     handler: async (req) => {
       const app = await loadApp(ctx, req.params.app);
@@ -63,7 +63,7 @@ export function appRoutes(r: Router, ctx: ApiContext): void {
     },
   });
   r.add({
-    method: 'DELETE', url: '/v1/apps/:app', tag: 'apps', summary: 'Delete an app with its endpoints, events and deliveries',
+    method: 'DELETE', operationId: 'deleteApp', url: '/v1/apps/:app', tag: 'apps', summary: 'Delete an app with its endpoints, events and deliveries',
     params: AppParams, response: { status: 204 },
     handler: async (req, reply) => {
       const app = await loadApp(ctx, req.params.app);

@@ -3,13 +3,13 @@ import { Type } from '@sinclair/typebox';
 import { HeraldError, notFound } from '../../errors.js';
 import { loadApp, pageQuery, type ApiContext } from '../context.js';
 import type { Router } from '../router.js';
-import { AppParams, DeliveryDetailOut, DeliveryListQuery, DeliveryOut, DeliveryParams, pageOf } from '../schemas.js';
+import { AppParams, DeliveryDetailOut, DeliveryListQuery, DeliveryOut, DeliveryParams, RetryOut, pageOf } from '../schemas.js';
 import { attemptOut, deliveryOut } from '../wire.js';
 
 /** The delivery log: one delivery per event × endpoint, with every attempt. */
 export function deliveryRoutes(r: Router, ctx: ApiContext): void {
   r.add({
-    method: 'GET', url: '/v1/apps/:app/deliveries', tag: 'deliveries', summary: 'List deliveries, newest first',
+    method: 'GET', operationId: 'listDeliveries', url: '/v1/apps/:app/deliveries', tag: 'deliveries', summary: 'List deliveries, newest first',
     params: AppParams, querystring: DeliveryListQuery, response: { status: 200, schema: pageOf(DeliveryOut) },
     handler: async (req) => {
       const app = await loadApp(ctx, req.params.app);
@@ -18,7 +18,7 @@ export function deliveryRoutes(r: Router, ctx: ApiContext): void {
     },
   });
   r.add({
-    method: 'GET', url: '/v1/apps/:app/deliveries/:id', tag: 'deliveries', summary: 'Get a delivery with its attempts',
+    method: 'GET', operationId: 'getDelivery', url: '/v1/apps/:app/deliveries/:id', tag: 'deliveries', summary: 'Get a delivery with its attempts',
     params: DeliveryParams, response: { status: 200, schema: DeliveryDetailOut },
     handler: async (req) => {
       const app = await loadApp(ctx, req.params.app);
@@ -28,9 +28,9 @@ export function deliveryRoutes(r: Router, ctx: ApiContext): void {
     },
   });
   r.add({
-    method: 'POST', url: '/v1/apps/:app/deliveries/:id/retry', tag: 'deliveries',
+    method: 'POST', operationId: 'retryDelivery', url: '/v1/apps/:app/deliveries/:id/retry', tag: 'deliveries',
     summary: 'Attempt now; a finished (failed or successful) delivery gets exactly one more attempt',
-    params: DeliveryParams, response: { status: 202, schema: Type.Object({ id: Type.String(), status: Type.Literal('pending') }) },
+    params: DeliveryParams, response: { status: 202, schema: RetryOut },
     handler: async (req, reply) => {
       const app = await loadApp(ctx, req.params.app);
       const result = await ctx.store.retryDelivery(app.id, req.params.id, Date.now());

@@ -7,7 +7,7 @@ import { loadApp, loadEndpoint, pageQuery, parseTime, type ApiContext } from '..
 import type { Router } from '../router.js';
 import {
   DeliveryListQuery, DeliveryOut, EndpointCreate as EndpointCreateSchema, EndpointListQuery, EndpointOut, EndpointParams, EndpointPatch as EndpointPatchSchema,
-  RecoverBody, RotateBody, StatsOut, pageOf,
+  RecoverBody, RecoverOut, RotateBody, SecretOut, StatsOut, TestOut, pageOf,
 } from '../schemas.js';
 import { deliveryOut, endpointOut, statsOut } from '../wire.js';
 import { Type } from '@sinclair/typebox';
@@ -40,7 +40,7 @@ const normaliseEvents = (events: string[] | null | undefined) =>
 export function endpointRoutes(r: Router, ctx: ApiContext): void {
   const base = '/v1/apps/:app/endpoints';
   r.add({
-    method: 'POST', url: base, tag: 'endpoints', summary: 'Create an endpoint (the secret is returned only here and by GET …/secret)',
+    method: 'POST', operationId: 'createEndpoint', url: base, tag: 'endpoints', summary: 'Create an endpoint (the secret is returned only here and by GET …/secret)',
     params: Type.Pick(EndpointParams, ['app']), body: EndpointCreateSchema, response: { status: 201, schema: EndpointOut },
     handler: async (req, reply) => {
       const b = req.body as EndpointCreate;
@@ -57,7 +57,7 @@ export function endpointRoutes(r: Router, ctx: ApiContext): void {
     },
   });
   r.add({
-    method: 'GET', url: base, tag: 'endpoints', summary: 'List endpoints', params: Type.Pick(EndpointParams, ['app']),
+    method: 'GET', operationId: 'listEndpoints', url: base, tag: 'endpoints', summary: 'List endpoints', params: Type.Pick(EndpointParams, ['app']),
     querystring: EndpointListQuery, response: { status: 200, schema: pageOf(EndpointOut) },
     handler: async (req) => {
       const app = await loadApp(ctx, req.params.app);
@@ -66,12 +66,12 @@ export function endpointRoutes(r: Router, ctx: ApiContext): void {
     },
   });
   r.add({
-    method: 'GET', url: `${base}/:ep`, tag: 'endpoints', summary: 'Get an endpoint', params: EndpointParams,
+    method: 'GET', operationId: 'getEndpoint', url: `${base}/:ep`, tag: 'endpoints', summary: 'Get an endpoint', params: EndpointParams,
     response: { status: 200, schema: EndpointOut },
     handler: async (req) => endpointOut((await loadEndpoint(ctx, req.params.app, req.params.ep)).endpoint),
   });
   r.add({
-    method: 'PATCH', url: `${base}/:ep`, tag: 'endpoints',
+    method: 'PATCH', operationId: 'updateEndpoint', url: `${base}/:ep`, tag: 'endpoints',
     summary: 'Update an endpoint; status active re-enables it and resumes its pending deliveries',
     params: EndpointParams, body: EndpointPatchSchema, response: { status: 200, schema: EndpointOut },
     handler: async (req) => {
@@ -90,7 +90,7 @@ export function endpointRoutes(r: Router, ctx: ApiContext): void {
     },
   });
   r.add({
-    method: 'DELETE', url: `${base}/:ep`, tag: 'endpoints', summary: 'Delete an endpoint and its deliveries',
+    method: 'DELETE', operationId: 'deleteEndpoint', url: `${base}/:ep`, tag: 'endpoints', summary: 'Delete an endpoint and its deliveries',
     params: EndpointParams, response: { status: 204 },
     handler: async (req, reply) => {
       const { app } = await loadEndpoint(ctx, req.params.app, req.params.ep);
@@ -99,14 +99,14 @@ export function endpointRoutes(r: Router, ctx: ApiContext): void {
     },
   });
   r.add({
-    method: 'GET', url: `${base}/:ep/secret`, tag: 'endpoints', summary: 'Get the signing secret', params: EndpointParams,
-    response: { status: 200, schema: Type.Object({ secret: Type.String() }) },
+    method: 'GET', operationId: 'getEndpointSecret', url: `${base}/:ep/secret`, tag: 'endpoints', summary: 'Get the signing secret', params: EndpointParams,
+    response: { status: 200, schema: SecretOut },
     handler: async (req) => ({ secret: (await loadEndpoint(ctx, req.params.app, req.params.ep)).endpoint.secret }),
   });
   r.add({
-    method: 'POST', url: `${base}/:ep/secret/rotate`, tag: 'endpoints',
+    method: 'POST', operationId: 'rotateEndpointSecret', url: `${base}/:ep/secret/rotate`, tag: 'endpoints',
     summary: 'Rotate the signing secret; the old one keeps signing alongside for graceSeconds (default 24 h)',
-    params: EndpointParams, body: RotateBody, response: { status: 200, schema: Type.Object({ secret: Type.String() }) },
+    params: EndpointParams, body: RotateBody, response: { status: 200, schema: SecretOut },
     handler: async (req) => {
       const b = (req.body ?? {}) as Static<typeof RotateBody>;
       if (b.secret !== undefined && !isValidSecret(b.secret)) {
@@ -121,8 +121,8 @@ export function endpointRoutes(r: Router, ctx: ApiContext): void {
     },
   });
   r.add({
-    method: 'POST', url: `${base}/:ep/test`, tag: 'endpoints', summary: 'Send a webhook.test event to this endpoint only',
-    params: EndpointParams, response: { status: 202, schema: Type.Object({ eventId: Type.String(), deliveryId: Type.String() }) },
+    method: 'POST', operationId: 'sendTestEvent', url: `${base}/:ep/test`, tag: 'endpoints', summary: 'Send a webhook.test event to this endpoint only',
+    params: EndpointParams, response: { status: 202, schema: TestOut },
     handler: async (req, reply) => {
       const { app, endpoint } = await loadEndpoint(ctx, req.params.app, req.params.ep);
       const result = await ctx.publisher.sendTest(app, endpoint);
@@ -130,9 +130,9 @@ export function endpointRoutes(r: Router, ctx: ApiContext): void {
     },
   });
   r.add({
-    method: 'POST', url: `${base}/:ep/recover`, tag: 'endpoints',
+    method: 'POST', operationId: 'recoverEndpoint', url: `${base}/:ep/recover`, tag: 'endpoints',
     summary: 'Re-send every failed delivery of this endpoint created in [since, until)', params: EndpointParams,
-    body: RecoverBody, response: { status: 202, schema: Type.Object({ requeued: Type.Integer() }) },
+    body: RecoverBody, response: { status: 202, schema: RecoverOut },
     handler: async (req, reply) => {
       const b = req.body as Static<typeof RecoverBody>;
       const now = Date.now();
@@ -146,7 +146,7 @@ export function endpointRoutes(r: Router, ctx: ApiContext): void {
     },
   });
   r.add({
-    method: 'GET', url: `${base}/:ep/stats`, tag: 'endpoints', summary: 'Delivery figures for this endpoint (attempt figures over 24 h)',
+    method: 'GET', operationId: 'getEndpointStats', url: `${base}/:ep/stats`, tag: 'endpoints', summary: 'Delivery figures for this endpoint (attempt figures over 24 h)',
     params: EndpointParams, response: { status: 200, schema: StatsOut },
     handler: async (req) => {
       const { endpoint } = await loadEndpoint(ctx, req.params.app, req.params.ep);
@@ -154,7 +154,7 @@ export function endpointRoutes(r: Router, ctx: ApiContext): void {
     },
   });
   r.add({
-    method: 'GET', url: `${base}/:ep/deliveries`, tag: 'deliveries', summary: "List this endpoint's deliveries, newest first",
+    method: 'GET', operationId: 'listEndpointDeliveries', url: `${base}/:ep/deliveries`, tag: 'deliveries', summary: "List this endpoint's deliveries, newest first",
     params: EndpointParams, querystring: Type.Omit(DeliveryListQuery, ['endpointId']),
     response: { status: 200, schema: pageOf(DeliveryOut) },
     handler: async (req) => {

@@ -8,7 +8,7 @@ import { eventTypeOut } from '../wire.js';
 /** Event types: the catalogue of what an app can publish, optionally with a JSON Schema for `data`. */
 export function eventTypeRoutes(r: Router, ctx: ApiContext): void {
   r.add({
-    method: 'POST', url: '/v1/event-types', tag: 'event-types', summary: 'Create an event type', body: EventTypeCreate,
+    method: 'POST', operationId: 'createEventType', url: '/v1/event-types', tag: 'event-types', summary: 'Create an event type', body: EventTypeCreate,
     response: { status: 201, schema: EventTypeOut },
     handler: async (req, reply) => {
       const b = req.body as Static<typeof EventTypeCreate>;
@@ -18,7 +18,7 @@ export function eventTypeRoutes(r: Router, ctx: ApiContext): void {
     },
   });
   r.add({
-    method: 'GET', url: '/v1/event-types', tag: 'event-types', summary: 'List event types (archived ones with includeArchived=true)',
+    method: 'GET', operationId: 'listEventTypes', url: '/v1/event-types', tag: 'event-types', summary: 'List event types (archived ones with includeArchived=true)',
     querystring: EventTypeListQuery, response: { status: 200, schema: pageOf(EventTypeOut) },
     handler: async (req) => {
       const page = await ctx.store.listEventTypes({ ...pageQuery(req), includeArchived: req.query.includeArchived === true });
@@ -26,7 +26,7 @@ export function eventTypeRoutes(r: Router, ctx: ApiContext): void {
     },
   });
   r.add({
-    method: 'GET', url: '/v1/event-types/:name', tag: 'event-types', summary: 'Get an event type', params: EventTypeParams,
+    method: 'GET', operationId: 'getEventType', url: '/v1/event-types/:name', tag: 'event-types', summary: 'Get an event type', params: EventTypeParams,
     response: { status: 200, schema: EventTypeOut },
     handler: async (req) => {
       const t = await ctx.store.getEventType(req.params.name);
@@ -35,7 +35,7 @@ export function eventTypeRoutes(r: Router, ctx: ApiContext): void {
     },
   });
   r.add({
-    method: 'PATCH', url: '/v1/event-types/:name', tag: 'event-types', summary: 'Update an event type', params: EventTypeParams,
+    method: 'PATCH', operationId: 'updateEventType', url: '/v1/event-types/:name', tag: 'event-types', summary: 'Update an event type', params: EventTypeParams,
     body: EventTypePatch, response: { status: 200, schema: EventTypeOut },
     handler: async (req) => {
       const b = req.body as Static<typeof EventTypePatch>;
@@ -46,7 +46,7 @@ export function eventTypeRoutes(r: Router, ctx: ApiContext): void {
     },
   });
   r.add({
-    method: 'DELETE', url: '/v1/event-types/:name', tag: 'event-types',
+    method: 'DELETE', operationId: 'archiveEventType', url: '/v1/event-types/:name', tag: 'event-types',
     summary: 'Archive an event type (kept for existing events; hidden from the list)', params: EventTypeParams,
     response: { status: 200, schema: EventTypeOut },
     handler: async (req) => {

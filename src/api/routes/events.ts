@@ -3,7 +3,7 @@ import { Type } from '@sinclair/typebox';
 import { HeraldError, notFound } from '../../errors.js';
 import { loadApp, pageQuery, type ApiContext } from '../context.js';
 import type { Router } from '../router.js';
-import { AppParams, EventBatchIn, EventIn, EventListQuery, EventOut, EventParams, PublishOut, pageOf } from '../schemas.js';
+import { AppParams, BatchPublishOut, EventBatchIn, EventIn, EventListQuery, EventOut, EventParams, PublishOut, pageOf } from '../schemas.js';
 import { eventOut, publishOut } from '../wire.js';
 
 function idempotencyKey(header: string | string[] | undefined): string | undefined {
@@ -16,7 +16,7 @@ function idempotencyKey(header: string | string[] | undefined): string | undefin
 /** Publishing and the polling feed. */
 export function eventRoutes(r: Router, ctx: ApiContext): void {
   r.add({
-    method: 'POST', url: '/v1/apps/:app/events', tag: 'events',
+    method: 'POST', operationId: 'publishEvent', url: '/v1/apps/:app/events', tag: 'events',
     summary: 'Publish an event: 202 once it and its deliveries are committed; 200 with the original for a repeated id or Idempotency-Key',
     params: AppParams, body: EventIn, response: { status: 202, schema: PublishOut }, rateLimited: false,
     handler: async (req, reply) => {
@@ -26,13 +26,10 @@ export function eventRoutes(r: Router, ctx: ApiContext): void {
     },
   });
   r.add({
-    method: 'POST', url: '/v1/apps/:app/events/batch', tag: 'events',
+    method: 'POST', operationId: 'publishEvents', url: '/v1/apps/:app/events/batch', tag: 'events',
     summary: 'Publish up to 1,000 events in one transaction', params: AppParams, body: EventBatchIn,
     bodyLimit: ctx.config.maxBatchBytes, rateLimited: false,
-    response: {
-      status: 202,
-      schema: Type.Object({ data: Type.Array(Type.Composite([PublishOut, Type.Object({ duplicate: Type.Boolean() })])) }),
-    },
+    response: { status: 202, schema: BatchPublishOut },
     handler: async (req, reply) => {
       const app = await loadApp(ctx, req.params.app);
       const { events } = req.body as Static<typeof EventBatchIn>;
@@ -41,7 +38,7 @@ export function eventRoutes(r: Router, ctx: ApiContext): void {
     },
   });
   r.add({
-    method: 'GET', url: '/v1/apps/:app/events', tag: 'events',
+    method: 'GET', operationId: 'listEvents', url: '/v1/apps/:app/events', tag: 'events',
     summary: 'Events in sequence order; poll from the last iterator to catch up on anything missed',
     params: AppParams, querystring: EventListQuery, response: { status: 200, schema: pageOf(EventOut) },
     handler: async (req) => {
@@ -54,7 +51,7 @@ export function eventRoutes(r: Router, ctx: ApiContext): void {
     },
   });
   r.add({
-    method: 'GET', url: '/v1/apps/:app/events/:id', tag: 'events', summary: 'Get an event', params: EventParams,
+    method: 'GET', operationId: 'getEvent', url: '/v1/apps/:app/events/:id', tag: 'events', summary: 'Get an event', params: EventParams,
     response: { status: 200, schema: EventOut },
     handler: async (req) => {
       const app = await loadApp(ctx, req.params.app);

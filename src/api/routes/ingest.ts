@@ -15,7 +15,7 @@ export function ingestRoutes(fastify: FastifyInstance, ctx: ApiContext, specs: R
     child.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: ctx.config.maxPayloadBytes }, (_req, body, done) => done(null, body));
     const r = new Router(child);
     r.add({
-      method: 'POST', url: '/in/:sourceId', tag: 'ingest', auth: false, rateLimited: false,
+      method: 'POST', operationId: 'ingestRequest', url: '/in/:sourceId', tag: 'ingest', auth: false, rateLimited: false,
       summary: "Receive a webhook for a source: 202 once it is durably stored (before forwarding), 401 if its signature doesn't verify, 200 for a duplicate or stale request, 429 above the source's rate limit",
       params: Type.Object({ sourceId: Type.String({ maxLength: 64 }) }),
       response: { status: 202, description: '{"id","status","forwarding"} or the source\'s configured response' },

@@ -10,7 +10,7 @@ import { pageQuery, parseTime, type ApiContext } from '../context.js';
 import type { Router } from '../router.js';
 import { checkEndpoint, normaliseHeaders } from './endpoints.js';
 import {
-  ReplayBody, RequestDetailOut, RequestListQuery, RequestOut, RequestParams, SourceCreate, SourceOut, SourceParams, SourcePatch,
+  ReplayBody, ReplayOut, RequestDetailOut, RequestListQuery, RequestOut, RequestParams, SourceCreate, SourceOut, SourceParams, SourcePatch,
   type AppDestinationIn, type HttpDestinationIn,
 } from '../source-schemas.js';
 import { pageOf, PageQuery } from '../schemas.js';
@@ -99,7 +99,7 @@ export function sourceRoutes(r: Router, ctx: ApiContext): void {
   const dedup = (o: SourceCreate['dedup']) => o ? { key: o.key, ttlSeconds: o.ttlSeconds ?? DEFAULT_DEDUP_TTL_SECONDS } : null;
 
   r.add({
-    method: 'POST', url: '/v1/sources', tag: 'sources',
+    method: 'POST', operationId: 'createSource', url: '/v1/sources', tag: 'sources',
     summary: 'Create a source: an ingest URL that verifies, deduplicates, orders and forwards webhooks from a provider',
     body: SourceCreate, response: { status: 201, schema: SourceOut },
     handler: async (req, reply) => {
@@ -121,7 +121,7 @@ export function sourceRoutes(r: Router, ctx: ApiContext): void {
     },
   });
   r.add({
-    method: 'GET', url: '/v1/sources', tag: 'sources', summary: 'List sources', querystring: PageQuery,
+    method: 'GET', operationId: 'listSources', url: '/v1/sources', tag: 'sources', summary: 'List sources', querystring: PageQuery,
     response: { status: 200, schema: pageOf(SourceOut) },
     handler: async (req) => {
       const page = await ctx.store.listSources(pageQuery(req));
@@ -131,7 +131,7 @@ export function sourceRoutes(r: Router, ctx: ApiContext): void {
     },
   });
   r.add({
-    method: 'GET', url: '/v1/sources/:id', tag: 'sources', summary: 'Get a source', params: SourceParams,
+    method: 'GET', operationId: 'getSource', url: '/v1/sources/:id', tag: 'sources', summary: 'Get a source', params: SourceParams,
     response: { status: 200, schema: SourceOut },
     handler: async (req) => {
       const source = await loadSource(req.params.id);
@@ -139,7 +139,7 @@ export function sourceRoutes(r: Router, ctx: ApiContext): void {
     },
   });
   r.add({
-    method: 'PATCH', url: '/v1/sources/:id', tag: 'sources',
+    method: 'PATCH', operationId: 'updateSource', url: '/v1/sources/:id', tag: 'sources',
     summary: 'Update a source; `destinations` replaces the list (give an HTTP destination\'s id to keep it, with its secret and history)',
     params: SourceParams, body: SourcePatch, response: { status: 200, schema: SourceOut },
     handler: async (req) => {
@@ -166,7 +166,7 @@ export function sourceRoutes(r: Router, ctx: ApiContext): void {
     },
   });
   r.add({
-    method: 'DELETE', url: '/v1/sources/:id', tag: 'sources', summary: 'Delete a source with its request log and pending forwards',
+    method: 'DELETE', operationId: 'deleteSource', url: '/v1/sources/:id', tag: 'sources', summary: 'Delete a source with its request log and pending forwards',
     params: SourceParams, response: { status: 204 },
     handler: async (req, reply) => {
       if (!(await ctx.store.deleteSource(req.params.id))) throw notFound('source', req.params.id);
@@ -176,7 +176,7 @@ export function sourceRoutes(r: Router, ctx: ApiContext): void {
   });
 
   r.add({
-    method: 'GET', url: '/v1/sources/:id/requests', tag: 'sources',
+    method: 'GET', operationId: 'listSourceRequests', url: '/v1/sources/:id/requests', tag: 'sources',
     summary: 'The request log, newest first: every request received, with its verification outcome and forwarding state',
     params: SourceParams, querystring: RequestListQuery, response: { status: 200, schema: pageOf(RequestOut) },
     handler: async (req) => {
@@ -186,7 +186,7 @@ export function sourceRoutes(r: Router, ctx: ApiContext): void {
     },
   });
   r.add({
-    method: 'GET', url: '/v1/sources/:id/requests/:req', tag: 'sources', summary: 'Get a request with its deliveries and their attempts',
+    method: 'GET', operationId: 'getSourceRequest', url: '/v1/sources/:id/requests/:req', tag: 'sources', summary: 'Get a request with its deliveries and their attempts',
     params: RequestParams, response: { status: 200, schema: RequestDetailOut },
     handler: async (req) => {
       const source = await loadSource(req.params.id);
@@ -202,7 +202,7 @@ export function sourceRoutes(r: Router, ctx: ApiContext): void {
     },
   });
   r.add({
-    method: 'GET', url: '/v1/sources/:id/requests/:req/body', tag: 'sources',
+    method: 'GET', operationId: 'getSourceRequestBody', url: '/v1/sources/:id/requests/:req/body', tag: 'sources',
     summary: 'The bytes an accepted request carried, exactly as received, with its original content type',
     params: RequestParams, response: { status: 200, description: 'the raw body' },
     handler: async (req, reply) => {
@@ -215,9 +215,9 @@ export function sourceRoutes(r: Router, ctx: ApiContext): void {
     },
   });
   r.add({
-    method: 'POST', url: '/v1/sources/:id/requests/:req/replay', tag: 'sources',
+    method: 'POST', operationId: 'replaySourceRequest', url: '/v1/sources/:id/requests/:req/replay', tag: 'sources',
     summary: 'Forward a request again: each of its finished deliveries gets one more attempt',
-    params: RequestParams, response: { status: 202, schema: Type.Object({ replayed: Type.Integer() }) },
+    params: RequestParams, response: { status: 202, schema: ReplayOut },
     handler: async (req, reply) => {
       const source = await loadSource(req.params.id);
       const request = await ctx.store.getRequest(source.id, req.params.req);
@@ -229,9 +229,9 @@ export function sourceRoutes(r: Router, ctx: ApiContext): void {
     },
   });
   r.add({
-    method: 'POST', url: '/v1/sources/:id/replay', tag: 'sources',
+    method: 'POST', operationId: 'replaySource', url: '/v1/sources/:id/replay', tag: 'sources',
     summary: 'Forward again the deliveries of requests received in [since, until) that ended in `status` (default failed)',
-    params: SourceParams, body: ReplayBody, response: { status: 202, schema: Type.Object({ replayed: Type.Integer() }) },
+    params: SourceParams, body: ReplayBody, response: { status: 202, schema: ReplayOut },
     handler: async (req, reply) => {
       const b = req.body as Static<typeof ReplayBody>;
       const source = await loadSource(req.params.id);

@@ -1,0 +1,51 @@
+import { PageList } from '../pages.js';
+import type { Transport } from '../transport.js';
+import type {
+  Delivery, DeliveryListQuery, Endpoint, EndpointCreate, EndpointListQuery, EndpointPatch, EndpointStats, Page, Recover, RotateSecret,
+} from '../types.js';
+
+/** Where an app's events go. `create` is the one call (with `secret`) that returns the signing secret. */
+export class Endpoints {
+  constructor(private readonly t: Transport) {}
+
+  create(app: string, body: EndpointCreate): Promise<Endpoint & { secret: string }> {
+    return this.t.call('createEndpoint', { params: { app }, body });
+  }
+  list(app: string, query: EndpointListQuery = {}): PageList<Endpoint> {
+    return new PageList((iterator) => this.t.call<Page<Endpoint>>('listEndpoints', { params: { app }, query: { ...query, iterator }, retry: true }), query.iterator);
+  }
+  get(app: string, ep: string): Promise<Endpoint> {
+    return this.t.call('getEndpoint', { params: { app, ep }, retry: true });
+  }
+  /** `status: 'active'` re-enables a disabled endpoint and resumes its pending deliveries */
+  update(app: string, ep: string, body: EndpointPatch): Promise<Endpoint> {
+    return this.t.call('updateEndpoint', { params: { app, ep }, body });
+  }
+  delete(app: string, ep: string): Promise<void> {
+    return this.t.call('deleteEndpoint', { params: { app, ep } });
+  }
+  secret(app: string, ep: string): Promise<{ secret: string }> {
+    return this.t.call('getEndpointSecret', { params: { app, ep }, retry: true });
+  }
+  /** the old secret keeps signing for `graceSeconds` (default 24 h) */
+  rotateSecret(app: string, ep: string, body: RotateSecret = {}): Promise<{ secret: string }> {
+    return this.t.call('rotateEndpointSecret', { params: { app, ep }, body });
+  }
+  /** sends a `webhook.test` event to this endpoint only */
+  test(app: string, ep: string): Promise<{ eventId: string; deliveryId: string }> {
+    return this.t.call('sendTestEvent', { params: { app, ep } });
+  }
+  /** re-sends every failed delivery created in [since, until) */
+  recover(app: string, ep: string, body: Recover): Promise<{ requeued: number }> {
+    return this.t.call('recoverEndpoint', { params: { app, ep }, body });
+  }
+  stats(app: string, ep: string): Promise<EndpointStats> {
+    return this.t.call('getEndpointStats', { params: { app, ep }, retry: true });
+  }
+  deliveries(app: string, ep: string, query: Omit<DeliveryListQuery, 'endpointId'> = {}): PageList<Delivery> {
+    return new PageList(
+      (iterator) => this.t.call<Page<Delivery>>('listEndpointDeliveries', { params: { app, ep }, query: { ...query, iterator }, retry: true }),
+      query.iterator,
+    );
+  }
+}

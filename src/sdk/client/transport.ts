@@ -1,0 +1,120 @@
+import { HeraldApiError } from './errors.js';
+import { ROUTES, type OperationId } from './routes.js';
+
+export interface ClientOptions {
+  /** Herald's base URL, e.g. https://hooks.example.com */
+  url: string;
+  apiKey: string;
+  /** the fetch to use; default globalThis.fetch */
+  fetch?: typeof globalThis.fetch;
+  /** per request, default 30 s */
+  timeoutMs?: number;
+  /** retries of a retryable call (reads and publishes) after a network error, 429 or 5xx; default 3 */
+  maxRetries?: number;
+  /** longest Retry-After honoured; a longer one fails the call at once. Default 60 s */
+  maxRetryAfterMs?: number;
+  /** extra headers on every request */
+  headers?: Record<string, string>;
+}
+
+export interface Call {
+  params?: Record<string, string>;
+  query?: object;
+  body?: unknown;
+  headers?: Record<string, string>;
+  /** safe to send again: reads, and publishes (they carry an Idempotency-Key) */
+  retry?: boolean;
+  /** return the response itself instead of its parsed JSON */
+  raw?: boolean;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function retryAfterMs(value: string | null): number | null {
+  if (!value) return null;
+  const seconds = Number(value);
+  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
+  const at = Date.parse(value);
+  return Number.isNaN(at) ? null : Math.max(0, at - Date.now());
+}
+
+function queryString(query: object | undefined): string {
+  if (!query) return '';
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(query)) if (v !== undefined && v !== null) q.set(k, String(v));
+  const s = q.toString();
+  return s ? `?${s}` : '';
+}
+
+async function errorOf(res: Response): Promise<HeraldApiError> {
+  const text = await res.text().catch(() => '');
+  try {
+    const { error } = JSON.parse(text) as { error: { code: string; message: string; details?: unknown } };
+    if (error && typeof error.code === 'string') return new HeraldApiError(res.status, error.code, error.message, error.details);
+  } catch {
+    /* not Herald's error shape: a proxy's page, say */
+  }
+  return new HeraldApiError(res.status, `http_${res.status}`, text.slice(0, 200) || res.statusText || `HTTP ${res.status}`);
+}
+
+/**
+ * One HTTP exchange with Herald, with retries where they can't do harm. Backoff 250 ms
+ * doubling (±20 % jitter, at most 8 s); a 429's or 503's Retry-After is waited out when it is
+ * within maxRetryAfterMs.
+ */
+export class Transport {
+  private readonly base: string;
+  private readonly fetch: typeof globalThis.fetch;
+
+  constructor(private readonly o: ClientOptions) {
+    if (!o.url) throw new TypeError('HeraldClient: url is required');
+    if (!o.apiKey) throw new TypeError('HeraldClient: apiKey is required');
+    this.base = o.url.replace(/\/+$/, '');
+    const f = o.fetch ?? globalThis.fetch;
+    if (!f) throw new TypeError('HeraldClient: no fetch in this runtime; pass options.fetch');
+    this.fetch = f.bind(globalThis);
+  }
+
+  async call<T>(op: OperationId, c: Call = {}): Promise<T> {
+    const [method, template] = ROUTES[op];
+    const path = template.replace(/\{(\w+)\}/g, (_, name: string) => {
+      const v = c.params?.[name];
+      if (v === undefined || v === '') throw new TypeError(`${op}: ${name} is required`);
+      return encodeURIComponent(v);
+    });
+    const url = `${this.base}${path}${queryString(c.query)}`;
+    const headers: Record<string, string> = {
+      accept: 'application/json', ...this.o.headers, ...c.headers, authorization: `Bearer ${this.o.apiKey}`,
+    };
+    if (c.body !== undefined) headers['content-type'] = 'application/json';
+    const body = c.body === undefined ? undefined : JSON.stringify(c.body);
+    const retries = c.retry ? (this.o.maxRetries ?? 3) : 0;
+    for (let attempt = 0; ; attempt++) {
+      const backoff = Math.min(8000, 250 * 2 ** attempt) * (0.8 + Math.random() * 0.4);
+      let res: Response;
+      try {
+        res = await this.fetch(url, { method, headers, body, signal: AbortSignal.timeout(this.o.timeoutMs ?? 30_000) });
+      } catch (err) {
+        if (attempt < retries) {
+          await sleep(backoff);
+          continue;
+        }
+        const timeout = (err as Error)?.name === 'TimeoutError';
+        throw new HeraldApiError(0, timeout ? 'timeout' : 'network_error', `${method} ${path}: ${timeout ? 'no response in time' : (err as Error)?.message ?? 'request failed'}`, undefined, { cause: err });
+      }
+      if ((res.status === 429 || res.status >= 500) && attempt < retries) {
+        const after = retryAfterMs(res.headers.get('retry-after'));
+        if (after === null || after <= (this.o.maxRetryAfterMs ?? 60_000)) {
+          await res.body?.cancel().catch(() => {});
+          await sleep(Math.max(backoff, after ?? 0));
+          continue;
+        }
+      }
+      if (!res.ok) throw await errorOf(res);
+      if (c.raw) return res as T;
+      if (res.status === 204) return undefined as T;
+      const text = await res.text();
+      return (text ? JSON.parse(text) : undefined) as T;
+    }
+  }
+}
