@@ -16,6 +16,7 @@ import { DeliveryWorker } from './delivery/worker.js';
 import { createLogger } from './logger.js';
 import { Metrics } from './metrics.js';
 import { openStore } from './store/index.js';
+import { RelayHub } from './relay/hub.js';
 import type { Store } from './store/types.js';
 
 export interface Herald {
@@ -52,9 +53,14 @@ export async function createHerald(config: HeraldConfig, options: HeraldOptions)
   const sender = createSender({ policy, resolve: options.resolve });
 
   let ops: OperatorNotifier | null = null;
-  const worker = config.roles.worker
+  let worker: DeliveryWorker | null = null;
+  // A listener's endpoint may have deliveries waiting: send them now rather than at the next tick.
+  const relay = config.roles.worker
+    ? new RelayHub(logger, (id) => void worker?.takeRelay(id).catch((err) => logger.error({ err, endpointId: id }, 'relay hand-off failed')))
+    : null;
+  worker = config.roles.worker
     ? new DeliveryWorker({
-        store, sender, logger, metrics, concurrency: config.workerConcurrency,
+        store, sender, relay: relay ?? undefined, logger, metrics, concurrency: config.workerConcurrency,
         defaults: {
           retrySchedule: config.retrySchedule, retryJitter: config.retryJitter,
           maxRetryAfterSeconds: config.maxRetryAfterSeconds, timeoutMs: config.requestTimeoutMs,
@@ -79,7 +85,7 @@ export async function createHerald(config: HeraldConfig, options: HeraldOptions)
     if (source.destinations.some((d) => d.type === 'app')) forwarder?.kick();
   });
   const fastify = config.roles.api
-    ? buildApi({ store, config, metrics, publisher, notifyWorker, addressPolicy: policy, ops, gateway }, { logger, apiKey: options.apiKey }).fastify
+    ? buildApi({ store, config, metrics, publisher, notifyWorker, addressPolicy: policy, ops, gateway, relay }, { logger, apiKey: options.apiKey }).fastify
     : null;
 
   const retention = worker ? new Retention(store, config.retentionDays, logger) : null;
@@ -107,6 +113,7 @@ export async function createHerald(config: HeraldConfig, options: HeraldOptions)
     async close(graceMs = 10_000) {
       if (closed) return;
       closed = true;
+      relay?.close();
       if (fastify) await fastify.close();
       if (unlisten) await unlisten();
       await retention?.stop();

@@ -12,6 +12,7 @@ import { endpointRoutes } from './routes/endpoints.js';
 import { eventTypeRoutes } from './routes/event-types.js';
 import { eventRoutes } from './routes/events.js';
 import { ingestRoutes } from './routes/ingest.js';
+import { relayRoutes } from './routes/relay.js';
 import { sourceRoutes } from './routes/sources.js';
 
 /** Fastify's own error codes that are the caller's fault, mapped to ours. */
@@ -102,6 +103,7 @@ export function buildApi(ctx: ApiContext, options: { logger: Logger; apiKey: str
   deliveryRoutes(router, ctx);
   sourceRoutes(router, ctx);
   ingestRoutes(fastify, ctx, router.specs);
+  relayRoutes(fastify, ctx, router.specs);
 
   router.add({
     method: 'GET', operationId: 'getHealth', url: '/health', tag: 'system', summary: 'Liveness and database check', auth: false,

@@ -7,6 +7,7 @@ import type { Metrics } from '../metrics.js';
 import type { App, Endpoint, Store } from '../store/types.js';
 import type { Publisher } from './publish.js';
 import type { InboundGateway } from '../inbound/gateway.js';
+import type { RelayHub } from '../relay/hub.js';
 
 /** What route handlers get: the store seam and a few services, never SQL. */
 export interface ApiContext {
@@ -22,6 +23,8 @@ export interface ApiContext {
   gateway: InboundGateway;
   /** operational webhooks, when HERALD_OPERATOR_APP is set */
   ops: OperatorNotifier | null;
+  /** relay listeners of this process; null without the worker role (nothing would send to them) */
+  relay: RelayHub | null;
 }
 
 export async function loadApp(ctx: ApiContext, key: string): Promise<App> {

@@ -82,9 +82,13 @@ const RetrySchedule = Type.Array(Type.Number({ minimum: 0, maximum: 604_800 }), 
   maxItems: 50,
   description: 'Delays in seconds before retry 1, 2, …; null = server default',
 });
+const EndpointType = Type.Union([Type.Literal('http'), Type.Literal('relay')], {
+  description: 'http (default): POSTed to `url`. relay: no URL; deliveries go to a `herald listen` connected to this server, and wait while none is',
+});
 export const EndpointCreate = Type.Object(
   {
-    url: Type.String({ minLength: 1, maxLength: 2048 }),
+    type: Type.Optional(EndpointType),
+    url: Type.Optional(Type.String({ minLength: 1, maxLength: 2048, description: 'required for type http' })),
     description: Type.Optional(Nullable(Type.String({ maxLength: 4096 }))),
     events: Type.Optional(Nullable(Type.Array(Type.String({ maxLength: 256, pattern: SUBSCRIPTION_PATTERN }), { maxItems: 500 }))),
     status: Type.Optional(Status),
@@ -100,9 +104,15 @@ export const EndpointCreate = Type.Object(
   },
   strict,
 );
-export const EndpointPatch = Type.Partial(Type.Omit(EndpointCreate, ['secret']), strict);
+export const EndpointPatch = Type.Partial(Type.Omit(EndpointCreate, ['secret', 'type']), strict);
+export const RelayOut = Type.Object({
+  connected: Type.Boolean({ description: 'a listener is connected (to this server process)' }),
+  listeners: Type.Integer(),
+  since: Nullable(Timestamp),
+});
 export const EndpointOut = Type.Object({
-  id: Type.String(), appId: Type.String(), url: Type.String(), description: Nullable(Type.String()),
+  id: Type.String(), appId: Type.String(), type: EndpointType, url: Type.String(), description: Nullable(Type.String()),
+  relay: Nullable(RelayOut),
   events: Type.Array(Type.String()), status: Status, disabledReason: Nullable(Type.String()),
   disabledAt: Nullable(Timestamp), secret: Type.Optional(Type.String()), headers: Headers,
   retrySchedule: Nullable(RetrySchedule), timeoutMs: Nullable(Type.Integer()), rateLimit: Nullable(Type.Number()),

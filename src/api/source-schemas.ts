@@ -39,7 +39,7 @@ export const VerificationOut = Type.Object({
   scheme: Type.String(), secretCount: Type.Integer(), toleranceSeconds: Type.Optional(Type.Integer()), ...HmacOptions,
 });
 
-const HttpDestinationFields = Type.Pick(EndpointCreate, ['url', 'description', 'secret', 'headers', 'retrySchedule', 'timeoutMs', 'rateLimit', 'maxInFlight', 'disableAfterFailures', 'disableAfterSeconds']);
+const HttpDestinationFields = Type.Pick(EndpointCreate, ['type', 'url', 'description', 'secret', 'headers', 'retrySchedule', 'timeoutMs', 'rateLimit', 'maxInFlight', 'disableAfterFailures', 'disableAfterSeconds']);
 export const HttpDestinationIn = Type.Composite(
   [Type.Object({ id: Type.Optional(Type.String({ maxLength: 64, description: 'an existing destination to keep (PATCH)' })) }), HttpDestinationFields],
   strict,

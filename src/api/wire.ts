@@ -1,3 +1,5 @@
+import { isRelay } from '../core/relay.js';
+import type { RelayStatus } from '../relay/hub.js';
 import type { InboundRequest, Source } from '../store/inbound.js';
 import type { App, Attempt, Delivery, Endpoint, EndpointStats, EventType, StoredEvent } from '../store/types.js';
 
@@ -15,9 +17,14 @@ export const eventTypeOut = (t: EventType) => ({
   createdAt: iso(t.createdAt), updatedAt: iso(t.updatedAt),
 });
 
-/** The secret is shown on create and by GET …/secret only. */
-export const endpointOut = (e: Endpoint, withSecret = false) => ({
-  id: e.id, appId: e.appId, url: e.url, description: e.description, events: e.events ?? ['*'], status: e.status,
+/**
+ * The secret is shown on create and by GET …/secret only. A relay endpoint says whether a
+ * listener is connected (`relay`, from the process's RelayHub; null for HTTP endpoints).
+ */
+export const endpointOut = (e: Endpoint, withSecret = false, relay: RelayStatus | null = null) => ({
+  id: e.id, appId: e.appId, type: isRelay(e) ? ('relay' as const) : ('http' as const), url: e.url,
+  relay: isRelay(e) ? { connected: relay?.connected ?? false, listeners: relay?.listeners ?? 0, since: isoOrNull(relay?.since ?? null) } : null,
+  description: e.description, events: e.events ?? ['*'], status: e.status,
   disabledReason: e.disabledReason, disabledAt: isoOrNull(e.disabledAt), ...(withSecret ? { secret: e.secret } : {}),
   headers: e.headers, retrySchedule: e.retrySchedule, timeoutMs: e.timeoutMs, rateLimit: e.rateLimit,
   maxInFlight: e.maxInFlight, disableAfterFailures: e.disableAfterFailures, disableAfterSeconds: e.disableAfterSeconds,

@@ -94,6 +94,12 @@ export class EndpointGate {
     if (this.failures >= circuit.threshold) this.trippedUntil = now + circuit.cooldownMs;
   }
 
+  /** An attempt that never went out (a relay listener went away): neither a success nor a failure. */
+  abandoned(now: number): void {
+    this.inFlight--;
+    this.progressAt = now;
+  }
+
   /** Recovered (probe succeeded, re-enabled): start counting afresh. */
   reset(): void {
     this.held = false;

@@ -14,7 +14,11 @@ export interface SendResult {
   /** machine-readable reason when no response arrived */
   error: string | null;
   retryAfter: string | undefined;
+  /** nothing went out (a relay endpoint without a listener): not an attempt, the delivery waits */
+  notSent?: boolean;
 }
+
+export const NOT_SENT: SendResult = { statusCode: null, responseBody: null, error: 'relay_not_connected', retryAfter: undefined, notSent: true };
 
 export interface Sender {
   send(url: string, headers: Record<string, string>, body: string | Buffer, timeoutMs: number): Promise<SendResult>;

@@ -6,14 +6,22 @@ import {
   PARKED_AT,
   type AttemptOutcome, type ClaimedDelivery, type Endpoint, type HealthChange, type HealthPolicy, type Store,
 } from '../store/types.js';
+import { isRelay } from '../core/relay.js';
 import { EndpointGate } from './gate.js';
-import { attempt } from './attempt.js';
+import { attempt, type RelaySender } from './attempt.js';
 import type { Sender } from './http.js';
 import { OutcomeWriter } from './outcome-writer.js';
+
+/** The relay sockets of this process (relay/hub.ts): which relay endpoints it can send to. */
+export interface RelayLink extends RelaySender {
+  has(endpointId: string): boolean;
+  endpoints(): string[];
+}
 
 export interface WorkerOptions {
   store: Store;
   sender: Sender;
+  relay?: RelayLink;
   logger: Logger;
   metrics?: Metrics;
   /** requests in flight at most */
@@ -115,6 +123,24 @@ export class DeliveryWorker {
       return;
     }
     this.dispatch(deliveries);
+  }
+
+  /**
+   * Sends what waits for a relay endpoint whose listener is connected to this process: on
+   * connect, and at every maintenance tick (deliveries another process claimed and held back
+   * for want of the socket come here within a quarter second).
+   */
+  async takeRelay(endpointId: string): Promise<void> {
+    if (!this.running) return;
+    for (;;) {
+      const want = Math.min(this.room() - this.reserved, this.batchSize);
+      if (want <= 0 || !this.o.relay?.has(endpointId)) return;
+      const now = Date.now();
+      const claimed = await this.o.store.claimHeld(endpointId, this.id, now + this.leaseMs, want);
+      this.dispatch(claimed);
+      if (claimed.length < want) return;
+      await yieldToLoop();
+    }
   }
 
   /** New work may be due now (a publish committed, a retry was requested). */
@@ -228,9 +254,11 @@ export class DeliveryWorker {
       const gate = this.gateFor(ep);
       this.touch(gate, now);
       const share = this.share();
-      if (!probe) gate.held = ep.status !== 'active' || ep.circuitState === 'open' || ep.circuitState === 'half_open';
-      // A disabled endpoint or an open circuit keeps its deliveries, held back, until it recovers.
-      if (gate.blocked && !probe) back.push({ id: d.id, at: PARKED_AT });
+      const noListener = isRelay(ep) && !this.o.relay?.has(ep.id);
+      if (!probe) gate.held = ep.status !== 'active' || ep.circuitState === 'open' || ep.circuitState === 'half_open' || noListener;
+      // A disabled endpoint or an open circuit keeps its deliveries, held back, until it
+      // recovers; a relay endpoint until a listener connects to this process (takeRelay).
+      if ((gate.blocked && !probe) || (probe && noListener)) back.push({ id: d.id, at: PARKED_AT });
       else if (probe || (gate.queue.length === 0 && gate.canStart(now, share) && this.inflight.size < this.o.concurrency)) this.send(d, gate, probe);
       else if (gate.hasRoom(now, share)) {
         gate.queue.push(d);
@@ -296,15 +324,28 @@ export class DeliveryWorker {
     this.inflight.add(d.id);
     let duration = 0;
     let ok = false;
+    let sent = true;
     attempt(d, probe, this.o)
       .then((outcome) => {
+        if (!outcome) {
+          // The relay listener went away before answering: back to waiting for one.
+          sent = false;
+          void this.release([{ id: d.id, at: PARKED_AT }]);
+          return;
+        }
         duration = outcome.attempt.durationMs;
         ok = outcome.status === 'success';
         this.writer.add(d, outcome);
       })
       .catch((err) => this.o.logger.error({ err, deliveryId: d.id }, 'delivery attempt crashed'))
       .finally(() => {
-        gate.finished(duration, ok, { threshold: this.o.health.circuitThreshold, cooldownMs: this.o.health.circuitBaseMs }, Date.now());
+        if (!sent) {
+          gate.abandoned(Date.now());
+          if (!this.o.relay?.has(d.endpoint.id)) {
+            gate.held = true;
+            this.holdQueue(gate);
+          }
+        } else gate.finished(duration, ok, { threshold: this.o.health.circuitThreshold, cooldownMs: this.o.health.circuitBaseMs }, Date.now());
         if (probe && ok) gate.reset();
         this.inflight.delete(d.id);
         if (this.waiting.size > 0) this.drain();
@@ -368,6 +409,7 @@ export class DeliveryWorker {
         this.lastHeartbeat = now;
         this.workers = await this.o.store.heartbeat(this.id, now, 10_000);
       }
+      for (const id of this.o.relay?.endpoints() ?? []) await this.takeRelay(id);
       for (const ep of await this.o.store.takeDueCircuits(now, now + this.leaseMs, 50)) {
         if (ep.circuitState === 'recovering') {
           const seconds = Math.floor((now - (ep.circuitSince ?? now)) / 1000);

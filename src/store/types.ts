@@ -333,6 +333,12 @@ export interface Store extends InboundStore {
   takeDueCircuits(now: number, leaseUntil: number, limit: number): Promise<Endpoint[]>;
   /** Claims one held-back delivery of the endpoint to send as a probe, and marks the circuit half-open. */
   claimProbe(endpoint: Endpoint, owner: string, leaseUntil: number, now: number): Promise<ClaimedDelivery | null>;
+  /**
+   * Claims up to `limit` of a relay endpoint's held-back deliveries for `owner`, the process
+   * holding its listener's socket, in creation order; none while the endpoint is disabled or
+   * its circuit isn't closed (those wait for the circuit's own probe and release).
+   */
+  claimHeld(endpointId: string, owner: string, leaseUntil: number, limit: number): Promise<ClaimedDelivery[]>;
   /** Releases up to `limit` held-back deliveries; when none are left the circuit closes. Returns how many. */
   releaseHeld(endpointId: string, limit: number, nextStepAt: number, now: number): Promise<number>;
 

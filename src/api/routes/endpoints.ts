@@ -1,5 +1,6 @@
 import type { Static } from '@sinclair/typebox';
 import { endpointUrlProblem } from '../../core/endpoint-url.js';
+import { isRelay, RELAY_URL } from '../../core/relay.js';
 import { generateSecret, isValidSecret } from '../../core/signing.js';
 import { HeraldError, notFound } from '../../errors.js';
 import { isReservedHeader } from '../../delivery/headers.js';
@@ -17,6 +18,7 @@ import { Type } from '@sinclair/typebox';
  * `where` names the object in the request (a source's `destinations[2].`, say).
  */
 export function checkEndpoint(ctx: ApiContext, b: Partial<EndpointCreate>, where = ''): void {
+  if (b.url === RELAY_URL) throw new HeraldError('invalid_endpoint_url', `${where}url: create a relay endpoint with "type": "relay" and no url`);
   if (b.url !== undefined) {
     const problem = endpointUrlProblem(b.url, ctx.addressPolicy);
     if (problem) throw new HeraldError('invalid_endpoint_url', `${where}url ${problem}`, { url: b.url });
@@ -28,6 +30,8 @@ export function checkEndpoint(ctx: ApiContext, b: Partial<EndpointCreate>, where
     throw new HeraldError('invalid_secret', `${where}secret must be whsec_ followed by base64 of 24 to 64 bytes`);
   }
 }
+
+const relayOf = (ctx: ApiContext, e: { id: string; url: string }) => (isRelay(e) && ctx.relay ? ctx.relay.status(e.id) : null);
 
 /** Header names are case-insensitive: stored lower-case so Herald's own always override. */
 export const normaliseHeaders = (h: Record<string, string> | undefined) =>
@@ -45,15 +49,17 @@ export function endpointRoutes(r: Router, ctx: ApiContext): void {
     handler: async (req, reply) => {
       const b = req.body as EndpointCreate;
       checkEndpoint(ctx, b);
+      if (b.type === 'relay' && b.url !== undefined) throw new HeraldError('invalid_endpoint_url', 'a relay endpoint has no url: its deliveries go to `herald listen`');
+      if (b.type !== 'relay' && b.url === undefined) throw new HeraldError('invalid_endpoint_url', 'url is required (or "type": "relay" for an endpoint that `herald listen` receives)');
       const app = await loadApp(ctx, req.params.app);
       const ep = await ctx.store.createEndpoint({
-        appId: app.id, url: b.url, description: b.description ?? null, events: normaliseEvents(b.events) ?? null,
+        appId: app.id, url: b.type === 'relay' ? RELAY_URL : b.url!, description: b.description ?? null, events: normaliseEvents(b.events) ?? null,
         status: b.status ?? 'active', secret: b.secret ?? generateSecret(), headers: normaliseHeaders(b.headers) ?? {},
         retrySchedule: b.retrySchedule ?? null, timeoutMs: b.timeoutMs ?? null, rateLimit: b.rateLimit ?? null,
         maxInFlight: b.maxInFlight ?? null, disableAfterFailures: b.disableAfterFailures ?? null,
         disableAfterSeconds: b.disableAfterSeconds ?? null, metadata: b.metadata ?? {},
       });
-      return reply.status(201).send(endpointOut(ep, true));
+      return reply.status(201).send(endpointOut(ep, true, relayOf(ctx, ep)));
     },
   });
   r.add({
@@ -62,13 +68,16 @@ export function endpointRoutes(r: Router, ctx: ApiContext): void {
     handler: async (req) => {
       const app = await loadApp(ctx, req.params.app);
       const page = await ctx.store.listEndpoints(app.id, { ...pageQuery(req), status: req.query.status });
-      return { ...page, data: page.data.map((e) => endpointOut(e)) };
+      return { ...page, data: page.data.map((e) => endpointOut(e, false, relayOf(ctx, e))) };
     },
   });
   r.add({
     method: 'GET', operationId: 'getEndpoint', url: `${base}/:ep`, tag: 'endpoints', summary: 'Get an endpoint', params: EndpointParams,
     response: { status: 200, schema: EndpointOut },
-    handler: async (req) => endpointOut((await loadEndpoint(ctx, req.params.app, req.params.ep)).endpoint),
+    handler: async (req) => {
+      const { endpoint } = await loadEndpoint(ctx, req.params.app, req.params.ep);
+      return endpointOut(endpoint, false, relayOf(ctx, endpoint));
+    },
   });
   r.add({
     method: 'PATCH', operationId: 'updateEndpoint', url: `${base}/:ep`, tag: 'endpoints',
@@ -78,6 +87,7 @@ export function endpointRoutes(r: Router, ctx: ApiContext): void {
       const b = req.body as EndpointPatch;
       checkEndpoint(ctx, b);
       const { app, endpoint: before } = await loadEndpoint(ctx, req.params.app, req.params.ep);
+      if (isRelay(before) && b.url !== undefined) throw new HeraldError('invalid_endpoint_url', 'a relay endpoint has no url; create an http endpoint instead');
       const ep = await ctx.store.updateEndpoint(
         app.id, req.params.ep, { ...b, events: normaliseEvents(b.events), headers: normaliseHeaders(b.headers) }, Date.now(),
       );
@@ -86,7 +96,7 @@ export function endpointRoutes(r: Router, ctx: ApiContext): void {
         ctx.ops?.endpointEnabled(ep);
         ctx.notifyWorker();
       }
-      return endpointOut(ep);
+      return endpointOut(ep, false, relayOf(ctx, ep));
     },
   });
   r.add({

@@ -1,4 +1,5 @@
 import type { FastifyRequest } from 'fastify';
+import { RELAY_URL } from '../../core/relay.js';
 import { generateSecret } from '../../core/signing.js';
 import { HeraldError, notFound } from '../../errors.js';
 import { newId } from '../../ids.js';
@@ -28,10 +29,11 @@ async function verificationOf(v: SourceCreate['verification'], current?: SourceV
   return out;
 }
 
-const isHttp = (d: HttpDestinationIn | AppDestinationIn): d is HttpDestinationIn => 'url' in d;
+const isHttp = (d: HttpDestinationIn | AppDestinationIn): d is HttpDestinationIn => !('app' in d);
 
+/** A relay destination is an endpoint of type relay: what the source forwards reaches `herald listen --source`. */
 const endpointFields = (d: HttpDestinationIn) => ({
-  url: d.url, description: d.description ?? null, headers: normaliseHeaders(d.headers) ?? {},
+  url: d.type === 'relay' ? RELAY_URL : d.url!, description: d.description ?? null, headers: normaliseHeaders(d.headers) ?? {},
   retrySchedule: d.retrySchedule ?? null, timeoutMs: d.timeoutMs ?? null, rateLimit: d.rateLimit ?? null,
   maxInFlight: d.maxInFlight ?? null, disableAfterFailures: d.disableAfterFailures ?? null, disableAfterSeconds: d.disableAfterSeconds ?? null,
 });
@@ -56,6 +58,8 @@ export function sourceRoutes(r: Router, ctx: ApiContext): void {
     for (const [i, d] of list.entries()) {
       if (isHttp(d)) {
         checkEndpoint(ctx, d, `destinations[${i}].`);
+        if (d.type === 'relay' && d.url !== undefined) throw invalid(`destinations[${i}]: a relay destination has no url`);
+        if (!d.id && d.type !== 'relay' && d.url === undefined) throw invalid(`destinations[${i}].url is required (or "type": "relay")`);
         if (d.id && ids.has(d.id)) throw invalid(`destinations[${i}]: destination '${d.id}' is listed twice`);
         if (d.id) ids.add(d.id);
         continue;
@@ -78,7 +82,9 @@ export function sourceRoutes(r: Router, ctx: ApiContext): void {
       if (!isHttp(d)) {
         destinations.push({ type: 'app', app: d.app, eventType: d.eventType });
       } else if (d.id) {
-        await ctx.store.updateEndpoint(source.appId, d.id, endpointFields(d), Date.now());
+        // A kept destination changes only in what the request gives: `{"id"}` alone keeps it as it is.
+        const given = Object.fromEntries(Object.entries(endpointFields(d)).filter(([k]) => (k === 'url' ? d.url !== undefined || d.type === 'relay' : (d as Record<string, unknown>)[k] !== undefined)));
+        await ctx.store.updateEndpoint(source.appId, d.id, given, Date.now());
         destinations.push({ type: 'http', endpointId: d.id });
       } else {
         const ep = await ctx.store.createEndpoint({
@@ -140,7 +146,7 @@ export function sourceRoutes(r: Router, ctx: ApiContext): void {
   });
   r.add({
     method: 'PATCH', operationId: 'updateSource', url: '/v1/sources/:id', tag: 'sources',
-    summary: 'Update a source; `destinations` replaces the list (give an HTTP destination\'s id to keep it, with its secret and history)',
+    summary: 'Update a source; `destinations` replaces the list (give an HTTP destination\'s id to keep it, with its secret and history; its fields not given stay as they are)',
     params: SourceParams, body: SourcePatch, response: { status: 200, schema: SourceOut },
     handler: async (req) => {
       const b = req.body as Static<typeof SourcePatch>;

@@ -26,6 +26,8 @@ export const ROUTES = {
   recoverEndpoint: ['POST', '/v1/apps/{app}/endpoints/{ep}/recover'],
   getEndpointStats: ['GET', '/v1/apps/{app}/endpoints/{ep}/stats'],
   listEndpointDeliveries: ['GET', '/v1/apps/{app}/endpoints/{ep}/deliveries'],
+  /** a WebSocket (the relay of `herald listen`), not a JSON call: see Endpoints.relayUrl */
+  connectRelay: ['GET', '/v1/apps/{app}/endpoints/{ep}/relay'],
 
   publishEvent: ['POST', '/v1/apps/{app}/events'],
   publishEvents: ['POST', '/v1/apps/{app}/events/batch'],

@@ -75,14 +75,20 @@ export class Transport {
     this.fetch = f.bind(globalThis);
   }
 
-  async call<T>(op: OperationId, c: Call = {}): Promise<T> {
-    const [method, template] = ROUTES[op];
-    const path = template.replace(/\{(\w+)\}/g, (_, name: string) => {
-      const v = c.params?.[name];
+  /** The absolute URL of an operation, its path parameters filled in. */
+  url(op: OperationId, params: Record<string, string> = {}, query?: object): string {
+    const path = ROUTES[op][1].replace(/\{(\w+)\}/g, (_, name: string) => {
+      const v = params[name];
       if (v === undefined || v === '') throw new TypeError(`${op}: ${name} is required`);
       return encodeURIComponent(v);
     });
-    const url = `${this.base}${path}${queryString(c.query)}`;
+    return `${this.base}${path}${queryString(query)}`;
+  }
+
+  async call<T>(op: OperationId, c: Call = {}): Promise<T> {
+    const method = ROUTES[op][0];
+    const url = this.url(op, c.params, c.query);
+    const path = new URL(url).pathname;
     const headers: Record<string, string> = {
       accept: 'application/json', ...this.o.headers, ...c.headers, authorization: `Bearer ${this.o.apiKey}`,
     };

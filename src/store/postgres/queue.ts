@@ -282,6 +282,11 @@ export class PostgresQueue extends PostgresConnection {
     });
   }
 
+  async claimHeld(endpointId: string, owner: string, leaseUntil: number, limit: number): Promise<ClaimedDelivery[]> {
+    const { rows } = await this.run('claimHeld', { id: endpointId, owner, lease_until: leaseUntil, limit });
+    return rows.length === 0 ? [] : this.hydrate(rows);
+  }
+
   async releaseHeld(endpointId: string, limit: number, nextStepAt: number, now: number): Promise<number> {
     // A negative limit releases all (SQLite's LIMIT -1); PostgreSQL spells that LIMIT NULL.
     const all = limit < 0 || !Number.isFinite(limit);

@@ -169,6 +169,15 @@ const TEXT = {
                 WHERE id IN (SELECT id FROM deliveries WHERE endpoint_id = :id AND status = 'pending'
                              AND lease_owner IS NULL AND ${HELD_RANGE} ORDER BY next_attempt_at LIMIT :limit
                              FOR UPDATE SKIP LOCKED)`,
+  claimHeld: `WITH due AS (
+                SELECT d.ctid, d.id, d.next_attempt_at AS due_at FROM deliveries d
+                WHERE d.endpoint_id = :id AND d.status = 'pending' AND d.lease_owner IS NULL AND ${HELD_RANGE.replace(/next_attempt_at/g, 'd.next_attempt_at')}
+                  AND EXISTS (SELECT 1 FROM endpoints WHERE id = :id AND status = 'active' AND circuit_state = 'closed')
+                ORDER BY d.next_attempt_at, d.id LIMIT :limit FOR UPDATE OF d SKIP LOCKED),
+              claimed AS (
+                UPDATE deliveries d SET lease_owner = :owner, next_attempt_at = :lease_until
+                FROM due WHERE d.ctid = due.ctid RETURNING ${CLAIMED_COLUMNS})
+              ${HYDRATE}`,
   claimProbe: `WITH due AS (
                  SELECT ctid, id, next_attempt_at AS due_at FROM deliveries WHERE endpoint_id = :id AND status = 'pending'
                  AND lease_owner IS NULL AND ${HELD_RANGE} ORDER BY next_attempt_at LIMIT 1 FOR UPDATE SKIP LOCKED),

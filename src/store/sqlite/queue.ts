@@ -263,6 +263,12 @@ export class SqliteQueue extends SqliteConnection {
     })();
   }
 
+  async claimHeld(endpointId: string, owner: string, leaseUntil: number, limit: number): Promise<ClaimedDelivery[]> {
+    const rows = this.s.claimHeld.all({ id: endpointId, owner, lease_until: leaseUntil, limit }) as Row[];
+    // RETURNING has no order of its own; ids are time-ordered.
+    return rows.length === 0 ? [] : this.hydrate(rows.sort((a, b) => (a.id < b.id ? -1 : 1)));
+  }
+
   async releaseHeld(endpointId: string, limit: number, nextStepAt: number, now: number): Promise<number> {
     return this.db.transaction(() => {
       const released = this.s.releaseHeld.run({ id: endpointId, limit, now }).changes;

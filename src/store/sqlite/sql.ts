@@ -103,6 +103,11 @@ export const SQL = {
   releaseHeld: `UPDATE deliveries SET next_attempt_at = @now
                 WHERE id IN (SELECT id FROM deliveries WHERE endpoint_id = @id AND status = 'pending'
                              AND lease_owner IS NULL AND ${HELD_RANGE} ORDER BY next_attempt_at LIMIT @limit)`,
+  claimHeld: `UPDATE deliveries SET lease_owner = @owner, next_attempt_at = @lease_until
+              WHERE id IN (SELECT id FROM deliveries WHERE endpoint_id = @id AND status = 'pending'
+                           AND lease_owner IS NULL AND ${HELD_RANGE} ORDER BY next_attempt_at, id LIMIT @limit)
+                AND EXISTS (SELECT 1 FROM endpoints WHERE id = @id AND status = 'active' AND circuit_state = 'closed')
+              RETURNING id, app_id, endpoint_id, event_pk, event_id, event_type, ordering_key, attempt_count, one_shot`,
   claimProbe: `UPDATE deliveries SET lease_owner = @owner, next_attempt_at = @lease_until
                WHERE id = (SELECT id FROM deliveries WHERE endpoint_id = @id AND status = 'pending'
                            AND lease_owner IS NULL AND ${HELD_RANGE} ORDER BY next_attempt_at LIMIT 1)

@@ -42,6 +42,13 @@ export class Endpoints {
   stats(app: string, ep: string): Promise<EndpointStats> {
     return this.t.call('getEndpointStats', { params: { app, ep }, retry: true });
   }
+  /**
+   * The WebSocket URL a relay listener connects to (with `Authorization: Bearer <key>`), as
+   * `herald listen` does; see relay/protocol.ts for the messages.
+   */
+  relayUrl(app: string, ep: string): string {
+    return this.t.url('connectRelay', { app, ep }).replace(/^http/, 'ws');
+  }
   deliveries(app: string, ep: string, query: Omit<DeliveryListQuery, 'endpointId'> = {}): PageList<Delivery> {
     return new PageList(
       (iterator) => this.t.call<Page<Delivery>>('listEndpointDeliveries', { params: { app, ep }, query: { ...query, iterator }, retry: true }),

@@ -1,0 +1,75 @@
+/**
+ * The relay protocol between a Herald server and `herald listen`, over one WebSocket that
+ * the listener opens to `GET /v1/apps/{app}/endpoints/{ep}/relay` (Authorization: Bearer).
+ * JSON text frames, one message each; liveness by WebSocket ping/pong in both directions
+ * (every PING_INTERVAL_MS; a side that saw no pong since its previous ping drops the socket,
+ * so a dead peer is noticed within 2 × PING_INTERVAL_MS).
+ *
+ *   server → listener  start     once, after the upgrade: which endpoint this socket serves
+ *   server → listener  delivery  one attempt: the exact headers and body Herald would POST
+ *   listener → server  response  what the local server answered (or why it couldn't)
+ *
+ * A delivery unanswered when the socket closes was never attempted as far as Herald is
+ * concerned: it goes back to waiting for a listener and is sent again on reconnect.
+ */
+export const RELAY_SUBPROTOCOL = 'herald-relay.v1';
+export const PING_INTERVAL_MS = 10_000;
+/** responses are kept to this many bytes of body (as every attempt's response is) */
+export const RESPONSE_BODY_LIMIT = 4096;
+
+export interface StartMessage {
+  type: 'start';
+  endpointId: string;
+  appId: string;
+  events: string[];
+}
+
+export interface DeliveryMessage {
+  type: 'delivery';
+  /** this request's id within the socket, echoed by the response */
+  id: string;
+  deliveryId: string;
+  eventId: string;
+  eventType: string;
+  attempt: number;
+  headers: Record<string, string>;
+  /** the body: as text for events, base64 for a source's raw bytes */
+  body: string;
+  encoding: 'utf8' | 'base64';
+  /** how long Herald waits for the response */
+  timeoutMs: number;
+}
+
+export interface ResponseMessage {
+  type: 'response';
+  id: string;
+  /** null when the local server gave no response; `error` says why */
+  status: number | null;
+  headers?: Record<string, string>;
+  body?: string;
+  error?: string;
+  durationMs: number;
+}
+
+export type ServerMessage = StartMessage | DeliveryMessage;
+export type ListenerMessage = ResponseMessage;
+
+/** Parses a listener's frame; null for anything that isn't a well-formed response. */
+export function parseResponse(data: string): ResponseMessage | null {
+  let m: unknown;
+  try {
+    m = JSON.parse(data);
+  } catch {
+    return null;
+  }
+  if (!m || typeof m !== 'object') return null;
+  const r = m as Partial<ResponseMessage>;
+  if (r.type !== 'response' || typeof r.id !== 'string') return null;
+  if (r.status !== null && !(Number.isInteger(r.status) && r.status! >= 100 && r.status! <= 599)) return null;
+  return {
+    type: 'response', id: r.id, status: r.status ?? null,
+    body: typeof r.body === 'string' ? r.body.slice(0, RESPONSE_BODY_LIMIT) : undefined,
+    error: typeof r.error === 'string' ? r.error.slice(0, 64) : undefined,
+    durationMs: typeof r.durationMs === 'number' && Number.isFinite(r.durationMs) ? Math.max(0, Math.round(r.durationMs)) : 0,
+  };
+}
