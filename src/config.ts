@@ -49,6 +49,8 @@ export interface HeraldConfig {
   retentionDays: number;
   /** base URL providers reach Herald at, for sources' ingestUrl; default: the API request's own host */
   publicUrl: string | undefined;
+  /** how often relay sockets are pinged; a listener that missed one ping is dropped (so within 2×) */
+  relayPingMs: number;
   logLevel: string;
   roles: { api: boolean; worker: boolean };
 }
@@ -161,6 +163,7 @@ export function loadConfig(env: Env = process.env, overrides: ConfigOverrides = 
     apiRateLimit: num(env, 'HERALD_API_RATE_LIMIT', 200, 0, 1_000_000),
     retentionDays: num(env, 'HERALD_RETENTION_DAYS', 0, 0, 36_500),
     publicUrl: publicUrl(env.HERALD_PUBLIC_URL),
+    relayPingMs: int(env, 'HERALD_RELAY_PING_MS', 10_000, 100, 300_000),
     logLevel: env.HERALD_LOG_LEVEL || 'info',
     roles: { api: !overrides.workerOnly, worker: !overrides.apiOnly },
   };

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { WebSocket } from 'ws';
 import { NOT_SENT, type SendResult } from '../delivery/http.js';
 import type { ClaimedDelivery } from '../store/types.js';
-import { PING_INTERVAL_MS, RELAY_SUBPROTOCOL, parseResponse, type DeliveryMessage, type StartMessage } from './protocol.js';
+import { RELAY_SUBPROTOCOL, parseResponse, type DeliveryMessage, type StartMessage } from './protocol.js';
 
 interface Pending {
   resolve: (r: SendResult) => void;
@@ -37,8 +37,9 @@ export class RelayHub {
     private readonly logger: Logger,
     /** a listener connected: its endpoint's waiting deliveries can go now */
     private readonly onConnect: (endpointId: string) => void,
+    readonly pingIntervalMs: number,
   ) {
-    this.pinger = setInterval(() => this.ping(), PING_INTERVAL_MS).unref();
+    this.pinger = setInterval(() => this.ping(), pingIntervalMs).unref();
   }
 
   has(endpointId: string): boolean {
@@ -55,7 +56,7 @@ export class RelayHub {
     return { connected: list.length > 0, listeners: list.length, since: list.length ? list[list.length - 1].connectedAt : null };
   }
 
-  attach(socket: WebSocket, start: StartMessage): void {
+  attach(socket: WebSocket, start: Omit<StartMessage, 'pingIntervalMs'>): void {
     if (socket.protocol && socket.protocol !== RELAY_SUBPROTOCOL) {
       socket.close(1002, `unsupported protocol ${socket.protocol}`);
       return;
@@ -75,7 +76,7 @@ export class RelayHub {
     });
     socket.on('close', () => this.detach(start.endpointId, listener));
     socket.on('error', (err) => this.logger.debug({ err, endpointId: start.endpointId }, 'relay socket error'));
-    socket.send(JSON.stringify(start));
+    socket.send(JSON.stringify({ ...start, pingIntervalMs: this.pingIntervalMs } satisfies StartMessage));
     this.logger.info({ endpointId: start.endpointId, listeners: list.length }, 'relay listener connected');
     this.onConnect(start.endpointId);
   }

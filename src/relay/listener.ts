@@ -58,9 +58,9 @@ function classify(err: unknown): string {
 /**
  * The `herald listen` end of the relay: keeps one WebSocket open to the server, reconnecting
  * with backoff (0.5 s doubling to 30 s, ±20 %; back to 0.5 s once a connection starts), and
- * forwards every delivery to the local target. Pings every PING_INTERVAL_MS and drops a
- * connection whose previous ping went unanswered, so a dead server or NAT path is noticed
- * within ~20 s instead of at the next TCP timeout.
+ * forwards every delivery to the local target. Pings at the server's interval (10 s unless
+ * configured) and drops a connection whose previous ping went unanswered, so a dead server or
+ * NAT path is noticed within two intervals instead of at the next TCP timeout.
  */
 export class RelayListener {
   private socket: WebSocket | null = null;
@@ -115,7 +115,8 @@ export class RelayListener {
       });
       socket.terminate();
     });
-    socket.on('open', () => {
+    const keepAlive = (ms: number) => {
+      if (pinger) clearInterval(pinger);
       pinger = setInterval(() => {
         if (!alive) {
           reason = 'no pong from the server';
@@ -124,8 +125,9 @@ export class RelayListener {
         }
         alive = false;
         socket.ping();
-      }, PING_INTERVAL_MS);
-    });
+      }, ms);
+    };
+    socket.on('open', () => keepAlive(PING_INTERVAL_MS));
     socket.on('pong', () => (alive = true));
     socket.on('message', (data) => {
       let m: ServerMessage;
@@ -136,6 +138,7 @@ export class RelayListener {
       }
       if (m.type === 'start') {
         this.failures = 0;
+        if (Number.isFinite(m.pingIntervalMs) && m.pingIntervalMs >= 100) keepAlive(m.pingIntervalMs);
         this.o.onStart?.(m);
       } else if (m.type === 'delivery') {
         void forward(this.o.target, m).then((response) => {

@@ -2,8 +2,8 @@
  * The relay protocol between a Herald server and `herald listen`, over one WebSocket that
  * the listener opens to `GET /v1/apps/{app}/endpoints/{ep}/relay` (Authorization: Bearer).
  * JSON text frames, one message each; liveness by WebSocket ping/pong in both directions
- * (every PING_INTERVAL_MS; a side that saw no pong since its previous ping drops the socket,
- * so a dead peer is noticed within 2 × PING_INTERVAL_MS).
+ * (every `pingIntervalMs` of the start message, 10 s by default; a side that saw no pong
+ * since its previous ping drops the socket, so a dead peer is noticed within two intervals).
  *
  *   server → listener  start     once, after the upgrade: which endpoint this socket serves
  *   server → listener  delivery  one attempt: the exact headers and body Herald would POST
@@ -13,6 +13,7 @@
  * concerned: it goes back to waiting for a listener and is sent again on reconnect.
  */
 export const RELAY_SUBPROTOCOL = 'herald-relay.v1';
+/** until the start message says otherwise */
 export const PING_INTERVAL_MS = 10_000;
 /** responses are kept to this many bytes of body (as every attempt's response is) */
 export const RESPONSE_BODY_LIMIT = 4096;
@@ -22,6 +23,8 @@ export interface StartMessage {
   endpointId: string;
   appId: string;
   events: string[];
+  /** both sides ping this often */
+  pingIntervalMs: number;
 }
 
 export interface DeliveryMessage {

@@ -233,3 +233,63 @@ describe('herald listen', () => {
     await dest.waitFor(1);
   });
 });
+
+describe('herald listen liveness', () => {
+  let receiver: Receiver;
+  let serverPid = 0;
+
+  beforeAll(async () => {
+    const server = await f.restartable({ HERALD_API_KEY: KEY, HERALD_RELAY_PING_MS: '300' });
+    base = server.base;
+    const proc = server.start();
+    await waitForHealth(base, 20_000, proc);
+    serverPid = proc.child.pid!;
+    configDir = f.tempDir('herald-listen-cfg-');
+    receiver = await f.receiver();
+    await api('POST', '/v1/apps', { name: 'Live', uid: 'live' });
+  });
+
+  it('the server drops a listener that stops answering pings, and its unanswered delivery waits for the next one', async () => {
+    const ep = (await api('POST', '/v1/apps/live/endpoints', { type: 'relay' })).body;
+    const ws = new WebSocket(`${base.replace(/^http/, 'ws')}/v1/apps/live/endpoints/${ep.id}/relay`, 'herald-relay.v1', { headers: { authorization: `Bearer ${KEY}` } });
+    f.cleanup(() => ws.terminate());
+    const deliveries: any[] = [];
+    ws.on('message', (m) => {
+      const msg = JSON.parse(m.toString());
+      if (msg.type === 'delivery') deliveries.push(msg);
+    });
+    await new Promise((r) => ws.once('message', r)); // start
+    expect((await api('GET', `/v1/apps/live/endpoints/${ep.id}`)).body.relay.connected).toBe(true);
+    const sent = await publish('live', 'a.b', { n: 1 });
+    await eventually(async () => deliveries.length === 1);
+    // A laptop lid closes: the socket stays open but nothing is read or answered any more.
+    (ws as unknown as { _socket: { pause(): void } })._socket.pause();
+    const frozeAt = Date.now();
+    await eventually(async () => (await api('GET', `/v1/apps/live/endpoints/${ep.id}`)).body.relay.connected === false, 5000, 50);
+    expect(Date.now() - frozeAt).toBeLessThan(2000);
+    const [waiting] = await deliveriesOf('live');
+    expect(waiting).toMatchObject({ status: 'pending', attemptCount: 0 });
+
+    receiver.respond = () => ({ status: 200 });
+    const l = listen([`${receiver.url}/live`, '--app', 'live', '--endpoint', ep.id]);
+    await l.waitFor((x) => x.event === 'delivery' && x.eventId === sent.body.id && x.status === 200);
+    await eventually(async () => (await deliveriesOf('live'))[0].status === 'success');
+    l.child.kill('SIGKILL');
+  });
+
+  it('the listener notices a server that stopped answering, and reconnects when it is back', async () => {
+    const l = listen([`${receiver.url}/live2`, '--app', 'live']);
+    await l.waitFor((x) => x.event === 'connected');
+    process.kill(serverPid, 'SIGSTOP');
+    try {
+      const gone = await l.waitFor((x) => x.event === 'disconnected', 5000);
+      expect(gone.reason).toBe('no pong from the server');
+    } finally {
+      process.kill(serverPid, 'SIGCONT');
+    }
+    await eventually(async () => l.lines.filter((x) => x.event === 'connected').length === 2, 20_000);
+    receiver.respond = () => ({ status: 200 });
+    const sent = await publish('live', 'c.d', {});
+    await l.waitFor((x) => x.event === 'delivery' && x.eventId === sent.body.id && x.status === 200);
+  });
+});

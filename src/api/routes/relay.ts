@@ -2,7 +2,7 @@ import websocket from '@fastify/websocket';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { isRelay } from '../../core/relay.js';
 import { HeraldError } from '../../errors.js';
-import { PING_INTERVAL_MS, RELAY_SUBPROTOCOL } from '../../relay/protocol.js';
+import { RELAY_SUBPROTOCOL } from '../../relay/protocol.js';
 import type { Endpoint } from '../../store/types.js';
 import { loadEndpoint, type ApiContext } from '../context.js';
 import type { Router } from '../router.js';
@@ -38,7 +38,7 @@ export function relayRoutes(fastify: FastifyInstance, ctx: ApiContext, specs: Ro
   });
   specs.push({
     method: 'GET', operationId: 'connectRelay', url: '/v1/apps/:app/endpoints/:ep/relay', tag: 'endpoints',
-    summary: `WebSocket (subprotocol ${RELAY_SUBPROTOCOL}) that receives a relay endpoint's deliveries and answers each with the local server's response; used by \`herald listen\`. Pings every ${PING_INTERVAL_MS / 1000} s.`,
+    summary: `WebSocket (subprotocol ${RELAY_SUBPROTOCOL}) that receives a relay endpoint's deliveries and answers each with the local server's response; used by \`herald listen\`. Both sides ping every HERALD_RELAY_PING_MS (10 s).`,
     params: EndpointParams, response: { status: 101, description: 'Switching Protocols' },
     handler: async () => undefined,
   });
