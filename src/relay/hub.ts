@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { WebSocket } from 'ws';
 import { NOT_SENT, type SendResult } from '../delivery/http.js';
-import type { ClaimedDelivery } from '../store/types.js';
+import type { ClaimedDelivery, RelayPresence } from '../store/types.js';
 import { RELAY_SUBPROTOCOL, parseResponse, type DeliveryMessage, type StartMessage } from './protocol.js';
 
 interface Pending {
@@ -32,14 +32,31 @@ export class RelayHub {
   private readonly byEndpoint = new Map<string, Listener[]>();
   private seq = 0;
   private readonly pinger: NodeJS.Timeout;
+  private readonly reporter: NodeJS.Timeout | null = null;
 
   constructor(
     private readonly logger: Logger,
     /** a listener connected: its endpoint's waiting deliveries can go now */
     private readonly onConnect: (endpointId: string) => void,
     readonly pingIntervalMs: number,
+    /** tells other processes which endpoints this one holds listeners for (PostgreSQL); refreshed every REPORT_MS */
+    private readonly report?: (presence: RelayPresence[]) => Promise<void>,
   ) {
     this.pinger = setInterval(() => this.ping(), pingIntervalMs).unref();
+    if (report) this.reporter = setInterval(() => this.byEndpoint.size > 0 && this.publishPresence(), RelayHub.REPORT_MS).unref();
+  }
+
+  /** how often presence is refreshed; a report older than three of these counts as gone */
+  static readonly REPORT_MS = 2000;
+
+  private publishPresence(): void {
+    const presence = [...this.byEndpoint.keys()].map((endpointId) => {
+      const s = this.status(endpointId);
+      return { endpointId, listeners: s.listeners, since: s.since ?? Date.now() };
+    });
+    this.report?.(presence).catch((err) => {
+      this.logger.warn({ err }, 'recording relay listeners failed');
+    });
   }
 
   has(endpointId: string): boolean {
@@ -78,6 +95,7 @@ export class RelayHub {
     socket.on('error', (err) => this.logger.debug({ err, endpointId: start.endpointId }, 'relay socket error'));
     socket.send(JSON.stringify({ ...start, pingIntervalMs: this.pingIntervalMs } satisfies StartMessage));
     this.logger.info({ endpointId: start.endpointId, listeners: list.length }, 'relay listener connected');
+    this.publishPresence();
     this.onConnect(start.endpointId);
   }
 
@@ -120,6 +138,7 @@ export class RelayHub {
     }
     listener.pending.clear();
     this.logger.info({ endpointId, listeners: list.length }, 'relay listener disconnected');
+    this.publishPresence();
   }
 
   /** A listener that didn't answer the previous ping is gone (a laptop lid closed, a NAT forgot it). */
@@ -138,6 +157,7 @@ export class RelayHub {
 
   close(): void {
     clearInterval(this.pinger);
+    if (this.reporter) clearInterval(this.reporter);
     for (const list of this.byEndpoint.values()) for (const l of [...list]) l.socket.close(1001, 'server shutting down');
   }
 }

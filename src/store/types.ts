@@ -348,6 +348,14 @@ export interface Store extends InboundStore {
    */
   heartbeat(id: string, now: number, ttlMs: number): Promise<number>;
   /**
+   * Several processes (PostgreSQL): records which relay endpoints this process holds
+   * listeners for (all of them; endpoints left out are no longer held), so any process can
+   * tell the API whether a relay endpoint is connected. Single-process backends leave it out.
+   */
+  reportRelays?(processId: string, listeners: RelayPresence[], now: number): Promise<void>;
+  /** relay endpoints with a listener in a process that reported since `aliveSince` */
+  relayStatus?(endpointIds: string[], aliveSince: number): Promise<Map<string, { listeners: number; since: number }>>;
+  /**
    * Calls `onWake` whenever another process committed work that may be due now (a publish,
    * a retry request). Backends with a single process don't need it and leave it out.
    */
@@ -358,6 +366,13 @@ export interface Store extends InboundStore {
    * again until 0. Each call is one short transaction.
    */
   prune(before: number, limit: number): Promise<number>;
+}
+
+export interface RelayPresence {
+  endpointId: string;
+  listeners: number;
+  /** when the newest of them connected */
+  since: number;
 }
 
 /** next_attempt_at of deliveries held back while their endpoint is disabled or its circuit open. */

@@ -1,11 +1,11 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createHmac } from 'node:crypto';
 import { Webhook } from 'standardwebhooks';
 import WebSocket from 'ws';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { fixtures } from '../helpers/fixtures.js';
 import { eventually } from '../helpers/herald.js';
-import { CLI, waitForHealth } from '../helpers/process.js';
+import { startListen, type Listen } from '../helpers/listen.js';
+import { waitForHealth } from '../helpers/process.js';
 import type { Receiver } from '../helpers/receiver.js';
 
 /**
@@ -15,45 +15,11 @@ import type { Receiver } from '../helpers/receiver.js';
 const f = fixtures();
 const KEY = 'listen-test-key-0123456789';
 
-interface Listen {
-  child: ChildProcess;
-  lines: Array<Record<string, any>>;
-  stderr: () => string;
-  exited: Promise<number | null>;
-  waitFor: (pred: (l: Record<string, any>) => boolean, timeoutMs?: number) => Promise<Record<string, any>>;
-}
-
 let base = '';
 let configDir = '';
 
-function listen(args: string[], env: Record<string, string> = {}): Listen {
-  const child = spawn(process.execPath, [CLI, 'listen', ...args, '-o', 'json'], {
-    env: { PATH: process.env.PATH ?? '', HERALD_URL: base, HERALD_API_KEY: KEY, HERALD_CONFIG_DIR: configDir, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const lines: Array<Record<string, any>> = [];
-  let buffered = '';
-  let err = '';
-  child.stdout!.on('data', (d) => {
-    buffered += d;
-    let i;
-    while ((i = buffered.indexOf('\n')) >= 0) {
-      lines.push(JSON.parse(buffered.slice(0, i)));
-      buffered = buffered.slice(i + 1);
-    }
-  });
-  child.stderr!.on('data', (d) => (err += d));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  f.cleanup(() => {
-    child.kill('SIGKILL');
-  });
-  return {
-    child, lines, exited, stderr: () => err,
-    waitFor: (pred, timeoutMs = 10_000) => eventually(async () => lines.find(pred), timeoutMs).catch((e) => {
-      throw new Error(`${e.message}; listen printed ${JSON.stringify(lines)} and ${err}`);
-    }),
-  };
-}
+const listen = (args: string[], env: Record<string, string> = {}): Listen =>
+  startListen(args, { HERALD_URL: base, HERALD_API_KEY: KEY, HERALD_CONFIG_DIR: configDir, ...env }, f.cleanup);
 
 async function api(method: string, path: string, body?: unknown, key = KEY): Promise<{ status: number; body: any }> {
   const res = await fetch(base + path, {

@@ -114,6 +114,44 @@ for (const backend of backends) {
       expect((await store.claimDue('w', now, now + 1000, 10)).map((d) => d.id)).toEqual([ids[2]]);
     });
 
+    it('hands a relay endpoint\'s held-back deliveries to the process with its listener, in order, only while it is active and closed', async () => {
+      const relay = (await store.createEndpoint({ appId, url: 'relay:', description: null, events: null, status: 'active', secret: 'whsec_x', headers: {}, retrySchedule: null, timeoutMs: null, rateLimit: null, maxInFlight: null, disableAfterFailures: null, disableAfterSeconds: null, metadata: {} })).id;
+      const results = await store.publish(appId, [event('a.b', [relay, epId]), event('a.b', [relay]), event('a.b', [relay])], Date.now());
+      const ids = results.map((r) => r.deliveryIds[0]);
+      const now = Date.now();
+      // A worker without the listener claimed them and held them back.
+      const claimed = await store.claimDue('w1', now, now + 60_000, 10);
+      await store.releaseClaims(claimed.filter((d) => d.endpoint.id === relay).map((d) => ({ id: d.id, at: PARKED_AT })));
+      expect(await store.claimDue('w1', now, now + 60_000, 10)).toEqual([]);
+
+      const first = await store.claimHeld(relay, 'w2', now + 60_000, 2);
+      expect(first.map((d) => d.id)).toEqual(ids.slice(0, 2));
+      expect(first[0].endpoint.url).toBe('relay:');
+      expect(JSON.parse(first[0].body as string).type).toBe('a.b');
+      await store.recordOutcomes([outcome(first[0], 'success', 200)], now, policy);
+      expect((await store.getDelivery(appId, ids[0]))?.delivery.status).toBe('success');
+
+      await store.updateEndpoint(appId, relay, { status: 'disabled' }, now);
+      expect(await store.claimHeld(relay, 'w3', now + 60_000, 10)).toEqual([]);
+      await store.updateEndpoint(appId, relay, { status: 'active' }, now);
+      // Re-enabled, the circuit probes first: its own probe takes the held delivery, not claimHeld.
+      expect((await store.getEndpoint(appId, relay))?.circuitState).toBe('open');
+      expect(await store.claimHeld(relay, 'w3', now + 60_000, 10)).toEqual([]);
+      expect((await store.claimProbe((await store.getEndpoint(appId, relay))!, 'w3', now + 60_000, now))?.id).toBe(ids[2]);
+    });
+
+    it('tells every process which relay endpoints have a listener, and forgets a process that stopped reporting', async () => {
+      if (!store.reportRelays || !store.relayStatus) return; // single-process backends know it in memory
+      const now = Date.now();
+      await store.reportRelays('p1', [{ endpointId: 'ep_a', listeners: 1, since: now - 5 }, { endpointId: 'ep_b', listeners: 2, since: now - 9 }], now);
+      await store.reportRelays('p2', [{ endpointId: 'ep_a', listeners: 1, since: now - 1 }], now);
+      const seen = await store.relayStatus(['ep_a', 'ep_b', 'ep_c'], now - 6000);
+      expect(Object.fromEntries(seen)).toEqual({ ep_a: { listeners: 2, since: now - 1 }, ep_b: { listeners: 2, since: now - 9 } });
+      await store.reportRelays('p1', [], now + 10);
+      expect(Object.fromEntries(await store.relayStatus(['ep_a', 'ep_b'], now - 6000))).toEqual({ ep_a: { listeners: 1, since: now - 1 } });
+      expect((await store.relayStatus(['ep_a'], now + 1)).size).toBe(0); // p2's report is too old
+    });
+
     it('opens the circuit after consecutive failures, re-opens it on a failed probe, and auto-disables only after the span', async () => {
       const publish = async (n: number) => (await store.publish(appId, Array.from({ length: n }, () => event('a.b', [epId])), Date.now())).map((r) => r.deliveryIds[0]);
       await publish(8);

@@ -1,6 +1,8 @@
 import type { Static } from '@sinclair/typebox';
 import { endpointUrlProblem } from '../../core/endpoint-url.js';
 import { isRelay, RELAY_URL } from '../../core/relay.js';
+import { RelayHub, type RelayStatus } from '../../relay/hub.js';
+import type { Endpoint } from '../../store/types.js';
 import { generateSecret, isValidSecret } from '../../core/signing.js';
 import { HeraldError, notFound } from '../../errors.js';
 import { isReservedHeader } from '../../delivery/headers.js';
@@ -31,7 +33,29 @@ export function checkEndpoint(ctx: ApiContext, b: Partial<EndpointCreate>, where
   }
 }
 
-const relayOf = (ctx: ApiContext, e: { id: string; url: string }) => (isRelay(e) && ctx.relay ? ctx.relay.status(e.id) : null);
+/**
+ * Whether relay endpoints have a listener: in this process (its hub), or in another that
+ * reported one within the last three reports (PostgreSQL, several processes).
+ */
+async function relayStatuses(ctx: ApiContext, endpoints: Endpoint[]): Promise<Map<string, RelayStatus>> {
+  const relays = endpoints.filter(isRelay);
+  const out = new Map<string, RelayStatus>();
+  if (relays.length === 0) return out;
+  const now = Date.now();
+  const shared = ctx.store.relayStatus ? await ctx.store.relayStatus(relays.map((e) => e.id), now - 3 * RelayHub.REPORT_MS) : new Map();
+  for (const e of relays) {
+    const local = ctx.relay?.status(e.id);
+    const remote = shared.get(e.id);
+    const listeners = Math.max(local?.listeners ?? 0, remote?.listeners ?? 0);
+    const since = Math.max(local?.since ?? 0, remote?.since ?? 0);
+    out.set(e.id, { connected: listeners > 0, listeners, since: since || null });
+  }
+  return out;
+}
+
+async function out(ctx: ApiContext, e: Endpoint, withSecret = false) {
+  return endpointOut(e, withSecret, (await relayStatuses(ctx, [e])).get(e.id) ?? null);
+}
 
 /** Header names are case-insensitive: stored lower-case so Herald's own always override. */
 export const normaliseHeaders = (h: Record<string, string> | undefined) =>
@@ -59,7 +83,7 @@ export function endpointRoutes(r: Router, ctx: ApiContext): void {
         maxInFlight: b.maxInFlight ?? null, disableAfterFailures: b.disableAfterFailures ?? null,
         disableAfterSeconds: b.disableAfterSeconds ?? null, metadata: b.metadata ?? {},
       });
-      return reply.status(201).send(endpointOut(ep, true, relayOf(ctx, ep)));
+      return reply.status(201).send(await out(ctx, ep, true));
     },
   });
   r.add({
@@ -68,7 +92,8 @@ export function endpointRoutes(r: Router, ctx: ApiContext): void {
     handler: async (req) => {
       const app = await loadApp(ctx, req.params.app);
       const page = await ctx.store.listEndpoints(app.id, { ...pageQuery(req), status: req.query.status });
-      return { ...page, data: page.data.map((e) => endpointOut(e, false, relayOf(ctx, e))) };
+      const relays = await relayStatuses(ctx, page.data);
+      return { ...page, data: page.data.map((e) => endpointOut(e, false, relays.get(e.id) ?? null)) };
     },
   });
   r.add({
@@ -76,7 +101,7 @@ export function endpointRoutes(r: Router, ctx: ApiContext): void {
     response: { status: 200, schema: EndpointOut },
     handler: async (req) => {
       const { endpoint } = await loadEndpoint(ctx, req.params.app, req.params.ep);
-      return endpointOut(endpoint, false, relayOf(ctx, endpoint));
+      return out(ctx, endpoint);
     },
   });
   r.add({
@@ -96,7 +121,7 @@ export function endpointRoutes(r: Router, ctx: ApiContext): void {
         ctx.ops?.endpointEnabled(ep);
         ctx.notifyWorker();
       }
-      return endpointOut(ep, false, relayOf(ctx, ep));
+      return out(ctx, ep);
     },
   });
   r.add({

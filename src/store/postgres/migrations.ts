@@ -254,6 +254,24 @@ CREATE TABLE inbound_gateways (
 CREATE INDEX inbound_gateways_seen ON inbound_gateways(seen_at);
 `,
   },
+  {
+    version: 5,
+    name: 'relay listeners per process',
+    sql: `
+-- Which processes hold a \`herald listen\` socket for a relay endpoint, refreshed every few
+-- seconds by each: any process can answer "connected or waiting?" for the API. No foreign key,
+-- like inbound_gateways: a deleted endpoint's row goes with its process's next report.
+CREATE TABLE relay_listeners (
+  endpoint_id  TEXT NOT NULL,
+  process_id   TEXT NOT NULL,
+  listeners    INTEGER NOT NULL,
+  connected_at BIGINT NOT NULL,
+  seen_at      BIGINT NOT NULL,
+  PRIMARY KEY (endpoint_id, process_id)
+);
+CREATE INDEX relay_listeners_seen ON relay_listeners(seen_at);
+`,
+  },
 ];
 
 /**

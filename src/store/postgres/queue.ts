@@ -4,7 +4,7 @@ import { newId } from '../../ids.js';
 import {
   ORDER_HELD_AT, PARKED_AT,
   type AttemptOutcome, type ClaimedDelivery, type Endpoint, type HealthChange, type HealthPolicy, type NewEvent,
-  type PublishLease, type PublishResult, type SignatureProfile,
+  type PublishLease, type PublishResult, type RelayPresence, type SignatureProfile,
 } from '../types.js';
 import { PostgresConnection, type Run } from './connection.js';
 import { toEndpoint, toEvent } from '../rows.js';
@@ -253,6 +253,19 @@ export class PostgresQueue extends PostgresConnection {
       id, now, alive_since: now - ttlMs, forget_before: now - Math.max(10 * ttlMs, 3_600_000),
     });
     return rows[0].n;
+  }
+
+  async reportRelays(processId: string, listeners: RelayPresence[], now: number): Promise<void> {
+    await this.run('reportRelays', {
+      process: processId, now, forget_before: now - 3_600_000,
+      ids: listeners.map((l) => l.endpointId), counts: listeners.map((l) => l.listeners), since: listeners.map((l) => l.since),
+    });
+  }
+
+  async relayStatus(endpointIds: string[], aliveSince: number): Promise<Map<string, { listeners: number; since: number }>> {
+    if (endpointIds.length === 0) return new Map();
+    const { rows } = await this.run<{ endpoint_id: string; listeners: number; since: string }>('relayStatus', { ids: endpointIds, alive_since: aliveSince });
+    return new Map(rows.map((r) => [r.endpoint_id, { listeners: r.listeners, since: Number(r.since) }]));
   }
 
   async prune(before: number, limit: number): Promise<number> {

@@ -316,6 +316,16 @@ const TEXT = {
   // two deployments sharing a database don't wake each other. Delivered at commit, and
   // duplicates within one transaction are folded into one by PostgreSQL.
   wake: `SELECT pg_notify('herald_wake', :schema)`,
+  // One process's relay sockets, all at once: its rows for endpoints it no longer serves go,
+  // as do rows of processes silent for long (crashed ones).
+  reportRelays: `WITH gone AS (DELETE FROM relay_listeners
+                               WHERE (process_id = :process AND NOT (endpoint_id = ANY(:ids::text[]))) OR seen_at < :forget_before)
+                 INSERT INTO relay_listeners (endpoint_id, process_id, listeners, connected_at, seen_at)
+                 SELECT id, :process, n, at, :now FROM unnest(:ids::text[], :counts::int[], :since::bigint[]) AS r(id, n, at)
+                 ON CONFLICT (endpoint_id, process_id) DO UPDATE
+                   SET listeners = EXCLUDED.listeners, connected_at = EXCLUDED.connected_at, seen_at = EXCLUDED.seen_at`,
+  relayStatus: `SELECT endpoint_id, sum(listeners)::int AS listeners, max(connected_at) AS since FROM relay_listeners
+                WHERE endpoint_id = ANY(:ids::text[]) AND seen_at >= :alive_since AND listeners > 0 GROUP BY endpoint_id`,
   heartbeat: `WITH seen AS (
                 INSERT INTO herald_workers (id, seen_at) VALUES (:id, :now)
                 ON CONFLICT (id) DO UPDATE SET seen_at = EXCLUDED.seen_at),
