@@ -1,4 +1,6 @@
+import { execFile } from 'node:child_process';
 import { createHmac } from 'node:crypto';
+import { promisify } from 'node:util';
 import { createServer, request as httpRequest, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import Ajv from 'ajv';
@@ -241,6 +243,18 @@ describe('herald-webhooks/client against a real server', () => {
     expect(client.endpoints.relayUrl('acme', 'ep_1')).toBe(`${t.url.replace(/^http/, 'ws')}/v1/apps/acme/endpoints/ep_1/relay`);
     const missing = (Object.keys(ROUTES) as OperationId[]).filter((id) => !covered.has(id) && id !== 'connectRelay');
     expect(missing).toEqual([]);
+  });
+});
+
+describe('examples/publisher.mjs', () => {
+  it('runs against a real server, through the package\'s own herald-webhooks/client export, and is safe to run twice', async () => {
+    const t = await f.herald();
+    const run = () => promisify(execFile)(process.execPath, ['examples/publisher.mjs', 'example-co'], { env: { ...process.env, HERALD_URL: t.url, HERALD_API_KEY: API_KEY } });
+    const first = await run();
+    expect(first.stdout).toMatch(/published evt_\w+ \(person.created\) to 0 endpoint\(s\)/);
+    expect(first.stdout).toContain('0 failed deliveries');
+    await run();
+    expect((await t.api('GET', '/v1/apps/example-co/events')).body.data).toHaveLength(2);
   });
 });
 
