@@ -21,8 +21,38 @@ export type OutputMode = 'table' | 'json';
 /** Exit codes: 0 ok, 1 the API refused (its code printed), 2 usage. */
 export class UsageError extends Error {}
 
+/** Leaves whose own --url is Herald's address (on `endpoints create/update` it is the endpoint's). */
+const serverUrlFlag = new WeakSet<Command>();
+
+/**
+ * Gives every leaf command of the client groups --url, --api-key and -o, so they may come after
+ * the command (`herald apps list -o json`) as well as before it (`herald -o json apps list`).
+ * With positional options (main.ts) each level reads only its own, which is what lets
+ * `herald endpoints create acme --url https://…` mean the endpoint's URL and
+ * `herald listen … --url https://hooks.example.com` mean Herald's.
+ */
+export function addClientOptions(program: Command, o: { skip: string[]; outputOnly: string[] }): void {
+  const has = (cmd: Command, flag: string) => cmd.options.some((opt) => opt.long === flag);
+  const visit = (cmd: Command) => {
+    if (cmd.commands.length > 0) return cmd.commands.forEach(visit);
+    const offline = o.outputOnly.includes(cmd.name());
+    if (!offline && !has(cmd, '--url')) {
+      cmd.option('--url <url>', 'Herald\'s address (HERALD_URL, default http://127.0.0.1:8400)');
+      serverUrlFlag.add(cmd);
+    }
+    if (!offline && !has(cmd, '--api-key')) cmd.option('--api-key <key>', 'API key (HERALD_API_KEY, default: ./data/api-key of a local server)');
+    if (!has(cmd, '--output')) cmd.option('-o, --output <mode>', 'table (default) or json');
+  };
+  for (const c of program.commands) if (!o.skip.includes(c.name())) visit(c);
+}
+
+/** The leaf's own value, else the program's (given before the command). */
 export function globalOptions(cmd: Command): { url?: string; apiKey?: string; output?: string } {
-  return cmd.optsWithGlobals();
+  let root = cmd;
+  while (root.parent) root = root.parent;
+  const own = cmd.opts();
+  const top = root.opts();
+  return { url: (serverUrlFlag.has(cmd) ? own.url : undefined) ?? top.url, apiKey: own.apiKey ?? top.apiKey, output: own.output ?? top.output };
 }
 
 export function connect(cmd: Command, env: NodeJS.ProcessEnv = process.env): Connection {

@@ -31,14 +31,17 @@ export function printOne(mode: OutputMode, value: unknown): void {
  * A list: one JSON object per line for scripts (every page, or `limit` items), or a table for
  * people with a hint how to get the next page.
  */
-export async function printList<T extends object>(mode: OutputMode, list: PageList<T>, columns: string[], all: boolean): Promise<void> {
+export async function printList<T extends object>(
+  mode: OutputMode, list: PageList<T>, columns: string[], all: boolean, row: (item: T) => object = (item) => item,
+): Promise<void> {
+  const cells = (items: T[]) => items.map(row) as Array<Record<string, unknown>>;
   if (all) {
     const rows: T[] = [];
     for await (const item of list) {
       if (mode === 'json') process.stdout.write(`${JSON.stringify(item)}\n`);
       else rows.push(item);
     }
-    if (mode === 'table') process.stdout.write(rows.length ? table(rows as Array<Record<string, unknown>>, columns) : '(none)\n');
+    if (mode === 'table') process.stdout.write(rows.length ? table(cells(rows), columns) : '(none)\n');
     return;
   }
   const page = await list.page();
@@ -46,7 +49,7 @@ export async function printList<T extends object>(mode: OutputMode, list: PageLi
     for (const item of page.data) process.stdout.write(`${JSON.stringify(item)}\n`);
     return;
   }
-  process.stdout.write(page.data.length ? table(page.data as Array<Record<string, unknown>>, columns) : '(none)\n');
+  process.stdout.write(page.data.length ? table(cells(page.data), columns) : '(none)\n');
   if (!page.done && page.iterator) process.stderr.write(`more: --iterator ${page.iterator} (or --all)\n`);
 }
 

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { connect, jsonArg, outputMode, run } from '../context.js';
+import { connect, jsonArg, listOptions, outputMode, pageQuery, run } from '../context.js';
 import { printList, printOne } from '../output.js';
 
 const COLUMNS = ['id', 'uid', 'name', 'createdAt'];
@@ -7,11 +7,9 @@ const COLUMNS = ['id', 'uid', 'name', 'createdAt'];
 /** herald apps list|get|create|update|delete */
 export function appsCommand(program: Command): void {
   const apps = program.command('apps').description('apps: one per customer of your product');
-  apps.command('list').description('list apps')
-    .option('--limit <n>', 'items per page', '50').option('--iterator <cursor>', 'start after this cursor').option('--all', 'every page')
+  listOptions(apps.command('list').description('list apps'))
     .action(run(async (o, cmd: Command) => {
-      const { client } = connect(cmd);
-      await printList(outputMode(cmd), client.apps.list({ limit: Number(o.limit), iterator: o.iterator }), COLUMNS, !!o.all);
+      await printList(outputMode(cmd), connect(cmd).client.apps.list(pageQuery(o)), COLUMNS, !!o.all);
     }));
   apps.command('get <app>').description('show an app (by id or uid)')
     .action(run(async (app: string, _o, cmd: Command) => printOne(outputMode(cmd), await connect(cmd).client.apps.get(app))));

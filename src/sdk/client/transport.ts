@@ -106,7 +106,10 @@ export class Transport {
           continue;
         }
         const timeout = (err as Error)?.name === 'TimeoutError';
-        throw new HeraldApiError(0, timeout ? 'timeout' : 'network_error', `${method} ${path}: ${timeout ? 'no response in time' : (err as Error)?.message ?? 'request failed'}`, undefined, { cause: err });
+        // fetch says only "fetch failed"; the reason (ECONNREFUSED, ENOTFOUND, …) is in its cause.
+        const cause = (err as { cause?: { code?: string; message?: string } })?.cause;
+        const why = timeout ? 'no response in time' : cause?.code ?? cause?.message ?? (err as Error)?.message ?? 'request failed';
+        throw new HeraldApiError(0, timeout ? 'timeout' : 'network_error', `${method} ${path}: can't reach Herald at ${this.base} (${why})`, undefined, { cause: err });
       }
       if ((res.status === 429 || res.status >= 500) && attempt < retries) {
         const after = retryAfterMs(res.headers.get('retry-after'));
