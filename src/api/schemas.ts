@@ -167,7 +167,13 @@ export const DeliveryOut = Type.Object({
   id: Type.String(), eventId: Type.String(), endpointId: Type.String(), eventType: Type.String(),
   orderingKey: Nullable(Type.String()), status: DeliveryStatus,
   attemptCount: Type.Integer(), lastStatusCode: Nullable(Type.Integer()), lastError: Nullable(Type.String()),
-  nextAttemptAt: Nullable(Timestamp), createdAt: Timestamp, deliveredAt: Nullable(Timestamp),
+  nextAttemptAt: Nullable(Timestamp),
+  heldReason: Nullable(Type.Union(
+    ['endpoint_disabled', 'circuit_open', 'circuit_recovering', 'relay_not_connected', 'ordering_key'].map((r) => Type.Literal(r)),
+    { description: 'why a pending delivery has no scheduled attempt: its endpoint is disabled, its circuit open or recovering, it is a relay endpoint without a listener, or an earlier delivery of its ordering key is unfinished' },
+  )),
+  nextProbeAt: Nullable(Timestamp),
+  createdAt: Timestamp, deliveredAt: Nullable(Timestamp),
 });
 export const AttemptOut = Type.Object({
   id: Type.String(), number: Type.Integer(), startedAt: Timestamp, durationMs: Type.Integer(),

@@ -1,5 +1,6 @@
 import { isRelay } from '../core/relay.js';
 import type { RelayStatus } from '../relay/hub.js';
+import type { Held } from './held.js';
 import type { InboundRequest, Source } from '../store/inbound.js';
 import type { App, Attempt, Delivery, Endpoint, EndpointStats, EventType, StoredEvent } from '../store/types.js';
 
@@ -42,10 +43,11 @@ export const eventOut = (e: StoredEvent) => ({
   ...publishOut(e), data: e.body === '' ? null : (JSON.parse(e.body) as { data: unknown }).data, createdAt: iso(e.createdAt),
 });
 
-export const deliveryOut = (d: Delivery) => ({
+export const deliveryOut = (d: Delivery, held: Held) => ({
   id: d.id, eventId: d.eventId, endpointId: d.endpointId, eventType: d.eventType, orderingKey: d.orderingKey, status: d.status,
   attemptCount: d.attemptCount, lastStatusCode: d.lastStatusCode, lastError: d.lastError,
-  nextAttemptAt: isoOrNull(d.nextAttemptAt), createdAt: iso(d.createdAt), deliveredAt: isoOrNull(d.deliveredAt),
+  nextAttemptAt: isoOrNull(d.nextAttemptAt), heldReason: held.heldReason, nextProbeAt: isoOrNull(held.nextProbeAt),
+  createdAt: iso(d.createdAt), deliveredAt: isoOrNull(d.deliveredAt),
 });
 
 export const attemptOut = (a: Attempt) => ({

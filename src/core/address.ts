@@ -3,7 +3,8 @@ import { BlockList, isIP } from 'node:net';
 /**
  * Addresses a webhook must never reach unless the operator allows it: loopback, private,
  * CGNAT, link-local (cloud metadata at 169.254.169.254), multicast, reserved, unspecified,
- * and their IPv6 forms. IPv4-mapped IPv6 (::ffff:a.b.c.d) is judged by its IPv4 part.
+ * and their IPv6 forms. An IPv6 address that embeds an IPv4 one (see embeddedIPv4) is judged
+ * by that IPv4 part.
  */
 const blocked = new BlockList();
 for (const [net, bits] of [
@@ -16,15 +17,45 @@ for (const [net, bits] of [
   ['fc00::', 7], ['fe80::', 10], ['fec0::', 10], ['ff00::', 8],
 ] as const) blocked.addSubnet(net, bits, 'ipv6');
 
-/** The IPv4 address inside an IPv4-mapped or IPv4-compatible IPv6 address, if any. */
+/** The eight 16-bit groups of an IPv6 address (any spelling, a dotted IPv4 tail included), or null. */
+function hextets(ip: string): number[] | null {
+  let text = ip.toLowerCase();
+  const dotted = /^(.*:)((?:\d{1,3}\.){3}\d{1,3})$/.exec(text);
+  if (dotted) {
+    const b = dotted[2].split('.').map(Number);
+    if (b.some((x) => x > 255)) return null;
+    text = `${dotted[1]}${((b[0] << 8) | b[1]).toString(16)}:${((b[2] << 8) | b[3]).toString(16)}`;
+  }
+  const halves = text.split('::');
+  if (halves.length > 2) return null;
+  const part = (p: string) => (p === '' ? [] : p.split(':').map((h) => (/^[0-9a-f]{1,4}$/.test(h) ? parseInt(h, 16) : NaN)));
+  const head = part(halves[0]);
+  const tail = halves.length === 2 ? part(halves[1]) : [];
+  const missing = 8 - head.length - tail.length;
+  if (halves.length === 1 ? missing !== 0 : missing < 1) return null;
+  const all = [...head, ...Array(halves.length === 2 ? missing : 0).fill(0), ...tail];
+  return all.some(Number.isNaN) ? null : all;
+}
+
+const v4Of = (hi: number, lo: number) => `${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`;
+
+/**
+ * The IPv4 address an IPv6 address carries, for the forms that reach it: IPv4-mapped
+ * (::ffff:a.b.c.d), IPv4-compatible (::a.b.c.d), IPv4-translated (::ffff:0:a.b.c.d), 6to4
+ * (2002:aabb:ccdd::/48) and NAT64 (64:ff9b::/96, and 64:ff9b:1::/48 with the RFC 6052 layout
+ * that skips bits 64–71). Such an address is judged by that IPv4: `[::7f00:1]` is loopback.
+ */
 export function embeddedIPv4(ip: string): string | null {
-  const m = /^(?:0{0,4}:){0,5}(?:ffff:)?((?:\d{1,3}\.){3}\d{1,3})$/i.exec(ip.replace(/^::/, '0::'));
-  if (m) return m[1];
-  const hex = /^(?:0{0,4}:){0,5}ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/i.exec(ip.replace(/^::/, '0::'));
-  if (!hex) return null;
-  const hi = parseInt(hex[1], 16);
-  const lo = parseInt(hex[2], 16);
-  return `${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`;
+  const h = hextets(ip);
+  if (!h) return null;
+  const zero = (from: number, to: number) => h.slice(from, to).every((x) => x === 0);
+  if (zero(0, 5) && h[5] === 0xffff) return v4Of(h[6], h[7]);
+  if (zero(0, 4) && h[4] === 0xffff && h[5] === 0) return v4Of(h[6], h[7]);
+  if (zero(0, 6)) return v4Of(h[6], h[7]);
+  if (h[0] === 0x2002) return v4Of(h[1], h[2]);
+  if (h[0] === 0x64 && h[1] === 0xff9b && zero(2, 6)) return v4Of(h[6], h[7]);
+  if (h[0] === 0x64 && h[1] === 0xff9b && h[2] === 1) return v4Of(h[3], ((h[4] & 255) << 8) | (h[5] >> 8));
+  return null;
 }
 
 export function isBlockedAddress(ip: string): boolean {

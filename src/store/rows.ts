@@ -1,6 +1,6 @@
 import type { SecretBox } from '../core/secret-box.js';
 import type { App, Attempt, Delivery, Endpoint, EventType, PreviousSecret, StoredEvent } from './types.js';
-import { PARKED_AT } from './types.js';
+import { ORDER_HELD_AT, PARKED_AT } from './types.js';
 import type { ForwardState, InboundRequest, Source, SourceVerification } from './inbound.js';
 
 /**
@@ -119,6 +119,7 @@ export const toDelivery = (r: Row): Delivery => ({
   lastError: r.last_error,
   // In flight (leased) or parked deliveries have no meaningful next attempt time to show.
   nextAttemptAt: r.status === 'pending' && r.lease_owner == null && r.next_attempt_at < PARKED_AT ? r.next_attempt_at : null,
+  held: r.status !== 'pending' || r.lease_owner != null ? null : r.next_attempt_at >= ORDER_HELD_AT ? 'ordering' : r.next_attempt_at >= PARKED_AT ? 'parked' : null,
   createdAt: r.created_at,
   deliveredAt: r.delivered_at,
 });

@@ -117,8 +117,14 @@ export interface Delivery {
   attemptCount: number;
   lastStatusCode: number | null;
   lastError: string | null;
-  /** null when not waiting for a scheduled attempt (done, in flight, or parked on a disabled endpoint) */
+  /** null when not waiting for a scheduled attempt (done, in flight, or held back) */
   nextAttemptAt: number | null;
+  /**
+   * Why a pending delivery has no scheduled attempt: `parked` while its endpoint can't take
+   * it (disabled, circuit open, a relay endpoint without a listener), `ordering` while an
+   * earlier delivery of its ordering key is unfinished. null otherwise.
+   */
+  held: 'parked' | 'ordering' | null;
   createdAt: number;
   deliveredAt: number | null;
 }

@@ -46,6 +46,11 @@ describe('endpoint health', () => {
     // The pending delivery is kept, not dropped.
     const pending = (await t.api('GET', `/v1/apps/${appId}/deliveries?status=pending`)).body.data;
     expect(pending).toHaveLength(1);
+    expect(pending[0]).toMatchObject({ nextAttemptAt: null, heldReason: 'endpoint_disabled', nextProbeAt: null });
+    // A test event would wait with them: refused, saying why.
+    const test = await t.api('POST', `/v1/apps/${appId}/endpoints/${endpointId}/test`);
+    expect(test.status).toBe(409);
+    expect(test.body.error).toMatchObject({ code: 'conflict', details: { status: 'disabled', disabledReason: 'consecutive_failures' } });
 
     // Re-enabled: the kept delivery goes out, and the operator hears of it.
     r.respond = () => ({ status: 200 });
@@ -63,6 +68,10 @@ describe('endpoint health', () => {
     await t.api('POST', `/v1/apps/${appId}/events/batch`, { events: Array.from({ length: 40 }, (_, i) => ({ type: 'x.y', data: { i } })) });
     await eventually(async () => (await t.api('GET', `/v1/apps/${appId}/endpoints/${endpointId}`)).body.circuitState === 'open', 5000);
     const atOpen = r.requests.length;
+    const waiting = (await t.api('GET', `/v1/apps/${appId}/deliveries?status=pending&limit=250`)).body.data;
+    const held = waiting.filter((d: any) => d.heldReason === 'circuit_open');
+    expect(held.length).toBeGreaterThan(30);
+    expect(Date.parse(held[0].nextProbeAt)).toBeGreaterThan(Date.now() - 5000); // when the next probe may go
     expect(atOpen).toBeGreaterThanOrEqual(3);
     expect(atOpen).toBeLessThanOrEqual(4); // at most the one in flight when it opened
     // While open, only probes go out, one at a time, spaced by the cooldown.
@@ -122,6 +131,20 @@ describe('endpoint health', () => {
     expect(new Set(seqs).size).toBe(30); // the envelope carries the sequence
     const interleaved = r.requests.slice(0, 6).map((q) => JSON.parse(q.body).data.key);
     expect(new Set(interleaved).size).toBeGreaterThan(1); // keys don't wait for each other
+  });
+
+  it('says a delivery waits for an earlier one of its ordering key', async () => {
+    const t = await herald({});
+    const r = await receiver();
+    r.respond = (_q, i) => (i === 0 ? { hang: true } : { status: 200 });
+    const { appId } = await appWithEndpoint(t, r.url, { timeoutMs: 1500, retrySchedule: [0.05] });
+    const first = await t.api('POST', `/v1/apps/${appId}/events`, { type: 'doc.updated', orderingKey: 'doc-1', data: { n: 1 } });
+    const second = await t.api('POST', `/v1/apps/${appId}/events`, { type: 'doc.updated', orderingKey: 'doc-1', data: { n: 2 } });
+    await r.waitFor(1);
+    const byEvent = async (id: string) => (await t.api('GET', `/v1/apps/${appId}/deliveries?eventId=${id}`)).body.data[0];
+    expect(await byEvent(first.body.id)).toMatchObject({ status: 'pending', heldReason: null }); // in flight
+    expect(await byEvent(second.body.id)).toMatchObject({ status: 'pending', nextAttemptAt: null, heldReason: 'ordering_key' });
+    await eventually(async () => (await byEvent(second.body.id)).status === 'success', 10_000);
   });
 
   it('does not let one hanging endpoint hold the slots the others need', async () => {

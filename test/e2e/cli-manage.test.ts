@@ -75,8 +75,9 @@ describe('herald management commands against a real server', () => {
   });
 
   it('takes Herald\'s address before the command, and after `endpoints create` reads --url as the endpoint\'s', async () => {
+    await one('apps', 'create', '--name', 'Positional', '--uid', 'positional');
     const [before, wrongAfter] = await Promise.all([
-      bin(['--url', t.url, '--api-key', API_KEY, '-o', 'json', 'endpoints', 'create', 'acme', '--url', `${receiver.url}/positional`, '--disabled']),
+      bin(['--url', t.url, '--api-key', API_KEY, '-o', 'json', 'endpoints', 'create', 'positional', '--url', `${receiver.url}/positional`, '--disabled']),
       bin(['apps', 'list', '--url', 'http://127.0.0.1:9', '--api-key', API_KEY]),
     ]);
     expect(before.code).toBe(0);

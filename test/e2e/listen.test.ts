@@ -114,7 +114,7 @@ describe('herald listen', () => {
     const e2 = await publish('crash', 'a.happened', { n: 2 });
     await new Promise((r) => setTimeout(r, 300));
     // Waiting, not failed: nothing was attempted while no listener was there.
-    for (const d of await deliveriesOf('crash')) expect(d).toMatchObject({ status: 'pending', attemptCount: 0 });
+    for (const d of await deliveriesOf('crash')) expect(d).toMatchObject({ status: 'pending', attemptCount: 0, heldReason: 'relay_not_connected' });
 
     const second = listen([`${receiver.url}/crash`, '--app', 'crash']);
     expect((await second.waitFor((x) => x.event === 'ready')).endpointId).toBe(ready.endpointId); // remembered

@@ -1,6 +1,6 @@
 import { Webhook } from 'standardwebhooks';
 import { describe, expect, it } from 'vitest';
-import { isBlockedAddress } from '../../src/core/address.js';
+import { embeddedIPv4, isBlockedAddress } from '../../src/core/address.js';
 import { decideHealth, type HealthState } from '../../src/core/health.js';
 import { AddressPolicy } from '../../src/core/address-policy.js';
 import { endpointUrlProblem } from '../../src/core/endpoint-url.js';
@@ -98,6 +98,8 @@ describe('signing', () => {
 });
 
 describe('addresses and endpoint URLs', () => {
+  const prod = new AddressPolicy(false);
+  const dev = new AddressPolicy(true);
   it('blocks private, loopback, link-local and mapped addresses in every spelling', () => {
     for (const ip of ['127.0.0.1', '10.1.2.3', '172.16.0.1', '192.168.1.1', '100.64.0.1', '169.254.169.254', '0.0.0.0', '224.0.0.1', '::1', '::', 'fd00::1', 'fe80::1', '::ffff:127.0.0.1', '::ffff:7f00:1', '[::ffff:10.0.0.1]']) {
       expect(isBlockedAddress(ip), ip).toBe(true);
@@ -105,8 +107,29 @@ describe('addresses and endpoint URLs', () => {
     for (const ip of ['8.8.8.8', '1.1.1.1', '2606:4700:4700::1111']) expect(isBlockedAddress(ip), ip).toBe(false);
   });
 
-  const prod = new AddressPolicy(false);
-  const dev = new AddressPolicy(true);
+  it('judges IPv6 forms that embed an IPv4 address by that address: compatible, translated, 6to4, NAT64', () => {
+    const cases: Array<[string, string]> = [
+      ['::7f00:1', '127.0.0.1'], ['::127.0.0.1', '127.0.0.1'], ['::ffff:0:7f00:1', '127.0.0.1'], ['::ffff:0:127.0.0.1', '127.0.0.1'],
+      ['2002:7f00:1::', '127.0.0.1'], ['2002:a9fe:a9fe:1234::1', '169.254.169.254'], ['::a9fe:a9fe', '169.254.169.254'],
+      ['64:ff9b::a00:1', '10.0.0.1'], ['64:ff9b::10.0.0.1', '10.0.0.1'], ['64:ff9b:1:c0a8:1:100::', '192.168.1.1'],
+      ['0:0:0:0:0:ffff:7f00:1', '127.0.0.1'], ['::FFFF:7F00:1', '127.0.0.1'],
+    ];
+    for (const [ip, v4] of cases) {
+      expect(embeddedIPv4(ip), ip).toBe(v4);
+      expect(isBlockedAddress(ip), ip).toBe(true);
+      expect(prod.permits(ip), ip).toBe(false);
+      expect(endpointUrlProblem(`https://[${ip}]/hook`, prod), ip).toMatch(/private|loopback/);
+    }
+    // A public IPv4 behind 6to4 or NAT64 is public.
+    for (const ip of ['2002:808:808::1', '64:ff9b::808:808']) {
+      expect(embeddedIPv4(ip), ip).toBe('8.8.8.8');
+      expect(isBlockedAddress(ip), ip).toBe(false);
+    }
+    for (const ip of ['2606:4700:4700::1111', 'fe80::1', '2001:db8::1']) expect(embeddedIPv4(ip), ip).toBeNull();
+    // The operator can allow a private network, whatever the spelling used to reach it.
+    expect(new AddressPolicy(false, ['10.0.0.0/8']).permits('::ffff:0:a00:1')).toBe(true);
+  });
+
   it('requires https and public hosts unless dev mode', () => {
     expect(endpointUrlProblem('https://example.com/hook', prod)).toBeNull();
     expect(endpointUrlProblem('http://example.com/hook', prod)).toMatch(/https/);

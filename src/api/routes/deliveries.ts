@@ -4,6 +4,7 @@ import { HeraldError, notFound } from '../../errors.js';
 import { loadApp, pageQuery, type ApiContext } from '../context.js';
 import type { Router } from '../router.js';
 import { AppParams, DeliveryDetailOut, DeliveryListQuery, DeliveryOut, DeliveryParams, RetryOut, pageOf } from '../schemas.js';
+import { heldReasons } from '../held.js';
 import { attemptOut, deliveryOut } from '../wire.js';
 
 /** The delivery log: one delivery per event × endpoint, with every attempt. */
@@ -14,7 +15,8 @@ export function deliveryRoutes(r: Router, ctx: ApiContext): void {
     handler: async (req) => {
       const app = await loadApp(ctx, req.params.app);
       const page = await ctx.store.listDeliveries(app.id, req.query as Static<typeof DeliveryListQuery>, pageQuery(req));
-      return { ...page, data: page.data.map(deliveryOut) };
+      const held = await heldReasons(ctx, app.id, page.data);
+      return { ...page, data: page.data.map((d) => deliveryOut(d, held(d))) };
     },
   });
   r.add({
@@ -24,7 +26,8 @@ export function deliveryRoutes(r: Router, ctx: ApiContext): void {
       const app = await loadApp(ctx, req.params.app);
       const found = await ctx.store.getDelivery(app.id, req.params.id);
       if (!found) throw notFound('delivery', req.params.id);
-      return { ...deliveryOut(found.delivery), attempts: found.attempts.map(attemptOut) };
+      const held = await heldReasons(ctx, app.id, [found.delivery]);
+      return { ...deliveryOut(found.delivery, held(found.delivery)), attempts: found.attempts.map(attemptOut) };
     },
   });
   r.add({

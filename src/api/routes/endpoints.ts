@@ -12,6 +12,7 @@ import {
   DeliveryListQuery, DeliveryOut, EndpointCreate as EndpointCreateSchema, EndpointListQuery, EndpointOut, EndpointParams, EndpointPatch as EndpointPatchSchema,
   RecoverBody, RecoverOut, RotateBody, SecretOut, StatsOut, TestOut, pageOf,
 } from '../schemas.js';
+import { heldReasons } from '../held.js';
 import { deliveryOut, endpointOut, statsOut } from '../wire.js';
 import { Type } from '@sinclair/typebox';
 
@@ -160,6 +161,8 @@ export function endpointRoutes(r: Router, ctx: ApiContext): void {
     params: EndpointParams, response: { status: 202, schema: TestOut },
     handler: async (req, reply) => {
       const { app, endpoint } = await loadEndpoint(ctx, req.params.app, req.params.ep);
+      // It would wait, held back with the endpoint's other deliveries, and look like a test that never ran.
+      if (endpoint.status !== 'active') throw new HeraldError('conflict', `endpoint '${endpoint.id}' is disabled: enable it (PATCH status active) to send a test`, { status: endpoint.status, disabledReason: endpoint.disabledReason });
       const result = await ctx.publisher.sendTest(app, endpoint);
       return reply.status(202).send({ eventId: result.event.id, deliveryId: result.deliveryIds[0] });
     },
@@ -196,7 +199,8 @@ export function endpointRoutes(r: Router, ctx: ApiContext): void {
       const { app, endpoint } = await loadEndpoint(ctx, req.params.app, req.params.ep);
       const q = req.query as Static<typeof DeliveryListQuery>;
       const page = await ctx.store.listDeliveries(app.id, { ...q, endpointId: endpoint.id }, pageQuery(req));
-      return { ...page, data: page.data.map(deliveryOut) };
+      const held = await heldReasons(ctx, app.id, page.data);
+      return { ...page, data: page.data.map((d) => deliveryOut(d, held(d))) };
     },
   });
 }

@@ -15,6 +15,7 @@ import {
   type AppDestinationIn, type HttpDestinationIn,
 } from '../source-schemas.js';
 import { pageOf, PageQuery } from '../schemas.js';
+import { heldReasons } from '../held.js';
 import { attemptOut, deliveryOut, requestOut, sourceOut } from '../wire.js';
 import { Type, type Static } from '@sinclair/typebox';
 
@@ -202,7 +203,7 @@ export function sourceRoutes(r: Router, ctx: ApiContext): void {
       const deliveryLog = [];
       for (const d of deliveries.data) {
         const found = await ctx.store.getDelivery(source.appId, d.id);
-        if (found) deliveryLog.push({ ...deliveryOut(found.delivery), attempts: found.attempts.map(attemptOut) });
+        if (found) deliveryLog.push({ ...deliveryOut(found.delivery, (await heldReasons(ctx, source.appId, [found.delivery]))(found.delivery)), attempts: found.attempts.map(attemptOut) });
       }
       return { ...requestOut(request), deliveryLog };
     },
