@@ -49,6 +49,15 @@ export interface HeraldConfig {
   retentionDays: number;
   /** base URL providers reach Herald at, for sources' ingestUrl; default: the API request's own host */
   publicUrl: string | undefined;
+  /**
+   * Slow clients: a request's headers must arrive within headersTimeoutMs and the whole request
+   * within requestTimeoutMs; an idle keep-alive connection closes after keepAliveTimeoutMs.
+   */
+  http: { headersTimeoutMs: number; requestTimeoutMs: number; keepAliveTimeoutMs: number };
+  /** open connections one client address may hold; 0 = no cap */
+  maxConnectionsPerClient: number;
+  /** failed authentications per minute per client address before it gets 429 (burst: a third of it) */
+  authFailuresPerMinute: number;
   /** how often relay sockets are pinged; a listener that missed one ping is dropped (so within 2×) */
   relayPingMs: number;
   logLevel: string;
@@ -163,10 +172,21 @@ export function loadConfig(env: Env = process.env, overrides: ConfigOverrides = 
     apiRateLimit: num(env, 'HERALD_API_RATE_LIMIT', 200, 0, 1_000_000),
     retentionDays: num(env, 'HERALD_RETENTION_DAYS', 0, 0, 36_500),
     publicUrl: publicUrl(env.HERALD_PUBLIC_URL),
+    http: httpTimeouts(env),
+    maxConnectionsPerClient: int(env, 'HERALD_MAX_CONNECTIONS_PER_CLIENT', 512, 0, 1_000_000),
+    authFailuresPerMinute: int(env, 'HERALD_AUTH_FAILURES_PER_MINUTE', 30, 1, 1_000_000),
     relayPingMs: int(env, 'HERALD_RELAY_PING_MS', 10_000, 100, 300_000),
     logLevel: env.HERALD_LOG_LEVEL || 'info',
     roles: { api: !overrides.workerOnly, worker: !overrides.apiOnly },
   };
+}
+
+function httpTimeouts(env: Env): HeraldConfig['http'] {
+  const headersTimeoutMs = int(env, 'HERALD_HTTP_HEADERS_TIMEOUT_MS', 10_000, 100, 600_000);
+  const requestTimeoutMs = int(env, 'HERALD_HTTP_REQUEST_TIMEOUT_MS', 120_000, 100, 3_600_000);
+  // Node refuses a headers timeout longer than the whole request's.
+  if (headersTimeoutMs > requestTimeoutMs) throw new ConfigError('HERALD_HTTP_HEADERS_TIMEOUT_MS must not exceed HERALD_HTTP_REQUEST_TIMEOUT_MS');
+  return { headersTimeoutMs, requestTimeoutMs, keepAliveTimeoutMs: int(env, 'HERALD_HTTP_KEEPALIVE_TIMEOUT_MS', 10_000, 100, 600_000) };
 }
 
 function publicUrl(value: string | undefined): string | undefined {

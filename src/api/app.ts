@@ -2,7 +2,7 @@ import Fastify, { LogController, type FastifyError, type FastifyInstance } from 
 import type { Logger } from 'pino';
 import { HeraldError } from '../errors.js';
 import { bearerAuth } from './auth.js';
-import { managementRateLimit } from './rate-limit.js';
+import { authFailureThrottle, capConnections, managementRateLimit } from './rate-limit.js';
 import type { ApiContext } from './context.js';
 import { openApiDocument } from './openapi.js';
 import { Router } from './router.js';
@@ -79,10 +79,25 @@ export function buildApi(ctx: ApiContext, options: { logger: Logger; apiKey: str
     bodyLimit: ctx.config.maxPayloadBytes + 64 * 1024,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },
     return503OnClosing: true,
+    // Slowloris: a client that trickles its headers or body doesn't hold a connection for long
+    // (Fastify leaves both at 0, i.e. forever). Node checks these timeouts on an interval of its
+    // own (30 s by default), so it is shortened to keep them close to what they say.
+    requestTimeout: ctx.config.http.requestTimeoutMs,
+    keepAliveTimeout: ctx.config.http.keepAliveTimeoutMs,
+    http: {
+      headersTimeout: ctx.config.http.headersTimeoutMs,
+      connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(ctx.config.http.headersTimeoutMs / 4))),
+    },
   }) as unknown as FastifyInstance;
+  capConnections(fastify.server, ctx.config.maxConnectionsPerClient);
 
+  // Online guessing of the API key: an address with too many failed authentications is refused
+  // (429) before its key is even looked at, until its bucket refills.
+  const authFailures = authFailureThrottle(ctx.config.authFailuresPerMinute);
+  fastify.addHook('onRequest', authFailures.check);
   fastify.addHook('onRequest', bearerAuth(options.apiKey));
   fastify.addHook('onRequest', managementRateLimit(ctx.config.apiRateLimit));
+  fastify.addHook('onResponse', authFailures.record);
 
   fastify.setErrorHandler((err: FastifyError, req, reply) => {
     const known = toHeraldError(err);

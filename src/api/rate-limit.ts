@@ -1,3 +1,5 @@
+import type { Server } from 'node:http';
+import type { Socket } from 'node:net';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { TokenBucket } from '../core/token-bucket.js';
 import { HeraldError } from '../errors.js';
@@ -26,4 +28,69 @@ export function managementRateLimit(perSecond: number): (req: FastifyRequest, re
       throw new HeraldError('rate_limited', `too many requests: at most ${perSecond} per second; retry after ${retryAfter} s`);
     }
   };
+}
+
+/** Per client address, forgetting everyone when it grows past 10,000 (bounded memory under address churn). */
+class Buckets {
+  private readonly map = new Map<string, TokenBucket>();
+  constructor(private readonly perSecond: number, private readonly capacity: number) {}
+  get(key: string): TokenBucket | undefined {
+    return this.map.get(key);
+  }
+  take(key: string): void {
+    let b = this.map.get(key);
+    if (!b) {
+      if (this.map.size > 10_000) this.map.clear();
+      b = new TokenBucket(this.perSecond, this.capacity);
+      this.map.set(key, b);
+    }
+    b.take();
+  }
+}
+
+/**
+ * Failed authentications cost a token of the client address's bucket (`perMinute` sustained,
+ * a third of it as a burst); with none left, every authenticated route answers 429 for that
+ * address, right or wrong key, until it refills. Guessing a key online then takes
+ * `perMinute` guesses a minute instead of thousands a second.
+ */
+export function authFailureThrottle(perMinute: number) {
+  const buckets = new Buckets(perMinute / 60, Math.max(3, Math.floor(perMinute / 3)));
+  return {
+    check: async (req: FastifyRequest, reply: FastifyReply): Promise<void> => {
+      if ((req.routeOptions.config as { auth?: boolean }).auth === false) return;
+      const wait = buckets.get(req.ip)?.waitSeconds() ?? 0;
+      if (wait <= 0) return;
+      const retryAfter = Math.max(1, Math.ceil(wait));
+      reply.header('retry-after', String(retryAfter));
+      throw new HeraldError('rate_limited', `too many failed authentications from this address; retry after ${retryAfter} s`);
+    },
+    record: async (req: FastifyRequest, reply: FastifyReply): Promise<void> => {
+      if (reply.statusCode === 401 && (req.routeOptions.config as { auth?: boolean }).auth !== false) buckets.take(req.ip);
+    },
+  };
+}
+
+/**
+ * At most `max` open connections per client address (0: no cap); the ones over it are closed
+ * as they arrive. Together with the header and body timeouts this keeps one address from
+ * holding every socket the process has.
+ */
+export function capConnections(server: Server, max: number): void {
+  if (max <= 0) return;
+  const open = new Map<string, number>();
+  server.on('connection', (socket: Socket) => {
+    const key = socket.remoteAddress ?? '';
+    const n = (open.get(key) ?? 0) + 1;
+    if (n > max) {
+      socket.destroy();
+      return;
+    }
+    open.set(key, n);
+    socket.once('close', () => {
+      const left = (open.get(key) ?? 1) - 1;
+      if (left <= 0) open.delete(key);
+      else open.set(key, left);
+    });
+  });
 }

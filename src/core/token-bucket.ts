@@ -24,6 +24,18 @@ export class TokenBucket {
     return 0;
   }
 
+  /** Whether a token is there, without taking it. */
+  has(now = Date.now()): boolean {
+    this.refill(now);
+    return this.tokens >= 1;
+  }
+
+  /** Seconds until a token will be there (0 when one is). */
+  waitSeconds(now = Date.now()): number {
+    this.refill(now);
+    return this.tokens >= 1 ? 0 : (1 - this.tokens) / this.perSecond;
+  }
+
   /** The same bucket at another rate and burst: what is left of the current burst carries over. */
   resized(perSecond: number, capacity: number, now = Date.now()): TokenBucket {
     this.refill(now);
