@@ -1,4 +1,4 @@
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 /** Prometheus metrics of one Herald instance (own registry, so tests can run several). */
 export class Metrics {
@@ -17,7 +17,7 @@ export class Metrics {
   });
   readonly eventsPublished = new Counter({
     name: 'herald_events_published_total',
-    help: 'Events accepted by the API (duplicates not counted)',
+    help: 'Events accepted by the API (duplicates and webhook.test events not counted)',
     registers: [this.registry],
   });
   readonly inboundRequests = new Counter({
@@ -46,6 +46,8 @@ export class Metrics {
   }
 
   constructor(queueDepth: () => Promise<number>) {
+    // Process CPU, memory, event-loop lag, GC and handles: what an operator looks at first.
+    collectDefaultMetrics({ register: this.registry });
     this.queueDepth = new Gauge({
       name: 'herald_queue_depth',
       help: 'Deliveries waiting for an attempt (pending)',

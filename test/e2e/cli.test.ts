@@ -37,6 +37,9 @@ describe('herald CLI', () => {
     const second = runCli(['serve', '--port', String(port)], {}, cwd);
     await waitForHealth(`http://127.0.0.1:${port}`);
     expect(second.output()).not.toContain(key);
+    // Later starts still say where the key is.
+    await new Promise((r) => setTimeout(r, 100));
+    expect(second.output()).toContain('API key: in data/api-key');
     expect((await fetch(`http://127.0.0.1:${port}/v1/apps`, { headers: { authorization: `Bearer ${key}` } })).status).toBe(200);
     second.child.kill('SIGTERM');
     expect(await second.exited).toBe(0);

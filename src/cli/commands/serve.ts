@@ -19,16 +19,25 @@ function configFrom(opts: ConfigOverrides): HeraldConfig {
   }
 }
 
+/**
+ * What a person starting Herald needs: where it listens, and where the API key is (every
+ * start, not only the first). One write, so no log line lands in the middle of it.
+ */
 function banner(config: HeraldConfig, url: string | null, key: { value: string; generated: boolean; file?: string }): void {
-  const out = process.stdout;
+  const lines: string[] = [];
   if (config.dev) {
-    out.write('\n!!! HERALD_DEV is ON: http:// and private/loopback endpoint URLs are allowed. Never run like this in production. !!!\n\n');
+    lines.push('', '!!! HERALD_DEV is ON: http:// and private/loopback endpoint URLs are allowed. Never run like this in production. !!!', '');
   }
-  if (url) out.write(`Herald ${VERSION} listening on ${url} (${config.databaseUrl.split('?')[0].replace(/\/\/[^@]*@/, '//')})\n`);
-  if (key.generated) {
-    out.write(`\nGenerated an API key and stored it in ${key.file} (shown once):\n\n  ${key.value}\n\n`);
-    out.write(`Try it:\n\n  curl -s -X POST ${url ?? 'http://127.0.0.1:8400'}/v1/apps \\\n    -H "Authorization: Bearer ${key.value}" \\\n    -H "content-type: application/json" -d '{"name":"Acme"}'\n\n`);
+  const db = config.databaseUrl.split('?')[0].replace(/\/\/[^@]*@/, '//');
+  lines.push(url ? `Herald ${VERSION} listening on ${url} (${db})` : `Herald ${VERSION} worker running (${db})`);
+  if (url && key.generated) {
+    lines.push('', `Generated an API key and stored it in ${key.file} (shown once):`, '', `  ${key.value}`, '');
+    lines.push('Try it:', '', `  curl -s -X POST ${url}/v1/apps \\`, `    -H "Authorization: Bearer ${key.value}" \\`,
+      `    -H "content-type: application/json" -d '{"name":"Acme"}'`, '');
+  } else if (url) {
+    lines.push(`API key: ${key.file ? `in ${key.file}` : 'HERALD_API_KEY'} (send it as Authorization: Bearer <key>; \`herald apps list\` finds it)`);
   }
+  process.stdout.write(`${lines.join('\n')}\n`);
 }
 
 async function serve(overrides: ConfigOverrides): Promise<void> {
@@ -49,7 +58,6 @@ async function serve(overrides: ConfigOverrides): Promise<void> {
   process.on('SIGINT', () => void stop('SIGINT'));
   const url = await herald.start();
   banner(config, url, key);
-  if (!url) process.stdout.write(`Herald ${VERSION} worker running\n`);
 }
 
 /** herald serve | worker | migrate */
