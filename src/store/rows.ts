@@ -65,6 +65,16 @@ export function sealerFor(box: SecretBox | undefined): Sealer {
 export const sealPrevious = (sealer: Sealer, list: PreviousSecret[]): string | null =>
   list.length === 0 ? null : JSON.stringify(list.map((p) => ({ secret: sealer.seal(p.secret), expiresAt: p.expiresAt })));
 
+/**
+ * Custom header values often carry the receiver's credentials (`Authorization: Bearer …`):
+ * stored sealed like secrets, names in the clear. A value written before this was done reads
+ * as it is (SecretBox.open passes unsealed text through) and is sealed at the next write.
+ */
+export const sealHeaders = (sealer: Sealer, headers: Record<string, string>): string =>
+  JSON.stringify(Object.fromEntries(Object.entries(headers ?? {}).map(([k, v]) => [k, sealer.seal(v)])));
+const openHeaders = (sealer: Sealer, stored: unknown): Record<string, string> =>
+  Object.fromEntries(Object.entries(json<Record<string, string>>(stored, {})).map(([k, v]) => [k, sealer.open(v)]));
+
 export const toEndpoint = (r: Row, sealer: Sealer = plainSealer): Endpoint => ({
   id: r.id,
   appId: r.app_id,
@@ -76,7 +86,7 @@ export const toEndpoint = (r: Row, sealer: Sealer = plainSealer): Endpoint => ({
   disabledAt: r.disabled_at,
   secret: sealer.open(r.secret),
   previousSecrets: json<PreviousSecret[]>(r.previous_secrets, []).map((p) => ({ secret: sealer.open(p.secret), expiresAt: p.expiresAt })),
-  headers: json(r.headers, {}),
+  headers: openHeaders(sealer, r.headers),
   retrySchedule: json(r.retry_schedule, null),
   timeoutMs: r.timeout_ms,
   rateLimit: r.rate_limit,

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Webhook } from 'standardwebhooks';
@@ -116,6 +116,25 @@ describe('secrets', () => {
     const needle = Buffer.from(secret.slice('whsec_'.length, 30));
     for (const file of raw) expect(file.includes(needle)).toBe(false);
     expect(raw.some((f) => f.includes(Buffer.from('enc:v1:')))).toBe(true);
+  });
+
+  it('keeps receiver credentials in custom headers encrypted too, sends them in the clear, and makes the database files private', async () => {
+    const t = await herald();
+    const r = await receiver();
+    const token = `Bearer tok_${'x'.repeat(8)}_${Date.now()}`;
+    const { appId, endpointId } = await appWithEndpoint(t, r.url, { headers: { Authorization: token, 'X-Team': 'blue' } });
+    await t.api('PATCH', `/v1/apps/${appId}/endpoints/${endpointId}`, { description: 'still sealed after an update' });
+    await t.api('POST', `/v1/apps/${appId}/events`, { type: 'x.y', data: {} });
+    const [got] = await r.waitFor(1);
+    expect(got.headers.authorization).toBe(token);
+    expect(got.headers['x-team']).toBe('blue');
+    expect((await t.api('GET', `/v1/apps/${appId}/endpoints/${endpointId}`)).body.headers).toEqual({ authorization: token, 'x-team': 'blue' });
+    const files = readdirSync(t.dir).filter((f) => f.startsWith('herald.db'));
+    expect(files.length).toBeGreaterThanOrEqual(2); // the file and its WAL at least
+    for (const f of files) {
+      expect(readFileSync(join(t.dir, f)).includes(Buffer.from(token.slice(7))), f).toBe(false);
+      expect(statSync(join(t.dir, f)).mode & 0o777, f).toBe(0o600);
+    }
   });
 });
 

@@ -8,7 +8,7 @@ import type {
 } from '../types.js';
 import { isUniqueViolation } from './connection.js';
 import { PostgresInbound } from './inbound.js';
-import { jsonOrNull, sealPrevious, toApp, toAttempt, toDelivery, toEndpoint, toEvent, toEventType } from '../rows.js';
+import { jsonOrNull, sealHeaders, sealPrevious, toApp, toAttempt, toDelivery, toEndpoint, toEvent, toEventType } from '../rows.js';
 
 export type { PostgresOptions } from './connection.js';
 
@@ -115,7 +115,7 @@ export class PostgresStore extends PostgresInbound implements Store {
       id: newId('ep'), app_id: e.appId, url: e.url, description: e.description ?? null, events: jsonOrNull(e.events),
       status: e.status, disabled_at: e.status === 'disabled' ? now : null,
       disabled_reason: e.status === 'disabled' ? 'manual' : null, secret: this.sealer.seal(e.secret),
-      headers: JSON.stringify(e.headers ?? {}), retry_schedule: jsonOrNull(e.retrySchedule), timeout_ms: e.timeoutMs ?? null,
+      headers: sealHeaders(this.sealer, e.headers ?? {}), retry_schedule: jsonOrNull(e.retrySchedule), timeout_ms: e.timeoutMs ?? null,
       rate_limit: e.rateLimit ?? null, max_in_flight: e.maxInFlight ?? null, disable_after_failures: e.disableAfterFailures ?? null,
       disable_after_seconds: e.disableAfterSeconds ?? null, metadata: JSON.stringify(e.metadata ?? {}), now,
     });
@@ -150,7 +150,7 @@ export class PostgresStore extends PostgresInbound implements Store {
         url: pick('url'), description: pick('description'), events: jsonOrNull(pick('events')),
         disabled_reason: disabling ? 'manual' : enabling ? null : cur.disabledReason,
         disabled_at: disabling ? now : enabling ? null : cur.disabledAt,
-        headers: JSON.stringify(pick('headers') ?? {}), retry_schedule: jsonOrNull(pick('retrySchedule')),
+        headers: sealHeaders(this.sealer, (pick('headers') ?? {}) as Record<string, string>), retry_schedule: jsonOrNull(pick('retrySchedule')),
         timeout_ms: pick('timeoutMs'), rate_limit: pick('rateLimit'), max_in_flight: pick('maxInFlight'),
         disable_after_failures: pick('disableAfterFailures'), disable_after_seconds: pick('disableAfterSeconds'),
         metadata: JSON.stringify(pick('metadata') ?? {}),

@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { SecretBox } from '../../core/secret-box.js';
 import { BACKSTOP_PAGES, BackgroundCheckpointer } from './checkpointer.js';
@@ -40,7 +40,12 @@ export class SqliteConnection {
   protected readonly sealer: Sealer;
 
   constructor(path: string, options: SqliteOptions = {}) {
-    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    if (path !== ':memory:') {
+      mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+      // Events, request bodies and sealed secrets: readable by Herald's user only, like the key
+      // files. SQLite gives the -wal and -shm files the main file's permissions.
+      closeSync(openSync(path, 'a', 0o600));
+    }
     this.db = new Database(path);
     this.db.pragma('journal_mode = WAL');
     this.db.pragma(`synchronous = ${options.synchronous ?? 'NORMAL'}`);
