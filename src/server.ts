@@ -56,7 +56,7 @@ export async function createHerald(config: HeraldConfig, options: HeraldOptions)
   let worker: DeliveryWorker | null = null;
   // A listener's endpoint may have deliveries waiting: send them now rather than at the next tick.
   const relay = config.roles.worker
-    ? new RelayHub(logger, (id) => void worker?.takeRelay(id).catch((err) => logger.error({ err, endpointId: id }, 'relay hand-off failed')), config.relayPingMs,
+    ? new RelayHub(logger, (id, appId) => void worker?.takeRelay(id, appId).catch((err) => logger.error({ err, endpointId: id }, 'relay hand-off failed')), config.relayPingMs,
         store.reportRelays ? (presence) => store.reportRelays!(worker!.id, presence, Date.now()) : undefined)
     : null;
   worker = config.roles.worker

@@ -130,8 +130,19 @@ export class DeliveryWorker {
    * connect, and at every maintenance tick (deliveries another process claimed and held back
    * for want of the socket come here within a quarter second).
    */
-  async takeRelay(endpointId: string): Promise<void> {
+  async takeRelay(endpointId: string, appId?: string): Promise<void> {
     if (!this.running) return;
+    if (appId) {
+      // Just connected: an open circuit is probed now, through this listener, rather than at
+      // its next due time (a listener may well be why it opened: the developer's handler was down).
+      const ep = await this.o.store.getEndpoint(appId, endpointId);
+      if (ep && ep.status === 'active' && (ep.circuitState === 'open' || ep.circuitState === 'half_open')) {
+        const now = Date.now();
+        const probe = await this.o.store.claimProbe(ep, this.id, now + this.leaseMs, now);
+        if (probe) this.dispatch([probe], true);
+        return;
+      }
+    }
     for (;;) {
       const want = Math.min(this.room() - this.reserved, this.batchSize);
       if (want <= 0 || !this.o.relay?.has(endpointId)) return;
@@ -258,7 +269,12 @@ export class DeliveryWorker {
       if (!probe) gate.held = ep.status !== 'active' || ep.circuitState === 'open' || ep.circuitState === 'half_open' || noListener;
       // A disabled endpoint or an open circuit keeps its deliveries, held back, until it
       // recovers; a relay endpoint until a listener connects to this process (takeRelay).
-      if ((gate.blocked && !probe) || (probe && noListener)) back.push({ id: d.id, at: PARKED_AT });
+      if (probe && noListener) {
+        // Not this process's listener: hold the probe back and let the circuit be probed again
+        // soon, by whichever process takes it next (the one with the socket probes on connect).
+        back.push({ id: d.id, at: PARKED_AT });
+        void this.o.store.reopenCircuit(ep.id, now + this.o.health.circuitBaseMs, now).catch((err) => this.o.logger.error({ err }, 'reopening a circuit failed'));
+      } else if (gate.blocked && !probe) back.push({ id: d.id, at: PARKED_AT });
       else if (probe || (gate.queue.length === 0 && gate.canStart(now, share) && this.inflight.size < this.o.concurrency)) this.send(d, gate, probe);
       else if (gate.hasRoom(now, share)) {
         gate.queue.push(d);

@@ -37,7 +37,7 @@ export class RelayHub {
   constructor(
     private readonly logger: Logger,
     /** a listener connected: its endpoint's waiting deliveries can go now */
-    private readonly onConnect: (endpointId: string) => void,
+    private readonly onConnect: (endpointId: string, appId: string) => void,
     readonly pingIntervalMs: number,
     /** tells other processes which endpoints this one holds listeners for (PostgreSQL); refreshed every REPORT_MS */
     private readonly report?: (presence: RelayPresence[]) => Promise<void>,
@@ -96,7 +96,7 @@ export class RelayHub {
     socket.send(JSON.stringify({ ...start, pingIntervalMs: this.pingIntervalMs } satisfies StartMessage));
     this.logger.info({ endpointId: start.endpointId, listeners: list.length }, 'relay listener connected');
     this.publishPresence();
-    this.onConnect(start.endpointId);
+    this.onConnect(start.endpointId, start.appId);
   }
 
   /** One attempt through the endpoint's newest listener; NOT_SENT when there is none or it goes away first. */
@@ -105,17 +105,20 @@ export class RelayHub {
     const listener = list?.[list.length - 1];
     if (!listener) return Promise.resolve(NOT_SENT);
     const id = `r${++this.seq}`;
-    const raw = Buffer.isBuffer(d.body);
+    const body = Buffer.isBuffer(d.body) ? d.body : Buffer.from(d.body, 'utf8');
     const message: DeliveryMessage = {
       type: 'delivery', id, deliveryId: d.id, eventId: d.eventId, eventType: d.eventType, attempt, headers,
-      body: raw ? (d.body as Buffer).toString('base64') : (d.body as string), encoding: raw ? 'base64' : 'utf8', timeoutMs,
+      body: body.toString('base64'), encoding: 'base64', timeoutMs,
     };
     return new Promise<SendResult>((resolve) => {
       const startedAt = Date.now();
-      // The listener's own request times out first; this covers a listener that never answers.
+      // The listener answers every delivery within timeoutMs (its local request is aborted
+      // then, and that is reported as a `timeout` attempt). No answer at all means the
+      // listener is gone (frozen, or its network is): drop it, and this delivery and the
+      // others it holds go back to waiting instead of counting as failures.
       const timer = setTimeout(() => {
-        listener.pending.delete(id);
-        resolve({ statusCode: null, responseBody: null, error: 'timeout', retryAfter: undefined });
+        this.logger.info({ endpointId: d.endpoint.id }, 'relay listener did not answer a delivery in time; dropping it');
+        listener.socket.terminate();
       }, timeoutMs + 2000);
       listener.pending.set(id, { resolve, timer, startedAt });
       listener.socket.send(JSON.stringify(message), (err) => {

@@ -1,6 +1,6 @@
 import WebSocket from 'ws';
 import {
-  PING_INTERVAL_MS, RELAY_SUBPROTOCOL, RESPONSE_BODY_LIMIT,
+  MAX_DELIVERY_FRAME, PING_INTERVAL_MS, RELAY_SUBPROTOCOL, RESPONSE_BODY_LIMIT,
   type DeliveryMessage, type ResponseMessage, type ServerMessage, type StartMessage,
 } from './protocol.js';
 
@@ -29,7 +29,7 @@ export interface ListenerOptions {
 /** Replays one delivery against the local server, exactly as Herald would have sent it. */
 export async function forward(target: string, m: DeliveryMessage): Promise<ResponseMessage> {
   const headers = Object.fromEntries(Object.entries(m.headers).filter(([k]) => !HOP_BY_HOP.has(k.toLowerCase())));
-  const body = Buffer.from(m.body, m.encoding === 'base64' ? 'base64' : 'utf8');
+  const body = Buffer.from(m.body, 'base64');
   const t0 = performance.now();
   try {
     const res = await fetch(target, { method: 'POST', headers, body, redirect: 'manual', signal: AbortSignal.timeout(m.timeoutMs) });
@@ -85,7 +85,7 @@ export class RelayListener {
     const socket = new WebSocket(this.o.wsUrl, RELAY_SUBPROTOCOL, {
       headers: { authorization: `Bearer ${this.o.apiKey}` },
       handshakeTimeout: 10_000,
-      maxPayload: 64 * 1024 * 1024,
+      maxPayload: MAX_DELIVERY_FRAME,
     });
     this.socket = socket;
     let alive = true;
@@ -111,7 +111,7 @@ export class RelayListener {
         if ([400, 401, 403, 404, 409].includes(status)) {
           this.stopped = true;
           this.o.onRefused?.(status, message);
-        } else this.retry(`HTTP ${status}`);
+        } else this.retry(`HTTP ${status}${message ? `: ${message.slice(0, 200)}` : ''}`);
       });
       socket.terminate();
     });

@@ -17,6 +17,11 @@ export const RELAY_SUBPROTOCOL = 'herald-relay.v1';
 export const PING_INTERVAL_MS = 10_000;
 /** responses are kept to this many bytes of body (as every attempt's response is) */
 export const RESPONSE_BODY_LIMIT = 4096;
+/**
+ * The largest frame a listener takes: a delivery of the largest body a server can be set to
+ * accept (HERALD_MAX_PAYLOAD_BYTES ≤ 64 MiB), base64, with its headers.
+ */
+export const MAX_DELIVERY_FRAME = Math.ceil((64 * 1024 * 1024 * 4) / 3) + 1024 * 1024;
 
 export interface StartMessage {
   type: 'start';
@@ -36,9 +41,12 @@ export interface DeliveryMessage {
   eventType: string;
   attempt: number;
   headers: Record<string, string>;
-  /** the body: as text for events, base64 for a source's raw bytes */
+  /**
+   * The body's bytes, base64: always, so a frame is at most 4/3 of the body plus headers
+   * whatever the bytes are (JSON-escaping control characters would take up to 6×).
+   */
   body: string;
-  encoding: 'utf8' | 'base64';
+  encoding: 'base64';
   /** how long Herald waits for the response */
   timeoutMs: number;
 }
@@ -69,8 +77,11 @@ export function parseResponse(data: string): ResponseMessage | null {
   const r = m as Partial<ResponseMessage>;
   if (r.type !== 'response' || typeof r.id !== 'string') return null;
   if (r.status !== null && !(Number.isInteger(r.status) && r.status! >= 100 && r.status! <= 599)) return null;
+  const retryAfter = r.headers && typeof r.headers === 'object' ? (r.headers as Record<string, unknown>)['retry-after'] : undefined;
   return {
     type: 'response', id: r.id, status: r.status ?? null,
+    // Of the local server's headers only Retry-After matters to Herald (a local 429 or 503 is retried after it).
+    headers: typeof retryAfter === 'string' ? { 'retry-after': retryAfter.slice(0, 64) } : undefined,
     body: typeof r.body === 'string' ? r.body.slice(0, RESPONSE_BODY_LIMIT) : undefined,
     error: typeof r.error === 'string' ? r.error.slice(0, 64) : undefined,
     durationMs: typeof r.durationMs === 'number' && Number.isFinite(r.durationMs) ? Math.max(0, Math.round(r.durationMs)) : 0,

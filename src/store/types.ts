@@ -345,6 +345,12 @@ export interface Store extends InboundStore {
    * its circuit isn't closed (those wait for the circuit's own probe and release).
    */
   claimHeld(endpointId: string, owner: string, leaseUntil: number, limit: number): Promise<ClaimedDelivery[]>;
+  /**
+   * A probe that couldn't be sent (a relay endpoint whose listener isn't connected to the
+   * process that took it): the circuit goes back from half-open to open, due for a probe again
+   * at `retryAt`. The probe delivery itself is handed back with releaseClaims.
+   */
+  reopenCircuit(endpointId: string, retryAt: number, now: number): Promise<void>;
   /** Releases up to `limit` held-back deliveries; when none are left the circuit closes. Returns how many. */
   releaseHeld(endpointId: string, limit: number, nextStepAt: number, now: number): Promise<number>;
 

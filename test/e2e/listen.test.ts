@@ -167,6 +167,40 @@ describe('herald listen', () => {
     expect(la.lines.filter((x) => x.event === 'delivery')).toEqual([]);
   });
 
+  it('a listener that stops answering deliveries is dropped; what it held waits for the next one instead of failing', async () => {
+    await api('POST', '/v1/apps', { name: 'Frozen', uid: 'frozen' });
+    const ep = (await api('POST', '/v1/apps/frozen/endpoints', { type: 'relay', timeoutMs: 500 })).body;
+    const ws = new WebSocket(`${base.replace(/^http/, 'ws')}/v1/apps/frozen/endpoints/${ep.id}/relay`, 'herald-relay.v1', { headers: { authorization: `Bearer ${KEY}` } });
+    f.cleanup(() => ws.terminate());
+    await new Promise((r) => ws.once('message', r)); // start
+    // Frozen between two pings (10 s apart here): only the unanswered delivery gives it away.
+    (ws as unknown as { _socket: { pause(): void } })._socket.pause();
+    await publish('frozen', 'a.b', { n: 1 });
+    await eventually(async () => (await api('GET', `/v1/apps/frozen/endpoints/${ep.id}`)).body.relay.connected === false, 6000);
+    const [d] = await deliveriesOf('frozen');
+    expect(d).toMatchObject({ status: 'pending', attemptCount: 0, heldReason: 'relay_not_connected' });
+  });
+
+  it('re-enables a disabled relay endpoint it listens on, and hands on a local Retry-After', async () => {
+    await api('POST', '/v1/apps', { name: 'Again', uid: 'again' });
+    const ep = (await api('POST', '/v1/apps/again/endpoints', { type: 'relay', status: 'disabled', retrySchedule: [0.05] })).body;
+    const start = receiver.requests.length;
+    receiver.respond = (_r, i) => (i === start ? { status: 429, headers: { 'retry-after': '2' } } : { status: 200 });
+    const l = listen([`${receiver.url}/again`, '--app', 'again', '--endpoint', ep.id]);
+    expect(await l.waitFor((x) => x.event === 'ready')).toMatchObject({ reEnabled: true });
+    expect((await api('GET', `/v1/apps/again/endpoints/${ep.id}`)).body.status).toBe('active');
+    await l.waitFor((x) => x.event === 'connected');
+    await publish('again', 'a.b', {});
+    const d = await eventually(async () => {
+      const [one] = await deliveriesOf('again');
+      return one?.status === 'success' && one;
+    }, 10_000);
+    const { attempts } = (await api('GET', `/v1/apps/again/deliveries/${d.id}`)).body;
+    expect(attempts.map((a: any) => a.statusCode)).toEqual([429, 200]);
+    // The schedule said 50 ms; the local server asked for 2 s.
+    expect(Date.parse(attempts[1].startedAt) - Date.parse(attempts[0].startedAt)).toBeGreaterThanOrEqual(1900);
+  });
+
   it('forwards to this machine only, unless --allow-external', async () => {
     const l = listen(['http://example.com/hooks', '--app', 'acme']);
     expect(await l.exited).toBe(2);
@@ -205,7 +239,7 @@ describe('herald listen liveness', () => {
   let serverPid = 0;
 
   beforeAll(async () => {
-    const server = await f.restartable({ HERALD_API_KEY: KEY, HERALD_RELAY_PING_MS: '300' });
+    const server = await f.restartable({ HERALD_API_KEY: KEY, HERALD_RELAY_PING_MS: '300', HERALD_CIRCUIT_THRESHOLD: '3', HERALD_CIRCUIT_BASE_MS: '60000' });
     base = server.base;
     const proc = server.start();
     await waitForHealth(base, 20_000, proc);
@@ -241,6 +275,22 @@ describe('herald listen liveness', () => {
     await l.waitFor((x) => x.event === 'delivery' && x.eventId === sent.body.id && x.status === 200);
     await eventually(async () => (await deliveriesOf('live'))[0].status === 'success');
     l.child.kill('SIGKILL');
+  });
+
+  it('a circuit opened by a broken local handler is probed as soon as a listener connects again', async () => {
+    await api('POST', '/v1/apps', { name: 'Broken', uid: 'broken' });
+    receiver.respond = (r) => (r.path === '/broken' ? { status: 500 } : { status: 200 });
+    const first = listen([`${receiver.url}/broken`, '--app', 'broken']);
+    const ready = await first.waitFor((x) => x.event === 'ready');
+    await api('PATCH', `/v1/apps/broken/endpoints/${ready.endpointId}`, { retrySchedule: Array(10).fill(0.05) });
+    await first.waitFor((x) => x.event === 'connected');
+    await publish('broken', 'a.b', {});
+    await eventually(async () => (await api('GET', `/v1/apps/broken/endpoints/${ready.endpointId}`)).body.circuitState === 'open');
+    first.child.kill('SIGKILL');
+    // Fixed; the next probe would be a minute away.
+    const second = listen([`${receiver.url}/fixed`, '--app', 'broken']);
+    await second.waitFor((x) => x.event === 'delivery' && x.status === 200, 5000);
+    await eventually(async () => (await deliveriesOf('broken'))[0].status === 'success');
   });
 
   it('the listener notices a server that stopped answering, and reconnects when it is back', async () => {

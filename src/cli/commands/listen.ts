@@ -108,9 +108,16 @@ export function listenCommand(program: Command): void {
       const { appId, endpoint } = o.app
         ? { appId: o.app as string, endpoint: await appEndpoint(client, o.app, { endpoint: o.endpoint, events }, memory, `${url} app:${o.app}`) }
         : await sourceEndpoint(client, o.source, memory, `${url} source:${o.source}`);
+      // Disabled (a local 410, or too many failures while the handler was broken), it would
+      // take no deliveries however long we listened: the developer is here to receive them.
+      let enabled = '';
+      if (endpoint.status === 'disabled') {
+        await client.endpoints.update(appId, endpoint.id, { status: 'active' });
+        enabled = `Re-enabled the endpoint (it was disabled: ${endpoint.disabledReason ?? 'manual'}).\n`;
+      }
       const { secret } = await client.endpoints.secret(appId, endpoint.id);
-      report(mode, { event: 'ready', endpointId: endpoint.id, appId, events: endpoint.events, secret, target },
-        `Relay endpoint ${endpoint.id} (${o.app ? `app ${o.app}` : `source ${o.source}`}), events: ${endpoint.events.join(', ')}\n` +
+      report(mode, { event: 'ready', endpointId: endpoint.id, appId, events: endpoint.events, secret, target, reEnabled: enabled !== '' },
+        `${enabled}Relay endpoint ${endpoint.id} (${o.app ? `app ${o.app}` : `source ${o.source}`}), events: ${endpoint.events.join(', ')}\n` +
         `Signing secret: ${secret}\nForwarding to ${target}. Ctrl-C to stop.`);
 
       const listener = new RelayListener({

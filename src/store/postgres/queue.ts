@@ -300,6 +300,10 @@ export class PostgresQueue extends PostgresConnection {
     return rows.length === 0 ? [] : this.hydrate(rows);
   }
 
+  async reopenCircuit(endpointId: string, retryAt: number, now: number): Promise<void> {
+    await this.run('setCircuit', { id: endpointId, state: 'open', until: retryAt, now });
+  }
+
   async releaseHeld(endpointId: string, limit: number, nextStepAt: number, now: number): Promise<number> {
     // A negative limit releases all (SQLite's LIMIT -1); PostgreSQL spells that LIMIT NULL.
     const all = limit < 0 || !Number.isFinite(limit);

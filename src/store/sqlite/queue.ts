@@ -269,6 +269,10 @@ export class SqliteQueue extends SqliteConnection {
     return rows.length === 0 ? [] : this.hydrate(rows.sort((a, b) => (a.id < b.id ? -1 : 1)));
   }
 
+  async reopenCircuit(endpointId: string, retryAt: number, now: number): Promise<void> {
+    this.s.setCircuit.run({ id: endpointId, state: 'open', until: retryAt, now });
+  }
+
   async releaseHeld(endpointId: string, limit: number, nextStepAt: number, now: number): Promise<number> {
     return this.db.transaction(() => {
       const released = this.s.releaseHeld.run({ id: endpointId, limit, now }).changes;
