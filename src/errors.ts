@@ -3,14 +3,18 @@
  * lives in one table so the API edge maps errors without knowing where they came from.
  */
 export const ERROR_STATUS = {
+  bad_request: 400,
   invalid_json: 400,
   validation_failed: 400,
   unauthorized: 401,
   verification_failed: 401,
   not_found: 404,
+  method_not_allowed: 405,
+  request_timeout: 408,
   conflict: 409,
   delivery_in_flight: 409,
   payload_too_large: 413,
+  uri_too_long: 414,
   unsupported_media_type: 415,
   schema_validation_failed: 422,
   invalid_endpoint_url: 422,
@@ -18,9 +22,12 @@ export const ERROR_STATUS = {
   invalid_header: 422,
   invalid_secret: 422,
   invalid_source: 422,
+  payload_too_deep: 422,
   rate_limited: 429,
+  headers_too_large: 431,
   internal_error: 500,
   unavailable: 503,
+  storage_unavailable: 503,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_STATUS;

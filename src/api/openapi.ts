@@ -63,7 +63,8 @@ export function openApiDocument(specs: RouteSpec[]): unknown {
       tags: [spec.tag],
       security: spec.auth === false ? [] : [{ bearer: [] }],
       parameters: parameters(spec, refs),
-      ...(spec.body ? { requestBody: { required: true, content: { 'application/json': { schema: refs(plain(spec.body)) } } } } : {}),
+      // A body whose fields are all optional may be left out (it is taken as {}).
+      ...(spec.body ? { requestBody: { required: ((spec.body as { required?: string[] }).required ?? []).length > 0, content: { 'application/json': { schema: refs(plain(spec.body)) } } } } : {}),
       responses: {
         [spec.response.status]: {
           description: spec.response.description ?? 'OK',

@@ -1,10 +1,12 @@
 import Ajv, { type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
 import { envelopeRenderer } from '../core/envelope.js';
+import { jsonProblem, MAX_JSON_DEPTH } from '../core/json.js';
 import { subscribes } from '../core/match.js';
 import { HeraldError } from '../errors.js';
 import { newId } from '../ids.js';
 import type { Metrics } from '../metrics.js';
+import { parseTime } from './context.js';
 import type { App, ClaimedDelivery, Endpoint, EventType, NewEvent, PublishLease, PublishResult, Store } from '../store/types.js';
 
 /** The delivery worker of this process, when there is one (see DeliveryWorker.reserve). */
@@ -29,7 +31,8 @@ export interface PublishInput {
  * API answer 202.
  */
 export class Publisher {
-  private readonly ajv = addFormats.default(new Ajv.default({ allErrors: true, strict: false }));
+  /** checks that a schema is one (the meta-schema check); compiling happens elsewhere, see compileSchema */
+  private readonly meta = new Ajv.default({ allErrors: true, strict: false });
   private readonly validators = new Map<string, { updatedAt: number; validate: ValidateFunction }>();
 
   constructor(
@@ -39,10 +42,16 @@ export class Publisher {
     private readonly worker: Handoff | null,
   ) {}
 
-  /** Compiles a schema, or explains why it can't be used (422). */
+  /**
+   * Compiles a schema, or explains why it can't be used (422). Each in an Ajv instance of its
+   * own: an instance keeps every schema it compiled, refuses an `$id` it has seen (so a type
+   * whose schema has one could be compiled once per process) and would let one type's schema
+   * `$ref` another's. The meta-schema check, the costly part of a new instance, stays shared.
+   */
   compileSchema(schema: Record<string, unknown>): ValidateFunction {
     try {
-      return this.ajv.compile(schema);
+      if (!this.meta.validateSchema(schema)) throw new Error(this.meta.errorsText(this.meta.errors, { dataVar: 'schema' }));
+      return addFormats.default(new Ajv.default({ allErrors: true, strict: false, meta: false, validateSchema: false })).compile(schema);
     } catch (err) {
       throw new HeraldError('invalid_schema', `schema is not a valid JSON Schema: ${(err as Error).message}`);
     }
@@ -63,7 +72,11 @@ export class Publisher {
       const type = types.get(input.type);
       if (type?.schema) this.validate(type, input.data, where);
       const id = input.id ?? newId('evt', now);
-      const timestamp = input.timestamp ? Date.parse(input.timestamp) : now;
+      const timestamp = input.timestamp ? parseTime(input.timestamp, `${where}.timestamp`) : now;
+      // The API refused deeper bodies already; a source's request forwarded to an app may be anything.
+      if (jsonProblem(input.data)) {
+        throw new HeraldError('payload_too_deep', `${where}.data nests objects and arrays more than ${MAX_JSON_DEPTH} levels deep`, { index, maxDepth: MAX_JSON_DEPTH });
+      }
       const render = envelopeRenderer({ id, type: input.type, timestamp: new Date(timestamp).toISOString(), data: input.data });
       if (render.maxBytes > this.maxPayloadBytes) {
         throw new HeraldError('payload_too_large', `${where} is larger than the ${this.maxPayloadBytes}-byte payload limit`, { index });

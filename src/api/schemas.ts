@@ -1,5 +1,6 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { EVENT_TYPE_PATTERN, SUBSCRIPTION_PATTERN } from '../core/match.js';
+import type { IdPrefix } from '../ids.js';
 
 /**
  * Request and response schemas. Fastify validates requests with them and /openapi.json
@@ -10,28 +11,37 @@ const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
 const Metadata = Type.Record(Type.String(), Type.Unknown(), { description: 'Free-form JSON object kept with the resource' });
 const Timestamp = Type.String({ format: 'date-time' });
 
+/** What a pattern asks for, in words: the message for a value that doesn't match it (see explain in app.ts). */
+export const PATTERN_HINTS = new Map<string, string>();
+export const hinted = (pattern: string, hint: string): string => {
+  PATTERN_HINTS.set(pattern, hint);
+  return pattern;
+};
+
 export const ErrorBody = Type.Object({
   error: Type.Object({ code: Type.String(), message: Type.String(), details: Type.Optional(Type.Unknown()) }),
 });
 
-export const PageQuery = Type.Object(
-  {
-    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 250, default: 50 })),
-    iterator: Type.Optional(Type.String({ maxLength: 64 })),
-  },
+/** A list's iterator is the id (or name, or sequence) of the previous page's last item: anything else never came from a page. */
+export const PageQueryOf = <T extends TSchema>(iterator: T) => Type.Object(
+  { limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 250, default: 50 })), iterator: Type.Optional(iterator) },
   strict,
 );
+/** A page query as the typed client sees it (see sdk/client/types.ts). */
+export const PageQuery = PageQueryOf(Type.String());
+export const IdIterator = (prefix: IdPrefix) => Type.String({ pattern: `^${prefix}_[0-9A-HJKMNP-TV-Z]{26}$` });
 export const pageOf = <T extends TSchema>(item: T) =>
   Type.Object({ data: Type.Array(item), iterator: Nullable(Type.String()), done: Type.Boolean() });
 
 // ── apps ─────────────────────────────────────────────────────────────────
-const Uid = Type.String({ minLength: 1, maxLength: 256, pattern: '^[A-Za-z0-9._~:-]+$' });
-const HeaderName = '^[A-Za-z0-9!#$%&\'*+.^_`|~-]+$';
+const UID_PATTERN = hinted('^[A-Za-z0-9._~:-]+$', 'may contain only letters, digits and . _ ~ : -');
+const Uid = Type.String({ minLength: 1, maxLength: 256, pattern: UID_PATTERN });
+export const HEADER_NAME_PATTERN = hinted('^[A-Za-z0-9!#$%&\'*+.^_`|~-]+$', "must be an HTTP header name: letters, digits and !#$%&'*+.^_`|~-");
 export const SignatureProfile = Type.Object(
   {
-    header: Type.Optional(Type.String({ pattern: HeaderName, maxLength: 128, description: 'legacy signature header (default x-webhook-signature)' })),
+    header: Type.Optional(Type.String({ pattern: HEADER_NAME_PATTERN, maxLength: 128, description: 'legacy signature header (default x-webhook-signature)' })),
     format: Type.Optional(Type.Union([Type.Literal('sha256=hex'), Type.Literal('hex')], { description: '`sha256=<hex>` (default) or bare `<hex>`' })),
-    eventHeader: Type.Optional(Type.String({ pattern: HeaderName, maxLength: 128, description: 'event type header (default x-webhook-event)' })),
+    eventHeader: Type.Optional(Type.String({ pattern: HEADER_NAME_PATTERN, maxLength: 128, description: 'event type header (default x-webhook-event)' })),
   },
   { ...strict, description: "Branding of the legacy headers for this app's deliveries; Standard Webhooks headers are always sent" },
 );
@@ -48,10 +58,14 @@ export const AppOut = Type.Object({
   signatureProfile: Nullable(SignatureProfile),
   createdAt: Timestamp, updatedAt: Timestamp,
 });
+export const AppListQuery = PageQueryOf(IdIterator('app'));
 export const AppParams = Type.Object({ app: Type.String({ maxLength: 256 }) });
 
 // ── event types ──────────────────────────────────────────────────────────
-const EventTypeName = Type.String({ minLength: 1, maxLength: 256, pattern: EVENT_TYPE_PATTERN });
+const EventTypeName = Type.String({
+  minLength: 1, maxLength: 256,
+  pattern: hinted(EVENT_TYPE_PATTERN, 'must be an event type name like person.created: letters, digits, _ and -, in dot-separated parts'),
+});
 const JsonSchemaObject = Type.Record(Type.String(), Type.Unknown(), { description: 'JSON Schema (draft 2020-12 subset supported by Ajv) for `data`' });
 export const EventTypeCreate = Type.Object(
   { name: EventTypeName, description: Type.Optional(Nullable(Type.String({ maxLength: 4096 }))), schema: Type.Optional(Nullable(JsonSchemaObject)) },
@@ -70,13 +84,17 @@ export const EventTypeOut = Type.Object({
   createdAt: Timestamp, updatedAt: Timestamp,
 });
 export const EventTypeParams = Type.Object({ name: EventTypeName });
-export const EventTypeListQuery = Type.Composite([PageQuery, Type.Object({ includeArchived: Type.Optional(Type.Boolean()) })], strict);
+export const EventTypeListQuery = Type.Composite([PageQueryOf(EventTypeName), Type.Object({ includeArchived: Type.Optional(Type.Boolean()) })], strict);
 
 // ── endpoints ────────────────────────────────────────────────────────────
 const Status = Type.Union([Type.Literal('active'), Type.Literal('disabled')]);
-const Headers = Type.Record(Type.String({ pattern: HeaderName, maxLength: 256 }), Type.String({ maxLength: 4096, pattern: '^[^\\r\\n\\u0000]*$' }), {
-  description: 'Extra headers sent with every delivery',
+// A record's key pattern only selects which keys its value schema applies to: without
+// additionalProperties false, a name that isn't one ("a b") passed unchecked. Values are
+// checked by checkEndpoint (422 invalid_header naming the header), not by a pattern here.
+const Headers = Type.Record(Type.String({ pattern: HEADER_NAME_PATTERN, maxLength: 256 }), Type.String({ maxLength: 4096 }), {
+  description: 'Extra headers sent with every delivery; values are visible ASCII, spaces and tabs',
   maxProperties: 50,
+  additionalProperties: false,
 });
 const RetrySchedule = Type.Array(Type.Number({ minimum: 0, maximum: 604_800 }), {
   maxItems: 50,
@@ -90,7 +108,10 @@ export const EndpointCreate = Type.Object(
     type: Type.Optional(EndpointType),
     url: Type.Optional(Type.String({ minLength: 1, maxLength: 2048, description: 'required for type http' })),
     description: Type.Optional(Nullable(Type.String({ maxLength: 4096 }))),
-    events: Type.Optional(Nullable(Type.Array(Type.String({ maxLength: 256, pattern: SUBSCRIPTION_PATTERN }), { maxItems: 500 }))),
+    events: Type.Optional(Nullable(Type.Array(
+      Type.String({ maxLength: 256, pattern: hinted(SUBSCRIPTION_PATTERN, 'must be an event type name like person.created, a prefix like person.*, or * for every type') }),
+      { maxItems: 500, description: 'the event types delivered; null, absent or ["*"]: every type ([] is refused)' },
+    ))),
     status: Type.Optional(Status),
     secret: Type.Optional(Type.String({ description: '`whsec_` + base64 of 24..64 bytes; generated when absent' })),
     headers: Type.Optional(Headers),
@@ -129,7 +150,7 @@ export const RotateBody = Type.Object(
   strict,
 );
 export const EndpointParams = Type.Object({ app: Type.String({ maxLength: 256 }), ep: Type.String({ maxLength: 64 }) });
-export const EndpointListQuery = Type.Composite([PageQuery, Type.Object({ status: Type.Optional(Status) })], strict);
+export const EndpointListQuery = Type.Composite([PageQueryOf(IdIterator('ep')), Type.Object({ status: Type.Optional(Status) })], strict);
 export const RecoverBody = Type.Object({ since: Timestamp, until: Type.Optional(Timestamp) }, strict);
 export const SecretOut = Type.Object({ secret: Type.String() });
 export const TestOut = Type.Object({ eventId: Type.String(), deliveryId: Type.String() });
@@ -145,7 +166,7 @@ export const EventIn = Type.Object(
   {
     type: EventTypeName,
     data: Type.Record(Type.String(), Type.Unknown(), { description: 'The event payload (a JSON object)' }),
-    id: Type.Optional(Type.String({ minLength: 1, maxLength: 256, pattern: '^[A-Za-z0-9._~:-]+$', description: 'Your id for the event; publishing the same id again returns the original' })),
+    id: Type.Optional(Type.String({ minLength: 1, maxLength: 256, pattern: UID_PATTERN, description: 'Your id for the event; publishing the same id again returns the original' })),
     timestamp: Type.Optional(Timestamp),
     orderingKey: Type.Optional(Type.String({ minLength: 1, maxLength: 256, description: 'deliveries with the same key reach each endpoint one at a time, in publish order' })),
   },
@@ -159,7 +180,7 @@ export const PublishOut = Type.Object({
 export const BatchPublishOut = Type.Object({ data: Type.Array(Type.Composite([PublishOut, Type.Object({ duplicate: Type.Boolean() })])) });
 export const EventOut = Type.Composite([PublishOut, Type.Object({ data: Type.Unknown(), createdAt: Timestamp })]);
 export const EventParams = Type.Object({ app: Type.String({ maxLength: 256 }), id: Type.String({ maxLength: 256 }) });
-export const EventListQuery = Type.Composite([PageQuery, Type.Object({ type: Type.Optional(EventTypeName) })], strict);
+export const EventListQuery = Type.Composite([PageQueryOf(Type.String({ pattern: '^\\d{1,15}$' })), Type.Object({ type: Type.Optional(EventTypeName) })], strict);
 
 // ── deliveries ───────────────────────────────────────────────────────────
 const DeliveryStatus = Type.Union([Type.Literal('pending'), Type.Literal('success'), Type.Literal('failed')]);
@@ -184,7 +205,7 @@ export const RetryOut = Type.Object({ id: Type.String(), status: Type.Literal('p
 export const DeliveryParams = Type.Object({ app: Type.String({ maxLength: 256 }), id: Type.String({ maxLength: 64 }) });
 export const DeliveryListQuery = Type.Composite(
   [
-    PageQuery,
+    PageQueryOf(IdIterator('dlv')),
     Type.Object({
       endpointId: Type.Optional(Type.String({ maxLength: 64 })),
       eventId: Type.Optional(Type.String({ maxLength: 256 })),

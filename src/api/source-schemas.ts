@@ -1,16 +1,17 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { SELECTOR_PATTERN } from '../inbound/selectors.js';
 import { EVENT_TYPE_PATTERN } from '../core/match.js';
-import { DeliveryDetailOut, EndpointCreate, PageQuery } from './schemas.js';
+import { DeliveryDetailOut, EndpointCreate, HEADER_NAME_PATTERN, hinted, IdIterator, PageQueryOf } from './schemas.js';
 
 /** Request and response schemas of the inbound gateway's API (sources and their request log). */
 const strict = { additionalProperties: false } as const;
 const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
 const Timestamp = Type.String({ format: 'date-time' });
-const Selector = (description: string) => Type.String({ pattern: SELECTOR_PATTERN, maxLength: 300, description });
+const SELECTOR_HINT = 'a selector: header:<name>, body:$.path (body:$.data.id, body:$.items[0]), hash or id';
+const Selector = (description: string) => Type.String({ pattern: hinted(SELECTOR_PATTERN, `must be ${SELECTOR_HINT}`), maxLength: 300, description });
 /** A pattern without its anchors, to combine with another. */
 const bare = (p: string) => p.replace(/^\^/, '').replace(/\$$/, '');
-const HeaderName = Type.String({ pattern: '^[A-Za-z0-9!#$%&\'*+.^_`|~-]+$', maxLength: 128 });
+const HeaderName = Type.String({ pattern: HEADER_NAME_PATTERN, maxLength: 128 });
 
 const Scheme = Type.Union(
   (['standard', 'legacy', 'github', 'stripe', 'slack', 'shopify', 'hmac', 'none'] as const).map((s) => Type.Literal(s)),
@@ -48,7 +49,8 @@ export const AppDestinationIn = Type.Object(
   {
     app: Type.String({ maxLength: 256, description: 'id or uid of an app whose endpoints get the event' }),
     eventType: Type.String({
-      maxLength: 300, pattern: `^(?:${bare(SELECTOR_PATTERN)}|${bare(EVENT_TYPE_PATTERN)})$`,
+      maxLength: 300,
+      pattern: hinted(`^(?:${bare(SELECTOR_PATTERN)}|${bare(EVENT_TYPE_PATTERN)})$`, `must be an event type name like person.created, or ${SELECTOR_HINT}`),
       description: 'an event type, or a selector (header:…, body:$.…) to take it from the request',
     }),
   },
@@ -121,7 +123,8 @@ export const RequestOut = Type.Object({
   appError: Nullable(Type.String()),
 });
 export const RequestDetailOut = Type.Composite([RequestOut, Type.Object({ deliveryLog: Type.Array(DeliveryDetailOut, { description: 'its deliveries to HTTP destinations, with attempts' }) })]);
-export const RequestListQuery = Type.Composite([PageQuery, Type.Object({ status: Type.Optional(InboundStatus) })], strict);
+export const SourceListQuery = PageQueryOf(IdIterator('src'));
+export const RequestListQuery = Type.Composite([PageQueryOf(IdIterator('req')), Type.Object({ status: Type.Optional(InboundStatus) })], strict);
 export const SourceParams = Type.Object({ id: Type.String({ maxLength: 64 }) });
 export const RequestParams = Type.Object({ id: Type.String({ maxLength: 64 }), req: Type.String({ maxLength: 64 }) });
 export const ReplayBody = Type.Object(

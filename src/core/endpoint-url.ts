@@ -15,7 +15,10 @@ export function endpointUrlProblem(raw: string, policy: AddressPolicy): string |
   } catch {
     return 'is not a valid absolute URL';
   }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') return `must use https:// (got ${url.protocol}//)`;
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    // In dev mode plain http:// is fine, so don't send people to https:// they may not have.
+    return `must be ${policy.dev ? 'an http:// or https://' : 'an https://'} URL (got ${url.protocol}//)`;
+  }
   if (url.username || url.password) return 'must not contain credentials; use custom headers for receiver auth';
   if (url.hash) return 'must not contain a #fragment';
   if (policy.dev) return null;

@@ -42,7 +42,24 @@ export class OutcomeWriter {
     this.chain = this.chain
       .then(() => this.store.recordOutcomes(batch.map((p) => p.outcome), Date.now(), this.policy))
       .then((changes) => this.onFlushed(batch, changes))
-      .catch((err) => this.logger.error({ err, count: batch.length }, 'writing attempt results failed; their leases will run out and they will be sent again'));
+      .catch((err) => this.failed(batch, err));
     return this.chain;
+  }
+
+  /**
+   * A database that is only busy (SQLite locked by another process) takes the results a
+   * second later. Any other failure hands the deliveries back to be sent again: a lease on a
+   * single-process backend would otherwise never run out.
+   */
+  private async failed(batch: Pending[], err: unknown): Promise<void> {
+    if ((err as { code?: string }).code === 'storage_unavailable') {
+      this.logger.warn({ count: batch.length }, 'database busy; writing attempt results again in 1 s');
+      this.buffer = [...batch, ...this.buffer];
+      if (!this.timer) this.timer = setTimeout(() => void this.flush(), 1000);
+      return;
+    }
+    this.logger.error({ err, count: batch.length }, 'writing attempt results failed; the deliveries will be sent again');
+    await this.store.releaseClaims(batch.map((p) => ({ id: p.delivery.id, at: Date.now() })))
+      .catch((e) => this.logger.error({ err: e }, 'handing deliveries back failed; their leases end with the process'));
   }
 }

@@ -1,4 +1,6 @@
 import { createHash } from 'node:crypto';
+import { jsonProblem, MAX_JSON_DEPTH } from '../core/json.js';
+import { HeraldError } from '../errors.js';
 
 /**
  * Where a source finds a value in a request: `header:<name>`, `body:$.path` (JSON, or the
@@ -45,7 +47,11 @@ export class RequestView {
     return this.parsed;
   }
 
-  /** The selected value as a string, or null when the request doesn't have it. */
+  /**
+   * The selected value as a string, or null when the request doesn't have it. An object or
+   * array is its JSON text; one nested too deep for that is the provider's 422, not a
+   * RangeError from JSON.stringify (no API key needed to send one).
+   */
   select(selector: string): string | null {
     if (selector === 'hash') return createHash('sha256').update(this.body).digest('hex');
     if (selector === 'id') return this.schemeId() ?? null;
@@ -53,7 +59,11 @@ export class RequestView {
     if (selector.startsWith('body:$')) {
       const value = walk(this.json(), selector.slice(6));
       if (value === undefined || value === null) return null;
-      return typeof value === 'object' ? JSON.stringify(value) : String(value);
+      if (typeof value !== 'object') return String(value);
+      if (jsonProblem(value)) {
+        throw new HeraldError('payload_too_deep', `${selector} selects a value nested more than ${MAX_JSON_DEPTH} levels deep`, { maxDepth: MAX_JSON_DEPTH });
+      }
+      return JSON.stringify(value);
     }
     return null;
   }

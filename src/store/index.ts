@@ -1,6 +1,7 @@
 import type { SecretBox } from '../core/secret-box.js';
 import { HeraldError } from '../errors.js';
 import { PostgresStore } from './postgres/store.js';
+import { withBusyRetry } from './sqlite/busy.js';
 import { SqliteStore } from './sqlite/store.js';
 import type { Store } from './types.js';
 
@@ -14,7 +15,7 @@ export type { Store } from './types.js';
 export async function openStore(databaseUrl: string, options: { box?: SecretBox } = {}): Promise<Store> {
   if (databaseUrl.startsWith('sqlite:')) {
     const path = databaseUrl.slice('sqlite:'.length) || './data/herald.db';
-    const store = new SqliteStore(path, { box: options.box, backgroundCheckpoint: true });
+    const store = withBusyRetry(new SqliteStore(path, { box: options.box, backgroundCheckpoint: true }));
     await store.migrate();
     return store;
   }

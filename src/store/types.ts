@@ -283,6 +283,8 @@ export interface Store extends InboundStore {
   readonly leasesExpire: boolean;
   migrate(): Promise<void>;
   close(): Promise<void>;
+  /** Whether writes can commit now (SQLite: another process may hold the lock); absent = a query answering is enough. */
+  health?(): Promise<{ status: 'ok' | 'degraded'; detail?: string }>;
 
   createApp(app: NewApp): Promise<App>;
   /** by id or uid */

@@ -72,3 +72,12 @@ describe('API key guessing', () => {
     for (let i = 0; i < 50; i++) expect((await t.api('GET', '/v1/apps')).status).toBe(200);
   });
 });
+
+describe('long path parameters', () => {
+  it('fetches an app by a uid as long as the API accepts (256 characters)', async () => {
+    const t = await f.herald();
+    const uid = 'u'.repeat(256);
+    expect((await t.api('POST', '/v1/apps', { name: 'Long', uid })).status).toBe(201);
+    expect((await t.api('GET', `/v1/apps/${uid}`)).body.uid).toBe(uid);
+  });
+});

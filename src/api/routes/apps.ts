@@ -4,7 +4,7 @@ import { HeraldError, notFound } from '../../errors.js';
 import type { SignatureProfile } from '../../store/types.js';
 import { loadApp, pageQuery, type ApiContext } from '../context.js';
 import type { Router } from '../router.js';
-import { AppCreate, AppOut, AppParams, AppPatch, PageQuery, pageOf } from '../schemas.js';
+import { AppCreate, AppListQuery, AppOut, AppParams, AppPatch, pageOf } from '../schemas.js';
 import { appOut } from '../wire.js';
 
 type ProfileIn = Static<typeof AppCreate>['signatureProfile'];
@@ -36,7 +36,7 @@ export function appRoutes(r: Router, ctx: ApiContext): void {
     },
   });
   r.add({
-    method: 'GET', operationId: 'listApps', url: '/v1/apps', tag: 'apps', summary: 'List apps', querystring: PageQuery,
+    method: 'GET', operationId: 'listApps', url: '/v1/apps', tag: 'apps', summary: 'List apps', querystring: AppListQuery,
     response: { status: 200, schema: pageOf(AppOut) },
     handler: async (req) => {
       const page = await ctx.store.listApps(pageQuery(req));

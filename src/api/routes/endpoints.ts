@@ -16,6 +16,9 @@ import { heldReasons } from '../held.js';
 import { deliveryOut, endpointOut, statsOut } from '../wire.js';
 import { Type } from '@sinclair/typebox';
 
+/** What a header value may hold (no control characters, nothing past ASCII): the rest fails every delivery in undici. */
+const SENDABLE = /^[\t\x20-\x7e]*$/;
+
 /**
  * Semantic checks the JSON Schema can't express; 422 with a message that says what to change.
  * `where` names the object in the request (a source's `destinations[2].`, say).
@@ -26,8 +29,11 @@ export function checkEndpoint(ctx: ApiContext, b: Partial<EndpointCreate>, where
     const problem = endpointUrlProblem(b.url, ctx.addressPolicy);
     if (problem) throw new HeraldError('invalid_endpoint_url', `${where}url ${problem}`, { url: b.url });
   }
-  for (const name of Object.keys(b.headers ?? {})) {
+  for (const [name, value] of Object.entries(b.headers ?? {})) {
     if (isReservedHeader(name)) throw new HeraldError('invalid_header', `${where}header '${name}' is set by Herald and can't be overridden`);
+    if (!SENDABLE.test(value)) {
+      throw new HeraldError('invalid_header', `${where}header '${name}' has a value HTTP can't carry: use visible ASCII characters, spaces and tabs (encode anything else, e.g. percent-encoding)`);
+    }
   }
   if (b.secret !== undefined && !isValidSecret(b.secret)) {
     throw new HeraldError('invalid_secret', `${where}secret must be whsec_ followed by base64 of 24 to 64 bytes`);
@@ -62,9 +68,11 @@ async function out(ctx: ApiContext, e: Endpoint, withSecret = false) {
 export const normaliseHeaders = (h: Record<string, string> | undefined) =>
   h === undefined ? undefined : Object.fromEntries(Object.entries(h).map(([k, v]) => [k.toLowerCase(), v]));
 
-/** "*" alone means every type; stored as null. */
-const normaliseEvents = (events: string[] | null | undefined) =>
-  events === undefined ? undefined : events === null || events.length === 0 || events.includes('*') ? null : [...new Set(events)];
+/** "*" means every type; stored as null. An empty list would read as "none" but has always meant "all": refused. */
+function normaliseEvents(events: string[] | null | undefined): string[] | null | undefined {
+  if (events?.length === 0) throw new HeraldError('validation_failed', 'events must not be empty: list the event types to deliver, or ["*"] (or leave events out) for every type');
+  return events === undefined ? undefined : events === null || events.includes('*') ? null : [...new Set(events)];
+}
 
 export function endpointRoutes(r: Router, ctx: ApiContext): void {
   const base = '/v1/apps/:app/endpoints';
@@ -144,7 +152,7 @@ export function endpointRoutes(r: Router, ctx: ApiContext): void {
     summary: 'Rotate the signing secret; the old one keeps signing alongside for graceSeconds (default 24 h)',
     params: EndpointParams, body: RotateBody, response: { status: 200, schema: SecretOut },
     handler: async (req) => {
-      const b = (req.body ?? {}) as Static<typeof RotateBody>;
+      const b = req.body as Static<typeof RotateBody>;
       if (b.secret !== undefined && !isValidSecret(b.secret)) {
         throw new HeraldError('invalid_secret', 'secret must be whsec_ followed by base64 of 24 to 64 bytes');
       }

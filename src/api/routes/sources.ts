@@ -11,10 +11,10 @@ import { pageQuery, parseTime, type ApiContext } from '../context.js';
 import type { Router } from '../router.js';
 import { checkEndpoint, normaliseHeaders } from './endpoints.js';
 import {
-  ReplayBody, ReplayOut, RequestDetailOut, RequestListQuery, RequestOut, RequestParams, SourceCreate, SourceOut, SourceParams, SourcePatch,
+  ReplayBody, ReplayOut, RequestDetailOut, RequestListQuery, RequestOut, RequestParams, SourceCreate, SourceListQuery, SourceOut, SourceParams, SourcePatch,
   type AppDestinationIn, type HttpDestinationIn,
 } from '../source-schemas.js';
-import { pageOf, PageQuery } from '../schemas.js';
+import { pageOf } from '../schemas.js';
 import { heldReasons } from '../held.js';
 import { attemptOut, deliveryOut, requestOut, sourceOut } from '../wire.js';
 import { Type, type Static } from '@sinclair/typebox';
@@ -128,7 +128,7 @@ export function sourceRoutes(r: Router, ctx: ApiContext): void {
     },
   });
   r.add({
-    method: 'GET', operationId: 'listSources', url: '/v1/sources', tag: 'sources', summary: 'List sources', querystring: PageQuery,
+    method: 'GET', operationId: 'listSources', url: '/v1/sources', tag: 'sources', summary: 'List sources', querystring: SourceListQuery,
     response: { status: 200, schema: pageOf(SourceOut) },
     handler: async (req) => {
       const page = await ctx.store.listSources(pageQuery(req));

@@ -2,6 +2,7 @@ import Database from 'better-sqlite3';
 import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { SecretBox } from '../../core/secret-box.js';
+import { BUSY_TIMEOUT_MS, isBusy } from './busy.js';
 import { BACKSTOP_PAGES, BackgroundCheckpointer } from './checkpointer.js';
 import { migrations } from './migrations.js';
 import { sealerFor, type Sealer } from '../rows.js';
@@ -50,7 +51,8 @@ export class SqliteConnection {
     this.db.pragma('journal_mode = WAL');
     this.db.pragma(`synchronous = ${options.synchronous ?? 'NORMAL'}`);
     this.db.pragma('foreign_keys = ON');
-    this.db.pragma('busy_timeout = 5000');
+    // Waiting for another process's lock happens on timers in busy.ts, not in here.
+    this.db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
     this.db.pragma('cache_size = -65536');
     // A checkpoint runs inside the commit that crosses the threshold, on the event loop, and
     // ends with fsyncs: 250 pages (~1 MB) keeps each stall short. Measured with the bench at
@@ -87,6 +89,18 @@ export class SqliteConnection {
     const s: Partial<Statements> = {};
     for (const [name, text] of Object.entries(SQL)) s[name as keyof typeof SQL] = this.db.prepare(text);
     this.s = s as Statements;
+  }
+
+  /** Whether writes can commit now: the write lock is taken and let go at once (at most BUSY_TIMEOUT_MS). */
+  async health(): Promise<{ status: 'ok' | 'degraded'; detail?: string }> {
+    try {
+      this.db.exec('BEGIN IMMEDIATE');
+      this.db.exec('ROLLBACK');
+      return { status: 'ok' };
+    } catch (err) {
+      if (!isBusy(err)) throw err;
+      return { status: 'degraded', detail: 'the database is locked by another process: writes wait, then fail with 503 storage_unavailable' };
+    }
   }
 
   async close(): Promise<void> {
