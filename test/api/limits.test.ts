@@ -81,3 +81,24 @@ describe('long path parameters', () => {
     expect((await t.api('GET', `/v1/apps/${uid}`)).body.uid).toBe(uid);
   });
 });
+
+describe('event-type schema patterns', () => {
+  it('run in linear time: a catastrophic pattern costs nothing, and one that needs backtracking is refused', async () => {
+    const t = await f.herald();
+    const app = (await t.api('POST', '/v1/apps', { name: 'ReDoS' })).body.id;
+    const created = await t.api('POST', '/v1/event-types', {
+      name: 'evil.pattern', schema: { type: 'object', properties: { v: { type: 'string', pattern: '^(a+)+$' } } },
+    });
+    expect(created.status).toBe(201);
+    const t0 = performance.now();
+    const bad = await t.api('POST', `/v1/apps/${app}/events`, { type: 'evil.pattern', data: { v: `${'a'.repeat(30)}!` } });
+    expect(performance.now() - t0).toBeLessThan(500); // backtracking: ~6 s, doubling per extra a
+    expect(bad.status).toBe(422);
+    expect(bad.body.error.code).toBe('schema_validation_failed');
+    expect((await t.api('POST', `/v1/apps/${app}/events`, { type: 'evil.pattern', data: { v: 'aaaa' } })).status).toBe(202);
+    const backref = await t.api('POST', '/v1/event-types', { name: 'backref.pattern', schema: { type: 'string', pattern: '(a)\\1' } });
+    expect(backref.status).toBe(422);
+    expect(backref.body.error).toMatchObject({ code: 'invalid_schema' });
+    expect(backref.body.error.message).toMatch(/linear time/);
+  });
+});
