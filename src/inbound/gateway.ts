@@ -15,6 +15,24 @@ import { createVerifier, type Verifier } from './verification.js';
 
 export const DEFAULT_DEDUP_TTL_SECONDS = 48 * 3600;
 
+/**
+ * What a request is deduplicated on. A scheme that signs no timestamp (GitHub, Shopify, an
+ * hmac without {timestamp}) accepts a captured request again at any later time, and the
+ * delivery-id header it sends isn't signed either: an attacker replays the body with a fresh
+ * id. For those the hash of the verified body is the key, for the configured window (48 h
+ * when there is no dedup), unless the configured key is taken from the body itself.
+ * Timestamped schemes refuse replays past their tolerance and keep the configured dedup.
+ */
+function dedupOf(source: Source, scheme: string, signedTimestamp: boolean, view: RequestView): { dedupKey: string | null; dedupTtlMs: number } {
+  const configured = source.dedup;
+  const ttlMs = (configured?.ttlSeconds ?? DEFAULT_DEDUP_TTL_SECONDS) * 1000;
+  const signed = (key: string) => key === 'hash' || key.startsWith('body:');
+  if (signedTimestamp || scheme === 'none' || (configured && signed(configured.key))) {
+    return { dedupKey: configured ? view.selectKey(configured.key) : null, dedupTtlMs: ttlMs };
+  }
+  return { dedupKey: view.selectKey('hash'), dedupTtlMs: ttlMs };
+}
+
 export interface IngestRequest {
   headers: Record<string, string | string[] | undefined>;
   body: Buffer;
@@ -175,9 +193,11 @@ export class InboundGateway {
     const contentType = headers['content-type'] ?? null;
     const view = new RequestView(headers, req.body, contentType);
     const id = newId('req', receivedAt);
+    let signedTimestamp = false;
     try {
       const verified = await verifier.verify(req.body, headerLookup(headers), Math.floor(receivedAt / 1000));
       view.schemeId = () => verified.id ?? verifier.idFromEvent(view.json());
+      signedTimestamp = verified.timestamp !== undefined;
     } catch (err) {
       if (!(err instanceof WebhookVerificationError)) throw err;
       this.metrics.inboundRequests.labels('rejected').inc();
@@ -209,8 +229,7 @@ export class InboundGateway {
         id, receivedAt, contentType, body: req.body,
         loggedHeaders: loggedHeaders(headers),
         forwardHeaders: forward,
-        dedupKey: source.dedup ? view.selectKey(source.dedup.key) : null,
-        dedupTtlMs: (source.dedup?.ttlSeconds ?? DEFAULT_DEDUP_TTL_SECONDS) * 1000,
+        ...dedupOf(source, verifier.scheme, signedTimestamp, view),
         orderingKey,
         sequence: ordering?.sequence && orderingKey !== null ? view.selectInteger(ordering.sequence) : null,
         endpointIds: loaded.endpointIds,

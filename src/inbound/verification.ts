@@ -8,8 +8,8 @@ import type { SourceVerification } from '../store/inbound.js';
  * providers' own packages there).
  */
 export interface Verifier {
-  /** Resolves with the scheme's delivery id (if any); rejects with a WebhookVerificationError. */
-  verify(body: Buffer, header: (name: string) => string | undefined, nowSeconds: number): Promise<{ id?: string }>;
+  /** Resolves with the scheme's delivery id and signed timestamp (if it has them); rejects with a WebhookVerificationError. */
+  verify(body: Buffer, header: (name: string) => string | undefined, nowSeconds: number): Promise<{ id?: string; timestamp?: number }>;
   /** for schemes whose delivery id is in the payload (Stripe `id`, Slack `event_id`) */
   idFromEvent(event: unknown): string | undefined;
   readonly scheme: string;

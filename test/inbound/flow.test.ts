@@ -39,8 +39,10 @@ for (const target of targets) {
     it('deduplicates on a header within the TTL and accepts the key again after it', async () => {
       const t = await herald();
       const dest = await f.receiver();
+      // A scheme that signs a timestamp (here: none at all) keeps the configured key; for one
+      // that doesn't, see the next test.
       const source = await createSource(t, {
-        name: 'gh', verification: { scheme: 'github', secrets: [SECRET] }, dedup: { key: 'header:x-github-delivery', ttlSeconds: 1 },
+        name: 'gh', verification: { scheme: 'none' }, dedup: { key: 'header:x-github-delivery', ttlSeconds: 1 },
         destinations: [{ url: `${dest.url}/hook` }],
       });
       const body = '{"ref":"main"}';
@@ -60,6 +62,31 @@ for (const target of targets) {
       const dup = await requestLog(t, source.id, 'duplicate');
       expect(dup).toHaveLength(1);
       expect(dup[0]).toMatchObject({ id: again.body.id, dedupKey: 'delivery-1', detail: expect.stringContaining(first.body.id) });
+    });
+
+    it('drops a replayed GitHub request (no signed timestamp) whatever delivery id it carries, by default and with a header key', async () => {
+      const t = await herald();
+      const dest = await f.receiver();
+      for (const dedup of [undefined, { key: 'header:x-github-delivery' }, { key: 'id' }]) {
+        const source = await createSource(t, {
+          name: 'gh', verification: { scheme: 'github', secrets: [SECRET] }, ...(dedup ? { dedup } : {}),
+          destinations: [{ url: `${dest.url}/replay` }],
+        });
+        const body = `{"ref":"main","n":${JSON.stringify(dedup ?? null)}}`;
+        const first = await post(source.ingestUrl, body, await github(body, 'delivery-1'));
+        expect(first.status).toBe(202);
+        // The captured request again, with or without a fresh (unsigned) delivery id.
+        for (const delivery of ['delivery-1', 'delivery-2', 'forged-3']) {
+          const replay = await post(source.ingestUrl, body, await github(body, delivery));
+          expect(replay, JSON.stringify({ dedup, delivery })).toMatchObject({ status: 200, body: { status: 'duplicate', duplicateOf: first.body.id } });
+        }
+        // Another event is another body: accepted.
+        const next = `{"ref":"dev","n":${JSON.stringify(dedup ?? null)}}`;
+        expect((await post(source.ingestUrl, next, await github(next, 'delivery-2'))).status).toBe(202);
+      }
+      await dest.waitFor(6);
+      await sleep(150);
+      expect(dest.requests.filter((r) => r.path === '/replay')).toHaveLength(6);
     });
 
     it('deduplicates on a body path and on the hash of the raw body', async () => {

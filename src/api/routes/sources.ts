@@ -1,5 +1,5 @@
 import type { FastifyRequest } from 'fastify';
-import { RELAY_URL } from '../../core/relay.js';
+import { isRelay, RELAY_URL } from '../../core/relay.js';
 import { generateSecret } from '../../core/signing.js';
 import { HeraldError, notFound } from '../../errors.js';
 import { newId } from '../../ids.js';
@@ -41,7 +41,14 @@ const endpointFields = (d: HttpDestinationIn) => ({
 
 /** The inbound gateway's management API: sources, their request log, and replay. */
 export function sourceRoutes(r: Router, ctx: ApiContext): void {
-  const baseUrl = (req: FastifyRequest) => ctx.config.publicUrl ?? `${req.protocol}://${req.headers.host ?? `${ctx.config.host}:${ctx.config.port}`}`;
+  // Never the request's Host header: anyone can send `Host: attacker.example`, and the URL
+  // would then be handed to providers. Without HERALD_PUBLIC_URL, the address the request
+  // reached (the socket's own, not something the client says).
+  const baseUrl = (req: FastifyRequest) => {
+    if (ctx.config.publicUrl) return ctx.config.publicUrl;
+    const local = (req.socket.localAddress ?? ctx.config.host).replace(/^::ffff:(?=\d+\.)/, '');
+    return `http://${local.includes(':') ? `[${local}]` : local}:${req.socket.localPort ?? ctx.config.port}`;
+  };
 
   async function loadSource(id: string): Promise<Source> {
     const source = await ctx.store.getSource(id);
@@ -77,6 +84,14 @@ export function sourceRoutes(r: Router, ctx: ApiContext): void {
     const existing = await endpointsOf(source);
     const keep = new Set(list.flatMap((d) => (isHttp(d) && d.id ? [d.id] : [])));
     for (const id of keep) if (!existing.has(id)) throw invalid(`destination '${id}' is not one of this source's`);
+    // A relay destination stays one and an HTTP one stays HTTP: deliveries waiting for a
+    // listener would otherwise wait for good (nothing releases them on an HTTP endpoint).
+    for (const d of list) {
+      if (!isHttp(d) || !d.id) continue;
+      const wasRelay = isRelay(existing.get(d.id)!);
+      const wantsRelay = d.type === 'relay' || (d.type === undefined && d.url === undefined && wasRelay);
+      if (wasRelay !== wantsRelay) throw invalid(`destination '${d.id}' is ${wasRelay ? 'a relay' : 'an HTTP'} destination and stays one: add a new destination instead`);
+    }
     const destinations: SourceDestination[] = [];
     const secrets = new Map<string, string>();
     for (const d of list) {
