@@ -3,7 +3,7 @@ import { AddressPolicy } from '../../src/core/address-policy.js';
 import { endpointUrlProblem } from '../../src/core/endpoint-url.js';
 import { eventually, type TestHerald } from '../helpers/herald.js';
 import { fixtures } from '../helpers/fixtures.js';
-import { dropSchema, pgUrl, testSchema } from '../helpers/postgres.js';
+import { heraldTargets } from '../helpers/postgres.js';
 import { createSource, post } from '../inbound/helpers.js';
 
 /**
@@ -12,17 +12,7 @@ import { createSource, post } from '../inbound/helpers.js';
  */
 const f = fixtures();
 
-const targets: Array<{ name: string; env: () => Record<string, string> }> = [{ name: 'sqlite', env: () => ({}) }];
-if (pgUrl) {
-  targets.push({
-    name: 'postgres',
-    env: () => {
-      const schema = testSchema();
-      f.cleanup(() => dropSchema(schema)); // registered first, so it runs after that Herald closed
-      return { HERALD_DATABASE_URL: `${pgUrl}?schema=${schema}` };
-    },
-  });
-}
+const targets = heraldTargets(f.cleanup);
 
 /** JSON text of `{"a": {"a": … 1}}`, `depth` objects deep (built as text: JSON.stringify would overflow). */
 const deep = (depth: number) => `${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}`;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { API_KEY, eventually, type TestHerald } from '../helpers/herald.js';
 import { fixtures } from '../helpers/fixtures.js';
-import { dropSchema, pgUrl, testSchema } from '../helpers/postgres.js';
+import { heraldTargets } from '../helpers/postgres.js';
 import { createSource, post } from '../inbound/helpers.js';
 
 /**
@@ -12,17 +12,7 @@ import { createSource, post } from '../inbound/helpers.js';
  */
 const f = fixtures();
 
-const targets: Array<{ name: string; env: () => Record<string, string> }> = [{ name: 'sqlite', env: () => ({}) }];
-if (pgUrl) {
-  targets.push({
-    name: 'postgres',
-    env: () => {
-      const schema = testSchema();
-      f.cleanup(() => dropSchema(schema));
-      return { HERALD_DATABASE_URL: `${pgUrl}?schema=${schema}` };
-    },
-  });
-}
+const targets = heraldTargets(f.cleanup);
 
 interface Probe {
   method: string;

@@ -17,3 +17,25 @@ export async function dropSchema(schema: string): Promise<void> {
     await client.end();
   }
 }
+
+export interface HeraldTarget {
+  name: 'sqlite' | 'postgres';
+  /** environment for a Herald on this backend: for PostgreSQL a schema of its own, dropped after the file */
+  env: () => Record<string, string>;
+}
+
+/** SQLite, and PostgreSQL when a database is given: for test files that run every test on both. */
+export function heraldTargets(cleanup: (fn: () => Promise<void> | void) => void): HeraldTarget[] {
+  const targets: HeraldTarget[] = [{ name: 'sqlite', env: () => ({}) }];
+  if (pgUrl) {
+    targets.push({
+      name: 'postgres',
+      env: () => {
+        const schema = testSchema();
+        cleanup(() => dropSchema(schema)); // registered first, so it runs after that Herald closed
+        return { HERALD_DATABASE_URL: `${pgUrl}?schema=${schema}` };
+      },
+    });
+  }
+  return targets;
+}

@@ -3,7 +3,7 @@ import { sign as octokitSign } from '@octokit/webhooks-methods';
 import { describe, expect, it } from 'vitest';
 import { eventually } from '../helpers/herald.js';
 import { fixtures } from '../helpers/fixtures.js';
-import { dropSchema, pgUrl, testSchema } from '../helpers/postgres.js';
+import { dropSchema, heraldTargets, pgUrl, testSchema } from '../helpers/postgres.js';
 import { createSource, post, requestLog } from './helpers.js';
 
 /**
@@ -18,18 +18,7 @@ const github = async (body: string, delivery: string) => ({
 });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Every test runs on SQLite, and on PostgreSQL when a database is given (a schema per Herald). */
-const targets: Array<{ name: string; env: () => Record<string, string> }> = [{ name: 'sqlite', env: () => ({}) }];
-if (pgUrl) {
-  targets.push({
-    name: 'postgres',
-    env: () => {
-      const schema = testSchema();
-      f.cleanup(() => dropSchema(schema)); // registered first, so it runs after that Herald closed
-      return { HERALD_DATABASE_URL: `${pgUrl}?schema=${schema}` };
-    },
-  });
-}
+const targets = heraldTargets(f.cleanup);
 
 
 for (const target of targets) {
