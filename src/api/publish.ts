@@ -2,7 +2,6 @@ import Ajv, { type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
 import { RE2JS } from 're2js';
 import { envelopeRenderer } from '../core/envelope.js';
-import { jsonProblem, MAX_JSON_DEPTH } from '../core/json.js';
 import { subscribes } from '../core/match.js';
 import { HeraldError } from '../errors.js';
 import { newId } from '../ids.js';
@@ -26,12 +25,6 @@ export interface PublishInput {
 }
 
 /**
- * Turns API input into stored events: checks payloads against their event type's schema,
- * builds the exact bytes receivers will get, and picks the subscribed endpoints. The store
- * then writes events and deliveries in one transaction; only after that commits does the
- * API answer 202.
- */
-/**
  * `pattern` and `patternProperties` in event-type schemas run on RE2 (re2js: linear time),
  * never on the backtracking RegExp: `^(a+)+$` against 28 a's and a `!` blocked the process
  * for 1.6 s, twice as long per extra character. A pattern RE2 can't run (backreferences,
@@ -50,6 +43,12 @@ const linearRegExp = Object.assign(
   { code: 'linearRegExp' },
 );
 
+/**
+ * Turns API input into stored events: checks payloads against their event type's schema,
+ * builds the exact bytes receivers will get, and picks the subscribed endpoints. The store
+ * then writes events and deliveries in one transaction; only after that commits does the
+ * API answer 202.
+ */
 export class Publisher {
   /** checks that a schema is one (the meta-schema check); compiling happens elsewhere, see compileSchema */
   private readonly meta = new Ajv.default({ allErrors: true, strict: false });
@@ -93,10 +92,6 @@ export class Publisher {
       if (type?.schema) this.validate(type, input.data, where);
       const id = input.id ?? newId('evt', now);
       const timestamp = input.timestamp ? parseTime(input.timestamp, `${where}.timestamp`) : now;
-      // The API refused deeper bodies already; a source's request forwarded to an app may be anything.
-      if (jsonProblem(input.data)) {
-        throw new HeraldError('payload_too_deep', `${where}.data nests objects and arrays more than ${MAX_JSON_DEPTH} levels deep`, { index, maxDepth: MAX_JSON_DEPTH });
-      }
       const render = envelopeRenderer({ id, type: input.type, timestamp: new Date(timestamp).toISOString(), data: input.data });
       if (render.maxBytes > this.maxPayloadBytes) {
         throw new HeraldError('payload_too_large', `${where} is larger than the ${this.maxPayloadBytes}-byte payload limit`, { index });

@@ -10,18 +10,11 @@ import { HeraldError } from '../errors.js';
  * producer must never be throttled into dropping events).
  */
 export function managementRateLimit(perSecond: number): (req: FastifyRequest, reply: FastifyReply) => Promise<void> {
-  const buckets = new Map<string, TokenBucket>();
+  const buckets = new Buckets(perSecond, perSecond * 2);
   return async (req, reply) => {
     const config = req.routeOptions.config as { auth?: boolean; rateLimited?: boolean };
     if (perSecond <= 0 || config.auth === false || config.rateLimited === false) return;
-    const key = req.ip;
-    let b = buckets.get(key);
-    if (!b) {
-      if (buckets.size > 10_000) buckets.clear(); // bounded memory under address churn
-      b = new TokenBucket(perSecond, perSecond * 2);
-      buckets.set(key, b);
-    }
-    const wait = b.take();
+    const wait = buckets.take(req.ip);
     if (wait > 0) {
       const retryAfter = Math.max(1, Math.ceil(wait));
       reply.header('retry-after', String(retryAfter));
@@ -37,14 +30,15 @@ class Buckets {
   get(key: string): TokenBucket | undefined {
     return this.map.get(key);
   }
-  take(key: string): void {
+  /** Takes a token of the address's bucket: 0, or the seconds until one is there. */
+  take(key: string): number {
     let b = this.map.get(key);
     if (!b) {
       if (this.map.size > 10_000) this.map.clear();
       b = new TokenBucket(this.perSecond, this.capacity);
       this.map.set(key, b);
     }
-    b.take();
+    return b.take();
   }
 }
 

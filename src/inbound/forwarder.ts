@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { Publisher } from '../api/publish.js';
+import { jsonProblem, MAX_JSON_DEPTH } from '../core/json.js';
 import { HeraldError } from '../errors.js';
 import type { AppForward, Source } from '../store/inbound.js';
 import type { Store } from '../store/types.js';
@@ -96,6 +97,8 @@ export class InboundForwarder {
           const data = parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed)
             ? (parsed as Record<string, unknown>)
             : { body: f.body.toString('utf8'), contentType: f.contentType };
+          // The API's parser refuses deeper bodies; a provider's request was taken as raw bytes.
+          if (jsonProblem(data)) throw new HeraldError('payload_too_deep', `the request nests objects and arrays more than ${MAX_JSON_DEPTH} levels deep`, { maxDepth: MAX_JSON_DEPTH });
           const type = d.eventType.includes(':') ? view.select(d.eventType) : d.eventType;
           await this.o.publisher.publish(app, [{
             id: f.requestId, type: type ?? 'webhook.received', data, timestamp: new Date(f.receivedAt).toISOString(),

@@ -7,7 +7,6 @@ import { RELAY_SUBPROTOCOL, parseResponse, type DeliveryMessage, type StartMessa
 interface Pending {
   resolve: (r: SendResult) => void;
   timer: NodeJS.Timeout;
-  startedAt: number;
 }
 
 class Listener {
@@ -111,7 +110,6 @@ export class RelayHub {
       body: body.toString('base64'), encoding: 'base64', timeoutMs,
     };
     return new Promise<SendResult>((resolve) => {
-      const startedAt = Date.now();
       // The listener answers every delivery within timeoutMs (its local request is aborted
       // then, and that is reported as a `timeout` attempt). No answer at all means the
       // listener is gone (frozen, or its network is): drop it, and this delivery and the
@@ -120,7 +118,7 @@ export class RelayHub {
         this.logger.info({ endpointId: d.endpoint.id }, 'relay listener did not answer a delivery in time; dropping it');
         listener.socket.terminate();
       }, timeoutMs + 2000);
-      listener.pending.set(id, { resolve, timer, startedAt });
+      listener.pending.set(id, { resolve, timer });
       listener.socket.send(JSON.stringify(message), (err) => {
         if (!err || !listener.pending.has(id)) return;
         listener.pending.delete(id);

@@ -215,10 +215,11 @@ export function sourceRoutes(r: Router, ctx: ApiContext): void {
       const request = await ctx.store.getRequest(source.id, req.params.req);
       if (!request) throw notFound('request', req.params.req);
       const deliveries = await ctx.store.listDeliveries(source.appId, { eventId: request.id }, { limit: 50 });
+      const held = await heldReasons(ctx, source.appId, deliveries.data);
       const deliveryLog = [];
       for (const d of deliveries.data) {
         const found = await ctx.store.getDelivery(source.appId, d.id);
-        if (found) deliveryLog.push({ ...deliveryOut(found.delivery, (await heldReasons(ctx, source.appId, [found.delivery]))(found.delivery)), attempts: found.attempts.map(attemptOut) });
+        if (found) deliveryLog.push({ ...deliveryOut(found.delivery, held(found.delivery)), attempts: found.attempts.map(attemptOut) });
       }
       return { ...requestOut(request), deliveryLog };
     },

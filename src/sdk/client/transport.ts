@@ -1,4 +1,6 @@
 import { HeraldApiError } from './errors.js';
+import { PageList } from './pages.js';
+import type { Page } from './types.js';
 import { ROUTES, type OperationId } from './routes.js';
 
 export interface ClientOptions {
@@ -83,6 +85,11 @@ export class Transport {
       return encodeURIComponent(v);
     });
     return `${this.base}${path}${queryString(query)}`;
+  }
+
+  /** A list operation as a PageList: `query` with each page's `iterator`, retried like any read. */
+  list<T>(op: OperationId, params: Record<string, string>, query: { iterator?: string }): PageList<T> {
+    return new PageList((iterator) => this.call<Page<T>>(op, { params, query: { ...query, iterator }, retry: true }), query.iterator);
   }
 
   async call<T>(op: OperationId, c: Call = {}): Promise<T> {

@@ -1,6 +1,6 @@
-import { PageList } from '../pages.js';
+import type { PageList } from '../pages.js';
 import type { Transport } from '../transport.js';
-import type { App, AppCreate, AppPatch, Page, PageQuery } from '../types.js';
+import type { App, AppCreate, AppPatch, PageQuery } from '../types.js';
 
 /** Apps: one per customer of your product. `app` arguments take the id or your uid. */
 export class Apps {
@@ -10,7 +10,7 @@ export class Apps {
     return this.t.call('createApp', { body });
   }
   list(query: PageQuery = {}): PageList<App> {
-    return new PageList((iterator) => this.t.call<Page<App>>('listApps', { query: { ...query, iterator }, retry: true }), query.iterator);
+    return this.t.list<App>('listApps', {}, query);
   }
   get(app: string): Promise<App> {
     return this.t.call('getApp', { params: { app }, retry: true });

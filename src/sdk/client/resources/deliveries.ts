@@ -1,6 +1,6 @@
-import { PageList } from '../pages.js';
+import type { PageList } from '../pages.js';
 import type { Transport } from '../transport.js';
-import type { Delivery, DeliveryDetail, DeliveryListQuery, Page } from '../types.js';
+import type { Delivery, DeliveryDetail, DeliveryListQuery } from '../types.js';
 
 /** The delivery log: one delivery per event and endpoint, with every attempt. */
 export class Deliveries {
@@ -8,7 +8,7 @@ export class Deliveries {
 
   /** newest first; filter by status, endpointId, eventId or eventType */
   list(app: string, query: DeliveryListQuery = {}): PageList<Delivery> {
-    return new PageList((iterator) => this.t.call<Page<Delivery>>('listDeliveries', { params: { app }, query: { ...query, iterator }, retry: true }), query.iterator);
+    return this.t.list<Delivery>('listDeliveries', { app }, query);
   }
   get(app: string, id: string): Promise<DeliveryDetail> {
     return this.t.call('getDelivery', { params: { app, id }, retry: true });

@@ -1,7 +1,7 @@
-import { PageList } from '../pages.js';
+import type { PageList } from '../pages.js';
 import type { Transport } from '../transport.js';
 import type {
-  Delivery, DeliveryListQuery, Endpoint, EndpointCreate, EndpointListQuery, EndpointPatch, EndpointStats, Page, Recover, RotateSecret,
+  Delivery, DeliveryListQuery, Endpoint, EndpointCreate, EndpointListQuery, EndpointPatch, EndpointStats, Recover, RotateSecret,
 } from '../types.js';
 
 /** Where an app's events go. `create` is the one call (with `secret`) that returns the signing secret. */
@@ -12,7 +12,7 @@ export class Endpoints {
     return this.t.call('createEndpoint', { params: { app }, body });
   }
   list(app: string, query: EndpointListQuery = {}): PageList<Endpoint> {
-    return new PageList((iterator) => this.t.call<Page<Endpoint>>('listEndpoints', { params: { app }, query: { ...query, iterator }, retry: true }), query.iterator);
+    return this.t.list<Endpoint>('listEndpoints', { app }, query);
   }
   get(app: string, ep: string): Promise<Endpoint> {
     return this.t.call('getEndpoint', { params: { app, ep }, retry: true });
@@ -50,9 +50,6 @@ export class Endpoints {
     return this.t.url('connectRelay', { app, ep }).replace(/^http/, 'ws');
   }
   deliveries(app: string, ep: string, query: Omit<DeliveryListQuery, 'endpointId'> = {}): PageList<Delivery> {
-    return new PageList(
-      (iterator) => this.t.call<Page<Delivery>>('listEndpointDeliveries', { params: { app, ep }, query: { ...query, iterator }, retry: true }),
-      query.iterator,
-    );
+    return this.t.list<Delivery>('listEndpointDeliveries', { app, ep }, query);
   }
 }

@@ -1,6 +1,6 @@
-import { PageList } from '../pages.js';
+import type { PageList } from '../pages.js';
 import type { Transport } from '../transport.js';
-import type { EventType, EventTypeCreate, EventTypeListQuery, EventTypePatch, Page } from '../types.js';
+import type { EventType, EventTypeCreate, EventTypeListQuery, EventTypePatch } from '../types.js';
 
 /** The catalogue of event types, optionally with a JSON Schema for `data`. */
 export class EventTypes {
@@ -10,7 +10,7 @@ export class EventTypes {
     return this.t.call('createEventType', { body });
   }
   list(query: EventTypeListQuery = {}): PageList<EventType> {
-    return new PageList((iterator) => this.t.call<Page<EventType>>('listEventTypes', { query: { ...query, iterator }, retry: true }), query.iterator);
+    return this.t.list<EventType>('listEventTypes', {}, query);
   }
   get(name: string): Promise<EventType> {
     return this.t.call('getEventType', { params: { name }, retry: true });

@@ -1,6 +1,6 @@
-import { PageList } from '../pages.js';
+import type { PageList } from '../pages.js';
 import type { Transport } from '../transport.js';
-import type { BatchPublished, Event, EventIn, EventListQuery, Page, Published } from '../types.js';
+import type { BatchPublished, Event, EventIn, EventListQuery, Published } from '../types.js';
 
 export interface PublishOptions {
   /**
@@ -31,7 +31,7 @@ export class Events {
   }
   /** in sequence order; keep the last page's iterator to poll for what comes next */
   list(app: string, query: EventListQuery = {}): PageList<Event> {
-    return new PageList((iterator) => this.t.call<Page<Event>>('listEvents', { params: { app }, query: { ...query, iterator }, retry: true }), query.iterator);
+    return this.t.list<Event>('listEvents', { app }, query);
   }
   get(app: string, id: string): Promise<Event> {
     return this.t.call('getEvent', { params: { app, id }, retry: true });

@@ -1,6 +1,6 @@
-import { PageList } from '../pages.js';
+import type { PageList } from '../pages.js';
 import type { Transport } from '../transport.js';
-import type { InboundRequest, InboundRequestDetail, Page, PageQuery, Replay, RequestListQuery, Source, SourceCreate, SourcePatch } from '../types.js';
+import type { InboundRequest, InboundRequestDetail, PageQuery, Replay, RequestListQuery, Source, SourceCreate, SourcePatch } from '../types.js';
 
 /** The inbound gateway: sources, their request log, and replay. */
 export class Sources {
@@ -10,7 +10,7 @@ export class Sources {
     return this.t.call('createSource', { body });
   }
   list(query: PageQuery = {}): PageList<Source> {
-    return new PageList((iterator) => this.t.call<Page<Source>>('listSources', { query: { ...query, iterator }, retry: true }), query.iterator);
+    return this.t.list<Source>('listSources', {}, query);
   }
   get(id: string): Promise<Source> {
     return this.t.call('getSource', { params: { id }, retry: true });
@@ -24,10 +24,7 @@ export class Sources {
   }
   /** the request log, newest first */
   requests(id: string, query: RequestListQuery = {}): PageList<InboundRequest> {
-    return new PageList(
-      (iterator) => this.t.call<Page<InboundRequest>>('listSourceRequests', { params: { id }, query: { ...query, iterator }, retry: true }),
-      query.iterator,
-    );
+    return this.t.list<InboundRequest>('listSourceRequests', { id }, query);
   }
   request(id: string, req: string): Promise<InboundRequestDetail> {
     return this.t.call('getSourceRequest', { params: { id, req }, retry: true });
