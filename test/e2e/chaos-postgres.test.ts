@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { freePort, Receiver } from '../helpers/receiver.js';
@@ -12,6 +15,8 @@ const BASE = process.env.HERALD_TEST_DATABASE_URL;
 const KEY = 'chaos-test-key-0123456789';
 const schema = `herald_chaos_${process.pid}_${Date.now().toString(36)}`;
 const procs: Proc[] = [];
+// A fresh data dir each run, shared by the processes: they race to create its keys at start.
+const DATA_DIR = mkdtempSync(join(tmpdir(), 'herald-chaos-'));
 let receiver: Receiver | undefined;
 
 if (!BASE) console.log('PostgreSQL chaos test skipped: set HERALD_TEST_DATABASE_URL to run it');
@@ -20,6 +25,7 @@ afterAll(async () => {
   for (const p of procs) p.child.kill('SIGKILL');
   await Promise.all(procs.map((p) => p.exited)); // gone before their schema is dropped
   await receiver?.stop();
+  rmSync(DATA_DIR, { recursive: true, force: true });
   if (BASE) {
     const client = new pg.Client({ connectionString: BASE });
     await client.connect();
@@ -35,7 +41,7 @@ describe.skipIf(!BASE)('PostgreSQL: many processes, kill -9, restart', () => {
     const ports = [await freePort(), await freePort(), await freePort()];
     const start = (i: number) => {
       const p = runCli(['serve', '--dev', '--port', String(ports[i]), '--db', url], {
-        HERALD_API_KEY: KEY, HERALD_REQUEST_TIMEOUT_MS: '2000', HERALD_API_RATE_LIMIT: '0',
+        HERALD_API_KEY: KEY, HERALD_REQUEST_TIMEOUT_MS: '2000', HERALD_API_RATE_LIMIT: '0', HERALD_DATA_DIR: DATA_DIR,
       });
       procs[i] = p;
       return p;
@@ -123,7 +129,7 @@ describe.skipIf(!BASE)('PostgreSQL: many processes, kill -9, restart', () => {
     const r = await new Receiver().start();
     const url = `${BASE}${BASE!.includes('?') ? '&' : '?'}schema=${schema}_limits`;
     const apiPort = await freePort();
-    const env = { HERALD_API_KEY: KEY, HERALD_API_RATE_LIMIT: '0' };
+    const env = { HERALD_API_KEY: KEY, HERALD_API_RATE_LIMIT: '0', HERALD_DATA_DIR: DATA_DIR };
     const mine: Proc[] = [];
     try {
       // One API process and two worker processes: the roles scale apart.

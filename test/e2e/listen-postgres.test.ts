@@ -33,8 +33,9 @@ describe.skipIf(!pgUrl)('herald listen with several processes on PostgreSQL', ()
   it('deliveries claimed by a process without the socket reach the listener through the one that has it', async () => {
     const url = `${pgUrl}${pgUrl!.includes('?') ? '&' : '?'}schema=${schema}`;
     const ports = [await freePort(), await freePort()];
+    const dataDir = f.tempDir('herald-relay-pg-data-');
     for (const port of ports) {
-      procs.push(runCli(['serve', '--dev', '--port', String(port), '--db', url], { HERALD_API_KEY: KEY, HERALD_API_RATE_LIMIT: '0' }));
+      procs.push(runCli(['serve', '--dev', '--port', String(port), '--db', url], { HERALD_API_KEY: KEY, HERALD_API_RATE_LIMIT: '0', HERALD_DATA_DIR: dataDir }));
     }
     const bases = ports.map((p) => `http://127.0.0.1:${p}`);
     await Promise.all(bases.map((b, i) => waitForHealth(b, 30_000, procs[i])));
