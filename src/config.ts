@@ -58,6 +58,8 @@ export interface HeraldConfig {
   maxConnectionsPerClient: number;
   /** failed authentications per minute per client address before it gets 429 (burst: a third of it) */
   authFailuresPerMinute: number;
+  /** origins allowed to show the customer portal in an <iframe> (CSP frame-ancestors); empty = none */
+  portalFrameAncestors: string[];
   /** how often relay sockets are pinged; a listener that missed one ping is dropped (so within 2×) */
   relayPingMs: number;
   logLevel: string;
@@ -176,6 +178,7 @@ export function loadConfig(env: Env = process.env, overrides: ConfigOverrides = 
     maxConnectionsPerClient: int(env, 'HERALD_MAX_CONNECTIONS_PER_CLIENT', 512, 0, 1_000_000),
     authFailuresPerMinute: int(env, 'HERALD_AUTH_FAILURES_PER_MINUTE', 30, 1, 1_000_000),
     relayPingMs: int(env, 'HERALD_RELAY_PING_MS', 10_000, 100, 300_000),
+    portalFrameAncestors: frameAncestors(env.HERALD_PORTAL_FRAME_ANCESTORS ?? ''),
     logLevel: env.HERALD_LOG_LEVEL || 'info',
     roles: { api: !overrides.workerOnly, worker: !overrides.apiOnly },
   };
@@ -187,6 +190,17 @@ function httpTimeouts(env: Env): HeraldConfig['http'] {
   // Node refuses a headers timeout longer than the whole request's.
   if (headersTimeoutMs > requestTimeoutMs) throw new ConfigError('HERALD_HTTP_HEADERS_TIMEOUT_MS must not exceed HERALD_HTTP_REQUEST_TIMEOUT_MS');
   return { headersTimeoutMs, requestTimeoutMs, keepAliveTimeoutMs: int(env, 'HERALD_HTTP_KEEPALIVE_TIMEOUT_MS', 10_000, 100, 600_000) };
+}
+
+/** Origins only (scheme://host[:port], `*` allowed as the leftmost label): they go verbatim into a CSP header. */
+function frameAncestors(value: string): string[] {
+  const origins = value.split(/[\s,]+/).filter(Boolean);
+  for (const o of origins) {
+    if (!/^https?:\/\/(\*\.)?[A-Za-z0-9.-]+(:\d{1,5})?$/.test(o)) {
+      throw new ConfigError(`HERALD_PORTAL_FRAME_ANCESTORS has ${JSON.stringify(o)}: expected origins like https://app.example.com, separated by commas`);
+    }
+  }
+  return origins;
 }
 
 function publicUrl(value: string | undefined): string | undefined {

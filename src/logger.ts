@@ -5,7 +5,7 @@ export function createLogger(level: string): Logger {
   return pino({
     level,
     redact: {
-      paths: ['req.headers.authorization', 'headers.authorization', '*.secret', 'secret', '*.apiKey', 'apiKey', '*.headers["webhook-signature"]'],
+      paths: ['req.headers.authorization', 'headers.authorization', 'req.headers.cookie', 'headers.cookie', 'req.headers["x-herald-csrf"]', '*.portalToken', 'portalToken', '*.token', 'token', '*.secret', 'secret', '*.apiKey', 'apiKey', '*.headers["webhook-signature"]'],
       censor: '[redacted]',
     },
   });

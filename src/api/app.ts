@@ -3,7 +3,6 @@ import type { Socket } from 'node:net';
 import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { HeraldError } from '../errors.js';
-import { bearerAuth } from './auth.js';
 import { authFailureThrottle, capConnections, managementRateLimit } from './rate-limit.js';
 import type { ApiContext } from './context.js';
 import { openApiDocument } from './openapi.js';
@@ -15,7 +14,9 @@ import { eventTypeRoutes } from './routes/event-types.js';
 import { eventRoutes } from './routes/events.js';
 import { ingestRoutes } from './routes/ingest.js';
 import { relayRoutes } from './routes/relay.js';
+import { sessionRoutes } from './routes/sessions.js';
 import { sourceRoutes } from './routes/sources.js';
+import { authenticate } from './sessions.js';
 import { PATTERN_HINTS } from './schemas.js';
 import { jsonBodyParser, validatorCompiler } from './validation.js';
 
@@ -152,7 +153,7 @@ export function buildApi(ctx: ApiContext, options: { logger: Logger; apiKey: str
   // (429) before its key is even looked at, until its bucket refills.
   const authFailures = authFailureThrottle(ctx.config.authFailuresPerMinute);
   fastify.addHook('onRequest', authFailures.check);
-  fastify.addHook('onRequest', bearerAuth(options.apiKey));
+  fastify.addHook('onRequest', authenticate(ctx.store, options.apiKey));
   fastify.addHook('onRequest', managementRateLimit(ctx.config.apiRateLimit));
   fastify.addHook('onResponse', authFailures.record);
 
@@ -185,6 +186,7 @@ export function buildApi(ctx: ApiContext, options: { logger: Logger; apiKey: str
   eventRoutes(router, ctx);
   deliveryRoutes(router, ctx);
   sourceRoutes(router, ctx);
+  sessionRoutes(router, ctx, options.apiKey);
   ingestRoutes(fastify, ctx, router.specs);
   relayRoutes(fastify, ctx, router.specs);
 

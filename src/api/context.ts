@@ -1,4 +1,5 @@
 
+import type { FastifyRequest } from 'fastify';
 import type { HeraldConfig } from '../config.js';
 import type { AddressPolicy } from '../core/address-policy.js';
 import type { OperatorNotifier } from '../ops.js';
@@ -38,6 +39,18 @@ export async function loadEndpoint(ctx: ApiContext, appKey: string, id: string):
   const endpoint = await ctx.store.getEndpoint(app.id, id);
   if (!endpoint) throw notFound('endpoint', id);
   return { app, endpoint };
+}
+
+/**
+ * Herald's own base URL, for the links it hands out (sources' ingestUrl, portal links). Never
+ * the request's Host header: anyone can send `Host: attacker.example`, and the URL would then
+ * be handed to providers or customers. Without HERALD_PUBLIC_URL, the address the request
+ * reached (the socket's own, not something the client says).
+ */
+export function baseUrlOf(ctx: ApiContext, req: FastifyRequest): string {
+  if (ctx.config.publicUrl) return ctx.config.publicUrl;
+  const local = (req.socket.localAddress ?? ctx.config.host).replace(/^::ffff:(?=\d+\.)/, '');
+  return `http://${local.includes(':') ? `[${local}]` : local}:${req.socket.localPort ?? ctx.config.port}`;
 }
 
 /** limit/iterator from a validated querystring. */

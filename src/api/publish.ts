@@ -1,6 +1,7 @@
 import Ajv, { type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
 import { RE2JS } from 're2js';
+import { exampleFromSchema } from '../core/example.js';
 import { envelopeRenderer } from '../core/envelope.js';
 import { subscribes } from '../core/match.js';
 import { HeraldError } from '../errors.js';
@@ -138,14 +139,28 @@ export class Publisher {
   }
 
   /** The "Test webhook" button: a `webhook.test` event delivered to one endpoint only. */
-  async sendTest(app: App, endpoint: Endpoint): Promise<PublishResult> {
+  /**
+   * A test event to this endpoint only: `webhook.test`, or an event of a catalogue type with the
+   * given data (checked against its schema), else its first example, else one made from its schema.
+   */
+  async sendTest(app: App, endpoint: Endpoint, test: { eventType?: string; data?: Record<string, unknown> } = {}): Promise<PublishResult> {
     const now = Date.now();
     const id = newId('evt', now);
     const timestamp = new Date(now).toISOString();
-    const data = { message: 'This is a test webhook delivery from Herald', endpointId: endpoint.id, timestamp };
+    let type = 'webhook.test';
+    let data: unknown = { message: 'This is a test webhook delivery from Herald', endpointId: endpoint.id, timestamp };
+    if (test.eventType) {
+      const t = await this.store.getEventType(test.eventType);
+      if (!t) throw new HeraldError('unknown_event_type', `event type '${test.eventType}' is not in the catalogue`);
+      type = t.name;
+      data = test.data ?? t.examples[0] ?? (t.schema ? exampleFromSchema(t.schema) : {});
+      if (test.data && t.schema) this.validate(t, test.data, 'test');
+    } else if (test.data) {
+      data = test.data;
+    }
     const [result] = await this.commit(app, [{
-      id, type: 'webhook.test', timestamp: now, idempotencyKey: null, idGenerated: true, endpointIds: [endpoint.id],
-      orderingKey: null, render: envelopeRenderer({ id, type: 'webhook.test', timestamp, data }),
+      id, type, timestamp: now, idempotencyKey: null, idGenerated: true, endpointIds: [endpoint.id],
+      orderingKey: null, render: envelopeRenderer({ id, type, timestamp, data }),
     }], now, [endpoint]);
     return result;
   }

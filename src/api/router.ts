@@ -1,5 +1,6 @@
 import type { TSchema } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest, HTTPMethods } from 'fastify';
+import type { Access } from './sessions.js';
 
 /**
  * Routes are declared once, as data: the same declaration registers the Fastify route
@@ -24,6 +25,12 @@ export interface RouteSpec {
   bodyLimit?: number;
   /** false for the unauthenticated routes (health, metrics, openapi) */
   auth?: boolean;
+  /**
+   * Who may call it besides the operator: a portal session with this capability, on its own
+   * app ('view', 'send', …); any signed-in browser ('session'). Default 'operator': the API
+   * key or a console session only. Checked by authenticate() in sessions.ts.
+   */
+  access?: Access;
   /** false for routes exempt from the management API rate limit (publishing) */
   rateLimited?: boolean;
   handler: (req: AnyRequest, reply: FastifyReply) => Promise<unknown>;
@@ -45,7 +52,7 @@ export class Router {
       schema: Object.fromEntries(
         Object.entries({ params: spec.params, querystring: spec.querystring, body: spec.body }).filter(([, v]) => v),
       ),
-      config: { auth: spec.auth !== false, rateLimited: spec.rateLimited !== false },
+      config: { auth: spec.auth !== false, rateLimited: spec.rateLimited !== false, access: spec.access ?? 'operator' },
       handler: spec.handler,
     });
   }

@@ -45,17 +45,27 @@ export const SignatureProfile = Type.Object(
   },
   { ...strict, description: "Branding of the legacy headers for this app's deliveries; Standard Webhooks headers are always sent" },
 );
+/** Colours as #rgb or #rrggbb only, logos over https only: the portal puts them into its CSS and an <img>. */
+export const PortalTheme = Type.Object(
+  {
+    productName: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
+    primaryColor: Type.Optional(Type.String({ pattern: hinted('^#([0-9a-fA-F]{3}|[0-9a-fA-F]{6})$', 'must be a colour like #4f46e5'), description: '#rgb or #rrggbb' })),
+    logoUrl: Type.Optional(Type.String({ maxLength: 2048, pattern: hinted('^https://[^\\s"\'<>]+$', 'must be an https:// URL'), description: 'https URL of an image' })),
+    darkMode: Type.Optional(Type.Boolean()),
+  },
+  { ...strict, description: "How the customer portal looks for this app's customers (the portal URL's query can override it)" },
+);
 export const AppCreate = Type.Object(
   {
     name: Type.String({ minLength: 1, maxLength: 256 }), uid: Type.Optional(Nullable(Uid)), metadata: Type.Optional(Metadata),
-    signatureProfile: Type.Optional(Nullable(SignatureProfile)),
+    signatureProfile: Type.Optional(Nullable(SignatureProfile)), portal: Type.Optional(Nullable(PortalTheme)),
   },
   strict,
 );
 export const AppPatch = Type.Partial(AppCreate, strict);
 export const AppOut = Type.Object({
   id: Type.String(), uid: Nullable(Type.String()), name: Type.String(), metadata: Metadata,
-  signatureProfile: Nullable(SignatureProfile),
+  signatureProfile: Nullable(SignatureProfile), portal: Nullable(PortalTheme),
   createdAt: Timestamp, updatedAt: Timestamp,
 });
 export const AppListQuery = PageQueryOf(IdIterator('app'));
@@ -67,20 +77,27 @@ const EventTypeName = Type.String({
   pattern: hinted(EVENT_TYPE_PATTERN, 'must be an event type name like person.created: letters, digits, _ and -, in dot-separated parts'),
 });
 const JsonSchemaObject = Type.Record(Type.String(), Type.Unknown(), { description: 'JSON Schema (draft 2020-12 subset supported by Ajv) for `data`' });
+const Examples = Type.Array(Type.Record(Type.String(), Type.Unknown()), {
+  maxItems: 10, description: "Example payloads (an event's `data`), shown in the catalogue and sent by Send test event; each must match the schema",
+});
 export const EventTypeCreate = Type.Object(
-  { name: EventTypeName, description: Type.Optional(Nullable(Type.String({ maxLength: 4096 }))), schema: Type.Optional(Nullable(JsonSchemaObject)) },
+  {
+    name: EventTypeName, description: Type.Optional(Nullable(Type.String({ maxLength: 4096 }))), schema: Type.Optional(Nullable(JsonSchemaObject)),
+    examples: Type.Optional(Examples),
+  },
   strict,
 );
 export const EventTypePatch = Type.Object(
   {
     description: Type.Optional(Nullable(Type.String({ maxLength: 4096 }))),
     schema: Type.Optional(Nullable(JsonSchemaObject)),
+    examples: Type.Optional(Examples),
     archived: Type.Optional(Type.Boolean()),
   },
   strict,
 );
 export const EventTypeOut = Type.Object({
-  name: Type.String(), description: Nullable(Type.String()), schema: Nullable(JsonSchemaObject), archived: Type.Boolean(),
+  name: Type.String(), description: Nullable(Type.String()), schema: Nullable(JsonSchemaObject), examples: Examples, archived: Type.Boolean(),
   createdAt: Timestamp, updatedAt: Timestamp,
 });
 export const EventTypeParams = Type.Object({ name: EventTypeName });
@@ -153,6 +170,13 @@ export const EndpointParams = Type.Object({ app: Type.String({ maxLength: 256 })
 export const EndpointListQuery = Type.Composite([PageQueryOf(IdIterator('ep')), Type.Object({ status: Type.Optional(Status) })], strict);
 export const RecoverBody = Type.Object({ since: Timestamp, until: Type.Optional(Timestamp) }, strict);
 export const SecretOut = Type.Object({ secret: Type.String() });
+export const TestBody = Type.Object(
+  {
+    eventType: Type.Optional(EventTypeName),
+    data: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { description: "the event's data; default: the event type's first example, else one made from its schema" })),
+  },
+  { ...strict, description: 'Without eventType, a webhook.test event' },
+);
 export const TestOut = Type.Object({ eventId: Type.String(), deliveryId: Type.String() });
 export const RecoverOut = Type.Object({ requeued: Type.Integer() });
 export const StatsOut = Type.Object({

@@ -9,12 +9,12 @@ const iso = (ms: number): string => new Date(ms).toISOString();
 const isoOrNull = (ms: number | null): string | null => (ms == null ? null : iso(ms));
 
 export const appOut = (a: App) => ({
-  id: a.id, uid: a.uid, name: a.name, metadata: a.metadata, signatureProfile: a.signatureProfile,
+  id: a.id, uid: a.uid, name: a.name, metadata: a.metadata, signatureProfile: a.signatureProfile, portal: a.portal,
   createdAt: iso(a.createdAt), updatedAt: iso(a.updatedAt),
 });
 
 export const eventTypeOut = (t: EventType) => ({
-  name: t.name, description: t.description, schema: t.schema, archived: t.archived,
+  name: t.name, description: t.description, schema: t.schema, examples: t.examples, archived: t.archived,
   createdAt: iso(t.createdAt), updatedAt: iso(t.updatedAt),
 });
 

@@ -1,5 +1,5 @@
 import type { SecretBox } from '../core/secret-box.js';
-import type { App, Attempt, Delivery, Endpoint, EventType, PreviousSecret, StoredEvent } from './types.js';
+import type { App, Attempt, Delivery, Endpoint, EventType, PreviousSecret, StoredEvent, UiSession } from './types.js';
 import { ORDER_HELD_AT, PARKED_AT } from './types.js';
 import type { ForwardState, InboundRequest, Source, SourceVerification } from './inbound.js';
 
@@ -20,6 +20,7 @@ export const toApp = (r: Row): App => ({
   name: r.name,
   metadata: json(r.metadata, {}),
   signatureProfile: json(r.signature_profile, null),
+  portal: json(r.portal, null),
   createdAt: r.created_at,
   updatedAt: r.updated_at,
   sourceId: r.source_id ?? null,
@@ -29,9 +30,19 @@ export const toEventType = (r: Row): EventType => ({
   name: r.name,
   description: r.description,
   schema: json(r.schema, null),
+  examples: json(r.examples, []),
   archived: r.archived === 1 || r.archived === true,
   createdAt: r.created_at,
   updatedAt: r.updated_at,
+});
+
+export const toUiSession = (r: Row): UiSession => ({
+  kind: r.kind,
+  appId: r.app_id ?? null,
+  capabilities: json(r.capabilities, []),
+  label: r.label ?? null,
+  expiresAt: Number(r.expires_at),
+  createdAt: Number(r.created_at),
 });
 
 /** Secrets are stored sealed (AES-256-GCM) when a key is configured. */

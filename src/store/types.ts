@@ -25,6 +25,8 @@ export interface App {
   name: string;
   metadata: Record<string, unknown>;
   signatureProfile: SignatureProfile | null;
+  /** how the customer portal looks for this app's customers */
+  portal: PortalTheme | null;
   createdAt: number;
   updatedAt: number;
   /** set on the app of an inbound source: its events are the requests the source accepted (read by getApp) */
@@ -35,6 +37,8 @@ export interface EventType {
   name: string;
   description: string | null;
   schema: Record<string, unknown> | null;
+  /** example payloads (the event's data), shown in the catalogue and sent as test events */
+  examples: Array<Record<string, unknown>>;
   archived: boolean;
   createdAt: number;
   updatedAt: number;
@@ -262,7 +266,16 @@ export interface EndpointStats {
   lastDeliveryAt: number | null;
 }
 
-export type NewApp = Pick<App, 'name' | 'uid' | 'metadata' | 'signatureProfile'>;
+/** One bucket of an endpoint's attempts: [start, start + bucketMs). */
+export interface SeriesPoint {
+  start: number;
+  succeeded: number;
+  failed: number;
+  p50Ms: number | null;
+  p95Ms: number | null;
+}
+
+export type NewApp = Pick<App, 'name' | 'uid' | 'metadata' | 'signatureProfile'> & Partial<Pick<App, 'portal'>>;
 export type AppPatch = Partial<NewApp>;
 export type NewEndpoint = Omit<
   Endpoint,
@@ -270,10 +283,48 @@ export type NewEndpoint = Omit<
   | 'previousSecrets' | 'failingSince' | 'circuitState' | 'circuitUntil' | 'circuitSince'
 >;
 export type EndpointPatch = Partial<Omit<NewEndpoint, 'appId' | 'secret'>>;
-export type NewEventType = Pick<EventType, 'name' | 'description' | 'schema'>;
-export type EventTypePatch = Partial<Pick<EventType, 'description' | 'schema' | 'archived'>>;
+export type NewEventType = Pick<EventType, 'name' | 'description' | 'schema'> & Partial<Pick<EventType, 'examples'>>;
+export type EventTypePatch = Partial<Pick<EventType, 'description' | 'schema' | 'examples' | 'archived'>>;
 
-export interface Store extends InboundStore {
+export interface PortalTheme {
+  productName?: string;
+  primaryColor?: string;
+  logoUrl?: string;
+  darkMode?: boolean;
+}
+
+/** What a portal session may do besides viewing its app; checked on the server for every request. */
+export type Capability = 'view' | 'manage_endpoints' | 'reveal_secrets' | 'rotate_secrets' | 'send';
+export const CAPABILITIES: readonly Capability[] = ['view', 'manage_endpoints', 'reveal_secrets', 'rotate_secrets', 'send'];
+
+/** A signed-in browser: the operator (every app and route) or one app's customer (the portal). */
+export interface UiSession {
+  kind: 'operator' | 'portal';
+  appId: string | null;
+  capabilities: Capability[];
+  /** the product's own session id, given at portal-access, to end its sessions together */
+  label: string | null;
+  expiresAt: number;
+  createdAt: number;
+}
+
+/**
+ * Browser sessions and the one-time portal tokens they start from. Both are stored only as
+ * SHA-256 hashes of what the browser holds, so a copy of the database opens no session.
+ */
+export interface SessionStore {
+  createPortalToken(tokenHash: string, grant: Omit<UiSession, 'kind' | 'createdAt'> & { appId: string }, now: number): Promise<void>;
+  /** Marks the token used and opens its session, in one transaction; null if unknown, used or expired. */
+  exchangePortalToken(tokenHash: string, sessionHash: string, now: number): Promise<UiSession | null>;
+  createSession(sessionHash: string, session: UiSession): Promise<void>;
+  /** null when unknown or expired */
+  getSession(sessionHash: string, now: number): Promise<UiSession | null>;
+  deleteSession(sessionHash: string): Promise<void>;
+  /** Ends an app's portal sessions and unused tokens (only those with `label`, if given); returns how many sessions. */
+  expirePortalSessions(appId: string, label: string | null, now: number): Promise<number>;
+}
+
+export interface Store extends InboundStore, SessionStore {
   readonly kind: 'sqlite' | 'postgres';
   /**
    * Whether a claim's lease ends by itself at leaseUntil (several worker processes: one that
@@ -318,6 +369,8 @@ export interface Store extends InboundStore {
   retryDelivery(appId: string, id: string, now: number): Promise<'ok' | 'in_flight' | 'not_found'>;
   recoverEndpoint(endpointId: string, since: number, until: number, now: number): Promise<number>;
   endpointStats(endpointId: string, now: number): Promise<EndpointStats>;
+  /** the endpoint's attempts in [since, until) per bucket of `bucketMs`, empty buckets left out */
+  endpointSeries(endpointId: string, since: number, until: number, bucketMs: number): Promise<SeriesPoint[]>;
 
   /** Claims up to `limit` due deliveries for `owner` until `leaseUntil`, in one statement. */
   claimDue(owner: string, now: number, leaseUntil: number, limit: number): Promise<ClaimedDelivery[]>;

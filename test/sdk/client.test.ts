@@ -21,9 +21,10 @@ interface Seen { method: string; url: string; status: number; body: unknown }
  * documents for its operation: the client's types come from those schemas, so a handler that
  * returns something else fails here.
  */
-function recordingFetch(seen: Seen[]): typeof fetch {
+function recordingFetch(seen: Seen[], onResponse?: (res: Response) => void): typeof fetch {
   return async (input, init) => {
     const res = await fetch(input, init);
+    onResponse?.(res);
     const copy = res.clone();
     const text = await copy.text();
     let body: unknown = text;
@@ -197,6 +198,41 @@ describe('herald-webhooks/client against a real server', () => {
     await client.endpoints.delete('acme-client', ep.id);
     await client.apps.delete('acme-client');
     await expect(client.apps.get('acme-client')).rejects.toMatchObject({ status: 404, code: 'not_found' });
+  });
+
+  it('covers the portal: a link, the session it opens, the time series, expire-all', async () => {
+    const app = await client.apps.create({ name: 'Portal Co', uid: 'portal-client', portal: { productName: 'Portal Co', primaryColor: '#123abc' } });
+    const ep = await client.endpoints.create('portal-client', { url: `${receiver.url}/portal-hook` });
+    await client.endpoints.test('portal-client', ep.id);
+    const series = await eventually(async () => {
+      const s = await client.endpoints.timeseries('portal-client', ep.id, { bucketSeconds: 3600 });
+      return s.points.length === 1 && s;
+    });
+    expect(series.points[0]).toMatchObject({ succeeded: 1, failed: 0 });
+    expect(series.bucketSeconds).toBe(3600);
+
+    const access = await client.portal.createAccess('portal-client', { capabilities: ['view'], expiresInSeconds: 600 });
+    expect(access.url).toBe(`${t.url}/portal/#token=${access.token}`);
+    // A browser: the session cookie from the exchange, sent back by hand (Node's fetch keeps no cookies).
+    let cookie = '';
+    const browser = new HeraldClient({
+      url: t.url, credentials: 'same-origin', headers: () => ({ cookie }),
+      fetch: recordingFetch(seen, (res) => { cookie = res.headers.get('set-cookie')?.split(';')[0] ?? cookie; }),
+    });
+    const session = await browser.sessions.create({ portalToken: access.token });
+    expect(session).toMatchObject({ kind: 'portal', app: { id: app.id }, capabilities: ['view'], theme: { productName: 'Portal Co', primaryColor: '#123abc' } });
+    expect(cookie).toMatch(/^herald_portal=hs_/);
+    expect((await browser.sessions.get()).csrfToken).toBe(session.csrfToken);
+    expect((await browser.endpoints.list('portal-client').page()).data.map((e) => e.id)).toEqual([ep.id]);
+    await expect(browser.apps.list().page()).rejects.toMatchObject({ status: 403, code: 'forbidden' });
+    expect(await client.portal.expireAll('portal-client', {})).toEqual({ expired: 1 });
+    await expect(browser.sessions.get()).rejects.toMatchObject({ status: 401, code: 'unauthorized' });
+    await expect(browser.sessions.create({ portalToken: access.token })).rejects.toMatchObject({ status: 401, code: 'invalid_token' });
+
+    // The API key is a session of its own kind: nothing to sign out of.
+    expect(await client.sessions.get()).toMatchObject({ kind: 'operator', expiresAt: null, csrfToken: null });
+    await client.sessions.delete();
+    await client.apps.delete('portal-client');
   });
 
   it('walks more than 250 items across pages, and one page at a time', async () => {

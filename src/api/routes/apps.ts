@@ -30,7 +30,7 @@ export function appRoutes(r: Router, ctx: ApiContext): void {
       const b = req.body as AppCreate;
       checkProfile(b.signatureProfile);
       const app = await ctx.store.createApp({
-        name: b.name, uid: b.uid ?? null, metadata: b.metadata ?? {}, signatureProfile: normaliseProfile(b.signatureProfile),
+        name: b.name, uid: b.uid ?? null, metadata: b.metadata ?? {}, signatureProfile: normaliseProfile(b.signatureProfile), portal: b.portal ?? null,
       });
       return reply.status(201).send(appOut(app));
     },
@@ -44,7 +44,7 @@ export function appRoutes(r: Router, ctx: ApiContext): void {
     },
   });
   r.add({
-    method: 'GET', operationId: 'getApp', url: '/v1/apps/:app', tag: 'apps', summary: 'Get an app by id or uid', params: AppParams,
+    method: 'GET', operationId: 'getApp', access: 'view', url: '/v1/apps/:app', tag: 'apps', summary: 'Get an app by id or uid', params: AppParams,
     response: { status: 200, schema: AppOut },
     handler: async (req) => appOut(await loadApp(ctx, req.params.app)),
   });

@@ -10,7 +10,7 @@ import { attemptOut, deliveryOut } from '../wire.js';
 /** The delivery log: one delivery per event × endpoint, with every attempt. */
 export function deliveryRoutes(r: Router, ctx: ApiContext): void {
   r.add({
-    method: 'GET', operationId: 'listDeliveries', url: '/v1/apps/:app/deliveries', tag: 'deliveries', summary: 'List deliveries, newest first',
+    method: 'GET', operationId: 'listDeliveries', access: 'view', url: '/v1/apps/:app/deliveries', tag: 'deliveries', summary: 'List deliveries, newest first',
     params: AppParams, querystring: DeliveryListQuery, response: { status: 200, schema: pageOf(DeliveryOut) },
     handler: async (req) => {
       const app = await loadApp(ctx, req.params.app);
@@ -20,7 +20,7 @@ export function deliveryRoutes(r: Router, ctx: ApiContext): void {
     },
   });
   r.add({
-    method: 'GET', operationId: 'getDelivery', url: '/v1/apps/:app/deliveries/:id', tag: 'deliveries', summary: 'Get a delivery with its attempts',
+    method: 'GET', operationId: 'getDelivery', access: 'view', url: '/v1/apps/:app/deliveries/:id', tag: 'deliveries', summary: 'Get a delivery with its attempts',
     params: DeliveryParams, response: { status: 200, schema: DeliveryDetailOut },
     handler: async (req) => {
       const app = await loadApp(ctx, req.params.app);
@@ -31,7 +31,7 @@ export function deliveryRoutes(r: Router, ctx: ApiContext): void {
     },
   });
   r.add({
-    method: 'POST', operationId: 'retryDelivery', url: '/v1/apps/:app/deliveries/:id/retry', tag: 'deliveries',
+    method: 'POST', operationId: 'retryDelivery', access: 'send', url: '/v1/apps/:app/deliveries/:id/retry', tag: 'deliveries',
     summary: 'Attempt now; a finished (failed or successful) delivery gets exactly one more attempt',
     params: DeliveryParams, response: { status: 202, schema: RetryOut },
     handler: async (req, reply) => {

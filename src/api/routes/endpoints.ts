@@ -10,9 +10,10 @@ import { loadApp, loadEndpoint, pageQuery, parseTime, type ApiContext } from '..
 import type { Router } from '../router.js';
 import {
   DeliveryListQuery, DeliveryOut, EndpointCreate as EndpointCreateSchema, EndpointListQuery, EndpointOut, EndpointParams, EndpointPatch as EndpointPatchSchema,
-  RecoverBody, RecoverOut, RotateBody, SecretOut, StatsOut, TestOut, pageOf,
+  RecoverBody, RecoverOut, RotateBody, SecretOut, StatsOut, TestBody, TestOut, pageOf,
 } from '../schemas.js';
 import { heldReasons } from '../held.js';
+import { TimeseriesOut, TimeseriesQuery } from '../portal-schemas.js';
 import { deliveryOut, endpointOut, statsOut } from '../wire.js';
 import { Type } from '@sinclair/typebox';
 
@@ -77,7 +78,7 @@ function normaliseEvents(events: string[] | null | undefined): string[] | null |
 export function endpointRoutes(r: Router, ctx: ApiContext): void {
   const base = '/v1/apps/:app/endpoints';
   r.add({
-    method: 'POST', operationId: 'createEndpoint', url: base, tag: 'endpoints', summary: 'Create an endpoint (the secret is returned only here and by GET …/secret)',
+    method: 'POST', operationId: 'createEndpoint', access: 'manage_endpoints', url: base, tag: 'endpoints', summary: 'Create an endpoint (the secret is returned only here and by GET …/secret)',
     params: Type.Pick(EndpointParams, ['app']), body: EndpointCreateSchema, response: { status: 201, schema: EndpointOut },
     handler: async (req, reply) => {
       const b = req.body as EndpointCreate;
@@ -96,7 +97,7 @@ export function endpointRoutes(r: Router, ctx: ApiContext): void {
     },
   });
   r.add({
-    method: 'GET', operationId: 'listEndpoints', url: base, tag: 'endpoints', summary: 'List endpoints', params: Type.Pick(EndpointParams, ['app']),
+    method: 'GET', operationId: 'listEndpoints', access: 'view', url: base, tag: 'endpoints', summary: 'List endpoints', params: Type.Pick(EndpointParams, ['app']),
     querystring: EndpointListQuery, response: { status: 200, schema: pageOf(EndpointOut) },
     handler: async (req) => {
       const app = await loadApp(ctx, req.params.app);
@@ -106,7 +107,7 @@ export function endpointRoutes(r: Router, ctx: ApiContext): void {
     },
   });
   r.add({
-    method: 'GET', operationId: 'getEndpoint', url: `${base}/:ep`, tag: 'endpoints', summary: 'Get an endpoint', params: EndpointParams,
+    method: 'GET', operationId: 'getEndpoint', access: 'view', url: `${base}/:ep`, tag: 'endpoints', summary: 'Get an endpoint', params: EndpointParams,
     response: { status: 200, schema: EndpointOut },
     handler: async (req) => {
       const { endpoint } = await loadEndpoint(ctx, req.params.app, req.params.ep);
@@ -114,7 +115,7 @@ export function endpointRoutes(r: Router, ctx: ApiContext): void {
     },
   });
   r.add({
-    method: 'PATCH', operationId: 'updateEndpoint', url: `${base}/:ep`, tag: 'endpoints',
+    method: 'PATCH', operationId: 'updateEndpoint', access: 'manage_endpoints', url: `${base}/:ep`, tag: 'endpoints',
     summary: 'Update an endpoint; status active re-enables it and resumes its pending deliveries',
     params: EndpointParams, body: EndpointPatchSchema, response: { status: 200, schema: EndpointOut },
     handler: async (req) => {
@@ -134,7 +135,7 @@ export function endpointRoutes(r: Router, ctx: ApiContext): void {
     },
   });
   r.add({
-    method: 'DELETE', operationId: 'deleteEndpoint', url: `${base}/:ep`, tag: 'endpoints', summary: 'Delete an endpoint and its deliveries',
+    method: 'DELETE', operationId: 'deleteEndpoint', access: 'manage_endpoints', url: `${base}/:ep`, tag: 'endpoints', summary: 'Delete an endpoint and its deliveries',
     params: EndpointParams, response: { status: 204 },
     handler: async (req, reply) => {
       const { app } = await loadEndpoint(ctx, req.params.app, req.params.ep);
@@ -143,12 +144,12 @@ export function endpointRoutes(r: Router, ctx: ApiContext): void {
     },
   });
   r.add({
-    method: 'GET', operationId: 'getEndpointSecret', url: `${base}/:ep/secret`, tag: 'endpoints', summary: 'Get the signing secret', params: EndpointParams,
+    method: 'GET', operationId: 'getEndpointSecret', access: 'reveal_secrets', url: `${base}/:ep/secret`, tag: 'endpoints', summary: 'Get the signing secret', params: EndpointParams,
     response: { status: 200, schema: SecretOut },
     handler: async (req) => ({ secret: (await loadEndpoint(ctx, req.params.app, req.params.ep)).endpoint.secret }),
   });
   r.add({
-    method: 'POST', operationId: 'rotateEndpointSecret', url: `${base}/:ep/secret/rotate`, tag: 'endpoints',
+    method: 'POST', operationId: 'rotateEndpointSecret', access: 'rotate_secrets', url: `${base}/:ep/secret/rotate`, tag: 'endpoints',
     summary: 'Rotate the signing secret; the old one keeps signing alongside for graceSeconds (default 24 h)',
     params: EndpointParams, body: RotateBody, response: { status: 200, schema: SecretOut },
     handler: async (req) => {
@@ -165,18 +166,18 @@ export function endpointRoutes(r: Router, ctx: ApiContext): void {
     },
   });
   r.add({
-    method: 'POST', operationId: 'sendTestEvent', url: `${base}/:ep/test`, tag: 'endpoints', summary: 'Send a webhook.test event to this endpoint only',
-    params: EndpointParams, response: { status: 202, schema: TestOut },
+    method: 'POST', operationId: 'sendTestEvent', access: 'send', url: `${base}/:ep/test`, tag: 'endpoints', summary: 'Send a test event to this endpoint only: webhook.test, or an event type with its example or the data given',
+    params: EndpointParams, body: Type.Optional(TestBody), response: { status: 202, schema: TestOut },
     handler: async (req, reply) => {
       const { app, endpoint } = await loadEndpoint(ctx, req.params.app, req.params.ep);
       // It would wait, held back with the endpoint's other deliveries, and look like a test that never ran.
       if (endpoint.status !== 'active') throw new HeraldError('conflict', `endpoint '${endpoint.id}' is disabled: enable it (PATCH status active) to send a test`, { status: endpoint.status, disabledReason: endpoint.disabledReason });
-      const result = await ctx.publisher.sendTest(app, endpoint);
+      const result = await ctx.publisher.sendTest(app, endpoint, (req.body ?? {}) as Static<typeof TestBody>);
       return reply.status(202).send({ eventId: result.event.id, deliveryId: result.deliveryIds[0] });
     },
   });
   r.add({
-    method: 'POST', operationId: 'recoverEndpoint', url: `${base}/:ep/recover`, tag: 'endpoints',
+    method: 'POST', operationId: 'recoverEndpoint', access: 'send', url: `${base}/:ep/recover`, tag: 'endpoints',
     summary: 'Re-send every failed delivery of this endpoint created in [since, until)', params: EndpointParams,
     body: RecoverBody, response: { status: 202, schema: RecoverOut },
     handler: async (req, reply) => {
@@ -192,7 +193,7 @@ export function endpointRoutes(r: Router, ctx: ApiContext): void {
     },
   });
   r.add({
-    method: 'GET', operationId: 'getEndpointStats', url: `${base}/:ep/stats`, tag: 'endpoints', summary: 'Delivery figures for this endpoint (attempt figures over 24 h)',
+    method: 'GET', operationId: 'getEndpointStats', access: 'view', url: `${base}/:ep/stats`, tag: 'endpoints', summary: 'Delivery figures for this endpoint (attempt figures over 24 h)',
     params: EndpointParams, response: { status: 200, schema: StatsOut },
     handler: async (req) => {
       const { endpoint } = await loadEndpoint(ctx, req.params.app, req.params.ep);
@@ -200,7 +201,31 @@ export function endpointRoutes(r: Router, ctx: ApiContext): void {
     },
   });
   r.add({
-    method: 'GET', operationId: 'listEndpointDeliveries', url: `${base}/:ep/deliveries`, tag: 'deliveries', summary: "List this endpoint's deliveries, newest first",
+    method: 'GET', operationId: 'getEndpointTimeseries', access: 'view', url: `${base}/:ep/stats/timeseries`, tag: 'endpoints',
+    summary: "This endpoint's attempts over time: per bucket, succeeded and failed counts with p50/p95 response times (default: the last 24 h by minute)",
+    params: EndpointParams, querystring: TimeseriesQuery, response: { status: 200, schema: TimeseriesOut },
+    handler: async (req) => {
+      const q = req.query as Static<typeof TimeseriesQuery>;
+      const bucketSeconds = q.bucketSeconds ?? 60;
+      const until = q.until ? parseTime(q.until, 'until') : Date.now();
+      const bucketMs = bucketSeconds * 1000;
+      // By default the day before `until`, from a bucket boundary: points fall on whole minutes (or buckets).
+      const since = q.since ? parseTime(q.since, 'since') : Math.floor((until - 86_400_000) / bucketMs) * bucketMs;
+      if (until <= since) throw new HeraldError('validation_failed', 'until must be after since');
+      // A chart has a few thousand points at most; more is a mistake (a week by the second).
+      if ((until - since) / bucketMs > 10_000) {
+        throw new HeraldError('validation_failed', 'at most 10,000 buckets: widen bucketSeconds or narrow since/until', { buckets: Math.ceil((until - since) / bucketMs) });
+      }
+      const { endpoint } = await loadEndpoint(ctx, req.params.app, req.params.ep);
+      const points = await ctx.store.endpointSeries(endpoint.id, since, until, bucketMs);
+      return {
+        bucketSeconds, since: new Date(since).toISOString(), until: new Date(until).toISOString(),
+        points: points.map((p) => ({ t: new Date(p.start).toISOString(), succeeded: p.succeeded, failed: p.failed, p50Ms: p.p50Ms, p95Ms: p.p95Ms })),
+      };
+    },
+  });
+  r.add({
+    method: 'GET', operationId: 'listEndpointDeliveries', access: 'view', url: `${base}/:ep/deliveries`, tag: 'deliveries', summary: "List this endpoint's deliveries, newest first",
     params: EndpointParams, querystring: Type.Omit(DeliveryListQuery, ['endpointId']),
     response: { status: 200, schema: pageOf(DeliveryOut) },
     handler: async (req) => {

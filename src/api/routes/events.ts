@@ -38,7 +38,7 @@ export function eventRoutes(r: Router, ctx: ApiContext): void {
     },
   });
   r.add({
-    method: 'GET', operationId: 'listEvents', url: '/v1/apps/:app/events', tag: 'events',
+    method: 'GET', operationId: 'listEvents', access: 'view', url: '/v1/apps/:app/events', tag: 'events',
     summary: 'Events in sequence order; poll from the last iterator to catch up on anything missed',
     params: AppParams, querystring: EventListQuery, response: { status: 200, schema: pageOf(EventOut) },
     handler: async (req) => {
@@ -48,7 +48,7 @@ export function eventRoutes(r: Router, ctx: ApiContext): void {
     },
   });
   r.add({
-    method: 'GET', operationId: 'getEvent', url: '/v1/apps/:app/events/:id', tag: 'events', summary: 'Get an event', params: EventParams,
+    method: 'GET', operationId: 'getEvent', access: 'view', url: '/v1/apps/:app/events/:id', tag: 'events', summary: 'Get an event', params: EventParams,
     response: { status: 200, schema: EventOut },
     handler: async (req) => {
       const app = await loadApp(ctx, req.params.app);

@@ -7,7 +7,7 @@ import { DEFAULT_DEDUP_TTL_SECONDS } from '../../inbound/gateway.js';
 import { verificationProblem } from '../../inbound/verification.js';
 import type { Source, SourceDestination, SourcePatch as StoredPatch, SourceVerification } from '../../store/inbound.js';
 import type { Endpoint } from '../../store/types.js';
-import { pageQuery, parseTime, type ApiContext } from '../context.js';
+import { baseUrlOf, pageQuery, parseTime, type ApiContext } from '../context.js';
 import type { Router } from '../router.js';
 import { checkEndpoint, normaliseHeaders } from './endpoints.js';
 import {
@@ -41,14 +41,7 @@ const endpointFields = (d: HttpDestinationIn) => ({
 
 /** The inbound gateway's management API: sources, their request log, and replay. */
 export function sourceRoutes(r: Router, ctx: ApiContext): void {
-  // Never the request's Host header: anyone can send `Host: attacker.example`, and the URL
-  // would then be handed to providers. Without HERALD_PUBLIC_URL, the address the request
-  // reached (the socket's own, not something the client says).
-  const baseUrl = (req: FastifyRequest) => {
-    if (ctx.config.publicUrl) return ctx.config.publicUrl;
-    const local = (req.socket.localAddress ?? ctx.config.host).replace(/^::ffff:(?=\d+\.)/, '');
-    return `http://${local.includes(':') ? `[${local}]` : local}:${req.socket.localPort ?? ctx.config.port}`;
-  };
+  const baseUrl = (req: FastifyRequest) => baseUrlOf(ctx, req);
 
   async function loadSource(id: string): Promise<Source> {
     const source = await ctx.store.getSource(id);

@@ -11,6 +11,8 @@ import { Deliveries } from './resources/deliveries.js';
 import { Endpoints } from './resources/endpoints.js';
 import { EventTypes } from './resources/event-types.js';
 import { Events } from './resources/events.js';
+import { Portal } from './resources/portal.js';
+import { Sessions } from './resources/sessions.js';
 import { Sources } from './resources/sources.js';
 import { Transport, type ClientOptions } from './transport.js';
 
@@ -21,6 +23,8 @@ export class HeraldClient {
   readonly events: Events;
   readonly deliveries: Deliveries;
   readonly sources: Sources;
+  readonly portal: Portal;
+  readonly sessions: Sessions;
 
   constructor(options: ClientOptions) {
     const t = new Transport(options);
@@ -30,6 +34,8 @@ export class HeraldClient {
     this.events = new Events(t);
     this.deliveries = new Deliveries(t);
     this.sources = new Sources(t);
+    this.portal = new Portal(t);
+    this.sessions = new Sessions(t);
   }
 }
 

@@ -25,6 +25,7 @@ export const ROUTES = {
   sendTestEvent: ['POST', '/v1/apps/{app}/endpoints/{ep}/test'],
   recoverEndpoint: ['POST', '/v1/apps/{app}/endpoints/{ep}/recover'],
   getEndpointStats: ['GET', '/v1/apps/{app}/endpoints/{ep}/stats'],
+  getEndpointTimeseries: ['GET', '/v1/apps/{app}/endpoints/{ep}/stats/timeseries'],
   listEndpointDeliveries: ['GET', '/v1/apps/{app}/endpoints/{ep}/deliveries'],
   /** a WebSocket (the relay of `herald listen`), not a JSON call: see Endpoints.relayUrl */
   connectRelay: ['GET', '/v1/apps/{app}/endpoints/{ep}/relay'],
@@ -48,6 +49,12 @@ export const ROUTES = {
   getSourceRequestBody: ['GET', '/v1/sources/{id}/requests/{req}/body'],
   replaySourceRequest: ['POST', '/v1/sources/{id}/requests/{req}/replay'],
   replaySource: ['POST', '/v1/sources/{id}/replay'],
+
+  createPortalAccess: ['POST', '/v1/apps/{app}/portal-access'],
+  expirePortalAccess: ['POST', '/v1/apps/{app}/portal-access/expire-all'],
+  createSession: ['POST', '/v1/sessions'],
+  getSession: ['GET', '/v1/session'],
+  deleteSession: ['DELETE', '/v1/session'],
 } as const satisfies Record<string, readonly [string, string]>;
 
 export type OperationId = keyof typeof ROUTES;

@@ -4,9 +4,12 @@ import type { Page } from './types.js';
 import { ROUTES, type OperationId } from './routes.js';
 
 export interface ClientOptions {
-  /** Herald's base URL, e.g. https://hooks.example.com */
+  /** Herald's base URL, e.g. https://hooks.example.com; in a browser page served by Herald, '' (the page's origin) */
   url: string;
-  apiKey: string;
+  /** the API key; leave it out only with `credentials` (a browser session cookie authenticates instead) */
+  apiKey?: string;
+  /** fetch's credentials mode, for a browser signed in with a session cookie: 'same-origin' */
+  credentials?: RequestCredentials;
   /** the fetch to use; default globalThis.fetch */
   fetch?: typeof globalThis.fetch;
   /** per request, default 30 s */
@@ -15,8 +18,8 @@ export interface ClientOptions {
   maxRetries?: number;
   /** longest Retry-After honoured; a longer one fails the call at once. Default 60 s */
   maxRetryAfterMs?: number;
-  /** extra headers on every request */
-  headers?: Record<string, string>;
+  /** extra headers on every request, or a function giving them (read at each request: a session's CSRF token, say) */
+  headers?: Record<string, string> | (() => Record<string, string>);
 }
 
 export interface Call {
@@ -69,8 +72,8 @@ export class Transport {
   private readonly fetch: typeof globalThis.fetch;
 
   constructor(private readonly o: ClientOptions) {
-    if (!o.url) throw new TypeError('HeraldClient: url is required');
-    if (!o.apiKey) throw new TypeError('HeraldClient: apiKey is required');
+    if (!o.url && !o.credentials) throw new TypeError('HeraldClient: url is required');
+    if (!o.apiKey && !o.credentials) throw new TypeError('HeraldClient: apiKey is required');
     this.base = o.url.replace(/\/+$/, '');
     const f = o.fetch ?? globalThis.fetch;
     if (!f) throw new TypeError('HeraldClient: no fetch in this runtime; pass options.fetch');
@@ -95,10 +98,10 @@ export class Transport {
   async call<T>(op: OperationId, c: Call = {}): Promise<T> {
     const method = ROUTES[op][0];
     const url = this.url(op, c.params, c.query);
-    const path = new URL(url).pathname;
-    const headers: Record<string, string> = {
-      accept: 'application/json', ...this.o.headers, ...c.headers, authorization: `Bearer ${this.o.apiKey}`,
-    };
+    const path = url.slice(this.base.length).split('?')[0];
+    const extra = typeof this.o.headers === 'function' ? this.o.headers() : this.o.headers;
+    const headers: Record<string, string> = { accept: 'application/json', ...extra, ...c.headers };
+    if (this.o.apiKey) headers.authorization = `Bearer ${this.o.apiKey}`;
     if (c.body !== undefined) headers['content-type'] = 'application/json';
     const body = c.body === undefined ? undefined : JSON.stringify(c.body);
     const retries = c.retry ? (this.o.maxRetries ?? 3) : 0;
@@ -106,7 +109,7 @@ export class Transport {
       const backoff = Math.min(8000, 250 * 2 ** attempt) * (0.8 + Math.random() * 0.4);
       let res: Response;
       try {
-        res = await this.fetch(url, { method, headers, body, signal: AbortSignal.timeout(this.o.timeoutMs ?? 30_000) });
+        res = await this.fetch(url, { method, headers, body, credentials: this.o.credentials, signal: AbortSignal.timeout(this.o.timeoutMs ?? 30_000) });
       } catch (err) {
         if (attempt < retries) {
           await sleep(backoff);
@@ -116,7 +119,7 @@ export class Transport {
         // fetch says only "fetch failed"; the reason (ECONNREFUSED, ENOTFOUND, …) is in its cause.
         const cause = (err as { cause?: { code?: string; message?: string } })?.cause;
         const why = timeout ? 'no response in time' : cause?.code ?? cause?.message ?? (err as Error)?.message ?? 'request failed';
-        throw new HeraldApiError(0, timeout ? 'timeout' : 'network_error', `${method} ${path}: can't reach Herald at ${this.base} (${why})`, undefined, { cause: err });
+        throw new HeraldApiError(0, timeout ? 'timeout' : 'network_error', `${method} ${path}: can't reach Herald at ${this.base || 'this origin'} (${why})`, undefined, { cause: err });
       }
       if ((res.status === 429 || res.status >= 500) && attempt < retries) {
         const after = retryAfterMs(res.headers.get('retry-after'));

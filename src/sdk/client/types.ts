@@ -6,6 +6,7 @@
 import type { Static } from '@sinclair/typebox';
 import type * as S from '../../api/schemas.js';
 import type * as I from '../../api/source-schemas.js';
+import type * as P from '../../api/portal-schemas.js';
 
 export interface Page<T> {
   data: T[];
@@ -45,3 +46,12 @@ export type InboundRequest = Static<typeof I.RequestOut>;
 export type InboundRequestDetail = Static<typeof I.RequestDetailOut>;
 export type RequestListQuery = Static<typeof I.RequestListQuery>;
 export type Replay = Static<typeof I.ReplayBody>;
+export type TestEvent = Static<typeof S.TestBody>;
+export type PortalTheme = Static<typeof S.PortalTheme>;
+export type Capability = Static<typeof P.Capability>;
+export type Session = Static<typeof P.SessionOut>;
+export type SessionCreate = Static<typeof P.SessionCreate>;
+export type PortalAccess = Static<typeof P.PortalAccessOut>;
+export type PortalAccessCreate = Static<typeof P.PortalAccessBody>;
+export type Timeseries = Static<typeof P.TimeseriesOut>;
+export type TimeseriesQuery = Static<typeof P.TimeseriesQuery>;

@@ -272,6 +272,46 @@ CREATE TABLE relay_listeners (
 CREATE INDEX relay_listeners_seen ON relay_listeners(seen_at);
 `,
   },
+  {
+    version: 6,
+    name: 'portal sessions',
+    sql: `
+-- How the customer portal looks for an app's customers, and example payloads of event types.
+ALTER TABLE apps ADD COLUMN portal json;
+ALTER TABLE event_types ADD COLUMN examples json;
+
+-- One-time links into the customer portal, and the browser sessions of the portal and the
+-- operator console. Keyed by the SHA-256 of what the browser holds: a copy of the database
+-- opens nothing. A used token stays until it expires, so a second use is told it was used.
+CREATE TABLE portal_tokens (
+  token_hash   TEXT PRIMARY KEY,
+  app_id       TEXT NOT NULL REFERENCES apps(id) ON DELETE CASCADE,
+  capabilities json NOT NULL,
+  label        TEXT,
+  expires_at   BIGINT NOT NULL,
+  created_at   BIGINT NOT NULL,
+  used_at      BIGINT
+);
+CREATE INDEX portal_tokens_app ON portal_tokens(app_id, label);
+CREATE INDEX portal_tokens_expiry ON portal_tokens(expires_at);
+
+CREATE TABLE ui_sessions (
+  id_hash      TEXT PRIMARY KEY,
+  kind         TEXT NOT NULL,
+  app_id       TEXT REFERENCES apps(id) ON DELETE CASCADE,
+  capabilities json NOT NULL,
+  label        TEXT,
+  expires_at   BIGINT NOT NULL,
+  created_at   BIGINT NOT NULL
+);
+CREATE INDEX ui_sessions_app ON ui_sessions(app_id, label);
+CREATE INDEX ui_sessions_expiry ON ui_sessions(expires_at);
+
+-- The time series of an endpoint's attempts (its dashboard chart), read by time range.
+-- Covering: the chart needs nothing else from the row.
+CREATE INDEX attempts_endpoint_time ON attempts(endpoint_id, started_at, duration_ms, status_code);
+`,
+  },
 ];
 
 /**

@@ -73,14 +73,14 @@ const sourceKeyHash = (sourceId: string, key: string) =>
 
 const TEXT = {
   // ── apps ──────────────────────────────────────────────────────────────
-  insertApp: `INSERT INTO apps (id, uid, name, metadata, signature_profile, created_at, updated_at)
-              VALUES (:id, :uid, :name, :metadata, :signature_profile, :now, :now) RETURNING *`,
+  insertApp: `INSERT INTO apps (id, uid, name, metadata, signature_profile, portal, created_at, updated_at)
+              VALUES (:id, :uid, :name, :metadata, :signature_profile, :portal, :now, :now) RETURNING *`,
   appByIdOrUid: `SELECT apps.*, (SELECT id FROM sources WHERE sources.app_id = apps.id) AS source_id
                  FROM apps WHERE id = :key OR uid = :key LIMIT 1`,
   // Sources' own apps are internal: reachable by id, not listed.
   listApps: `SELECT * FROM apps WHERE id > :after AND id NOT IN (SELECT app_id FROM sources) ORDER BY id LIMIT :limit`,
   updateApp: `UPDATE apps SET name = :name, uid = :uid, metadata = :metadata, signature_profile = :signature_profile,
-              updated_at = :now WHERE id = :id RETURNING *`,
+              portal = :portal, updated_at = :now WHERE id = :id RETURNING *`,
   // Deliveries before the cascade from the app: it would lock endpoints and then deliveries,
   // while recordOutcomes locks deliveries and then endpoints (a deadlock, resolved by the
   // retry, but only after deadlock_timeout).
@@ -88,12 +88,12 @@ const TEXT = {
   deleteApp: `DELETE FROM apps WHERE id = :id`,
 
   // ── event types ───────────────────────────────────────────────────────
-  insertEventType: `INSERT INTO event_types (name, description, schema, created_at, updated_at)
-                    VALUES (:name, :description, :schema, :now, :now) RETURNING *`,
+  insertEventType: `INSERT INTO event_types (name, description, schema, examples, created_at, updated_at)
+                    VALUES (:name, :description, :schema, :examples, :now, :now) RETURNING *`,
   eventType: `SELECT * FROM event_types WHERE name = :name`,
   listEventTypes: `SELECT * FROM event_types WHERE name > :after AND (:all::boolean OR NOT archived)
                    ORDER BY name LIMIT :limit`,
-  updateEventType: `UPDATE event_types SET description = :description, schema = :schema, archived = :archived,
+  updateEventType: `UPDATE event_types SET description = :description, schema = :schema, examples = :examples, archived = :archived,
                     updated_at = :now WHERE name = :name RETURNING *`,
 
   // ── endpoints ─────────────────────────────────────────────────────────
@@ -253,6 +253,16 @@ const TEXT = {
   recentAttempts: `SELECT a.duration_ms, a.status_code FROM deliveries d JOIN attempts a ON a.delivery_id = d.id
                    WHERE d.endpoint_id = :endpoint_id AND d.last_attempt_at >= :since AND a.started_at >= :since
                    ORDER BY d.id DESC LIMIT 10000`,
+  // Per time bucket and outcome, attempts counted by response time rounded to ≤10 % (exact
+  // below 100 ms): percentiles come from these counts, and a day of a busy endpoint's
+  // attempts comes back as a few thousand rows instead of a million.
+  attemptSeries: `SELECT (started_at - :since::bigint) / :bucket_ms::bigint AS bucket,
+                    CASE WHEN status_code >= 200 AND status_code < 300 THEN 1 ELSE 0 END AS ok,
+                    CASE WHEN duration_ms < 100 THEN duration_ms WHEN duration_ms < 1000 THEN duration_ms / 10 * 10
+                         WHEN duration_ms < 10000 THEN duration_ms / 100 * 100 ELSE duration_ms / 1000 * 1000 END AS ms,
+                    COUNT(*) AS n
+                  FROM attempts WHERE endpoint_id = :endpoint_id AND started_at >= :since AND started_at < :until
+                  GROUP BY 1, 2, 3`,
   endpointCounters: `SELECT consecutive_failures, last_attempt_at FROM endpoints WHERE id = :id`,
 
   // ── worker ────────────────────────────────────────────────────────────
@@ -560,6 +570,20 @@ const TEXT = {
   pruneRequests: `DELETE FROM inbound_requests WHERE pk IN (
                     SELECT pk FROM inbound_requests WHERE id < :before_id AND NOT waiting AND NOT app_pending LIMIT :limit
                     FOR UPDATE SKIP LOCKED)`,
+  // ── portal and console sessions ───────────────────────────────────────
+  insertPortalToken: `INSERT INTO portal_tokens (token_hash, app_id, capabilities, label, expires_at, created_at)
+                      VALUES (:token_hash, :app_id, :capabilities, :label, :expires_at, :now)`,
+  // The use and its check are one statement: two tabs opening one link can't both get in.
+  redeemPortalToken: `UPDATE portal_tokens SET used_at = :now
+                      WHERE token_hash = :token_hash AND used_at IS NULL AND expires_at > :now RETURNING *`,
+  insertSession: `INSERT INTO ui_sessions (id_hash, kind, app_id, capabilities, label, expires_at, created_at)
+                  VALUES (:id_hash, :kind, :app_id, :capabilities, :label, :expires_at, :created_at)`,
+  session: `SELECT * FROM ui_sessions WHERE id_hash = :id_hash AND expires_at > :now`,
+  deleteSession: `DELETE FROM ui_sessions WHERE id_hash = :id_hash`,
+  expireAppSessions: `DELETE FROM ui_sessions WHERE app_id = :app_id AND (:label::text IS NULL OR label = :label)`,
+  expireAppTokens: `DELETE FROM portal_tokens WHERE app_id = :app_id AND used_at IS NULL AND (:label::text IS NULL OR label = :label)`,
+  purgeSessions: `DELETE FROM ui_sessions WHERE expires_at <= :now`,
+  purgePortalTokens: `DELETE FROM portal_tokens WHERE expires_at <= :now`,
 } as const;
 
 export type StatementName = keyof typeof TEXT;

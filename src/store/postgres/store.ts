@@ -1,14 +1,14 @@
 import { HeraldError } from '../../errors.js';
 import { newId } from '../../ids.js';
 import { toPage } from '../page.js';
-import { endpointStatsFrom } from '../stats.js';
+import { endpointStatsFrom, seriesFrom } from '../stats.js';
 import type {
   App, AppPatch, DeliveryFilter, Endpoint, EndpointPatch, EndpointStats, EndpointStatus, EventType, EventTypePatch,
-  NewApp, NewEndpoint, NewEventType, Page, PageQuery, Store,
+  NewApp, NewEndpoint, NewEventType, Page, PageQuery, SeriesPoint, Store, UiSession,
 } from '../types.js';
 import { isUniqueViolation } from './connection.js';
 import { PostgresInbound } from './inbound.js';
-import { jsonOrNull, sealHeaders, sealPrevious, toApp, toAttempt, toDelivery, toEndpoint, toEvent, toEventType } from '../rows.js';
+import { jsonOrNull, sealHeaders, sealPrevious, toApp, toAttempt, toDelivery, toEndpoint, toEvent, toEventType, toUiSession } from '../rows.js';
 
 export type { PostgresOptions } from './connection.js';
 
@@ -29,7 +29,7 @@ export class PostgresStore extends PostgresInbound implements Store {
     try {
       const { rows } = await this.run('insertApp', {
         id: newId('app'), uid: a.uid ?? null, name: a.name, metadata: JSON.stringify(a.metadata ?? {}),
-        signature_profile: jsonOrNull(a.signatureProfile), now: Date.now(),
+        signature_profile: jsonOrNull(a.signatureProfile), portal: jsonOrNull(a.portal), now: Date.now(),
       });
       return toApp(rows[0]);
     } catch (err) {
@@ -56,6 +56,7 @@ export class PostgresStore extends PostgresInbound implements Store {
         id, name: patch.name ?? current.name, uid: patch.uid !== undefined ? patch.uid : current.uid,
         metadata: JSON.stringify(patch.metadata ?? current.metadata),
         signature_profile: jsonOrNull(patch.signatureProfile !== undefined ? patch.signatureProfile : current.signatureProfile),
+        portal: jsonOrNull(patch.portal !== undefined ? patch.portal : current.portal),
         now: Date.now(),
       });
       return rows[0] ? toApp(rows[0]) : null;
@@ -76,7 +77,7 @@ export class PostgresStore extends PostgresInbound implements Store {
   async createEventType(t: NewEventType): Promise<EventType> {
     try {
       const { rows } = await this.run('insertEventType', {
-        name: t.name, description: t.description ?? null, schema: jsonOrNull(t.schema), now: Date.now(),
+        name: t.name, description: t.description ?? null, schema: jsonOrNull(t.schema), examples: JSON.stringify(t.examples ?? []), now: Date.now(),
       });
       return toEventType(rows[0]);
     } catch (err) {
@@ -102,6 +103,7 @@ export class PostgresStore extends PostgresInbound implements Store {
       name,
       description: patch.description !== undefined ? patch.description : current.description,
       schema: jsonOrNull(patch.schema !== undefined ? patch.schema : current.schema),
+      examples: JSON.stringify(patch.examples ?? current.examples),
       archived: patch.archived ?? current.archived,
       now: Date.now(),
     });
@@ -252,4 +254,54 @@ export class PostgresStore extends PostgresInbound implements Store {
     return endpointStatsFrom(statuses.rows, recent.rows, counters.rows[0] ?? { consecutive_failures: 0, last_attempt_at: null });
   }
 
+  async endpointSeries(endpointId: string, since: number, until: number, bucketMs: number): Promise<SeriesPoint[]> {
+    const { rows } = await this.run('attemptSeries', { endpoint_id: endpointId, since, until, bucket_ms: bucketMs });
+    return seriesFrom(rows as Array<{ bucket: string; ok: number; ms: number; n: string }>, since, bucketMs);
+  }
+
+  // ── portal and console sessions ─────────────────────────────────────────
+  async createPortalToken(tokenHash: string, g: Omit<UiSession, 'kind' | 'createdAt'> & { appId: string }, now: number): Promise<void> {
+    await this.run('purgePortalTokens', { now });
+    await this.run('insertPortalToken', {
+      token_hash: tokenHash, app_id: g.appId, capabilities: JSON.stringify(g.capabilities), label: g.label, expires_at: g.expiresAt, now,
+    });
+  }
+
+  async exchangePortalToken(tokenHash: string, sessionHash: string, now: number): Promise<UiSession | null> {
+    return this.tx(async (run) => {
+      const { rows } = await run('redeemPortalToken', { token_hash: tokenHash, now });
+      if (!rows[0]) return null;
+      const session = toUiSession({ ...rows[0], kind: 'portal', created_at: now });
+      await run('insertSession', this.sessionColumns(sessionHash, session));
+      return session;
+    });
+  }
+
+  async createSession(sessionHash: string, session: UiSession): Promise<void> {
+    await this.run('purgeSessions', { now: session.createdAt });
+    await this.run('insertSession', this.sessionColumns(sessionHash, session));
+  }
+
+  private sessionColumns(hash: string, s: UiSession) {
+    return {
+      id_hash: hash, kind: s.kind, app_id: s.appId, capabilities: JSON.stringify(s.capabilities), label: s.label,
+      expires_at: s.expiresAt, created_at: s.createdAt,
+    };
+  }
+
+  async getSession(sessionHash: string, now: number): Promise<UiSession | null> {
+    const { rows } = await this.run('session', { id_hash: sessionHash, now });
+    return rows[0] ? toUiSession(rows[0]) : null;
+  }
+
+  async deleteSession(sessionHash: string): Promise<void> {
+    await this.run('deleteSession', { id_hash: sessionHash });
+  }
+
+  async expirePortalSessions(appId: string, label: string | null, _now: number): Promise<number> {
+    return this.tx(async (run) => {
+      await run('expireAppTokens', { app_id: appId, label });
+      return (await run('expireAppSessions', { app_id: appId, label })).rowCount ?? 0;
+    });
+  }
 }

@@ -222,4 +222,44 @@ CREATE TABLE inbound_sequences (
 CREATE INDEX inbound_sequences_gap ON inbound_sequences(gap_deadline) WHERE gap_deadline IS NOT NULL;
 `,
   },
+  {
+    version: 4,
+    name: 'portal sessions',
+    sql: `
+-- How the customer portal looks for an app's customers, and example payloads of event types.
+ALTER TABLE apps ADD COLUMN portal TEXT;
+ALTER TABLE event_types ADD COLUMN examples TEXT;
+
+-- One-time links into the customer portal, and the browser sessions of the portal and the
+-- operator console. Keyed by the SHA-256 of what the browser holds: a copy of the database
+-- opens nothing. A used token stays until it expires, so a second use is told it was used.
+CREATE TABLE portal_tokens (
+  token_hash   TEXT PRIMARY KEY,
+  app_id       TEXT NOT NULL REFERENCES apps(id) ON DELETE CASCADE,
+  capabilities TEXT NOT NULL,
+  label        TEXT,
+  expires_at   INTEGER NOT NULL,
+  created_at   INTEGER NOT NULL,
+  used_at      INTEGER
+) WITHOUT ROWID;
+CREATE INDEX portal_tokens_app ON portal_tokens(app_id, label);
+CREATE INDEX portal_tokens_expiry ON portal_tokens(expires_at);
+
+CREATE TABLE ui_sessions (
+  id_hash      TEXT PRIMARY KEY,
+  kind         TEXT NOT NULL,
+  app_id       TEXT REFERENCES apps(id) ON DELETE CASCADE,
+  capabilities TEXT NOT NULL,
+  label        TEXT,
+  expires_at   INTEGER NOT NULL,
+  created_at   INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX ui_sessions_app ON ui_sessions(app_id, label);
+CREATE INDEX ui_sessions_expiry ON ui_sessions(expires_at);
+
+-- The time series of an endpoint's attempts (its dashboard chart), read by time range.
+-- Covering: the chart needs nothing else from the row.
+CREATE INDEX attempts_endpoint_time ON attempts(endpoint_id, started_at, duration_ms, status_code);
+`,
+  },
 ];

@@ -15,25 +15,25 @@ const FILTERS = `AND (@endpoint_id IS NULL OR endpoint_id = @endpoint_id)
 
 export const SQL = {
   // ── apps ──────────────────────────────────────────────────────────────
-  insertApp: `INSERT INTO apps (id, uid, name, metadata, signature_profile, created_at, updated_at)
-              VALUES (@id, @uid, @name, @metadata, @signature_profile, @now, @now) RETURNING *`,
+  insertApp: `INSERT INTO apps (id, uid, name, metadata, signature_profile, portal, created_at, updated_at)
+              VALUES (@id, @uid, @name, @metadata, @signature_profile, @portal, @now, @now) RETURNING *`,
   appById: `SELECT * FROM apps WHERE id = @id`,
   appByIdOrUid: `SELECT apps.*, (SELECT id FROM sources WHERE sources.app_id = apps.id) AS source_id
                  FROM apps WHERE id = @key OR uid = @key LIMIT 1`,
   // Sources' own apps are internal: reachable by id, not listed.
   listApps: `SELECT * FROM apps WHERE id > @after AND id NOT IN (SELECT app_id FROM sources) ORDER BY id LIMIT @limit`,
   updateApp: `UPDATE apps SET name = @name, uid = @uid, metadata = @metadata, signature_profile = @signature_profile,
-              updated_at = @now WHERE id = @id RETURNING *`,
+              portal = @portal, updated_at = @now WHERE id = @id RETURNING *`,
   deleteApp: `DELETE FROM apps WHERE id = @id`,
   bumpSequence: `UPDATE apps SET last_sequence = last_sequence + @n WHERE id = @id RETURNING last_sequence`,
 
   // ── event types ───────────────────────────────────────────────────────
-  insertEventType: `INSERT INTO event_types (name, description, schema, created_at, updated_at)
-                    VALUES (@name, @description, @schema, @now, @now) RETURNING *`,
+  insertEventType: `INSERT INTO event_types (name, description, schema, examples, created_at, updated_at)
+                    VALUES (@name, @description, @schema, @examples, @now, @now) RETURNING *`,
   eventType: `SELECT * FROM event_types WHERE name = @name`,
   listEventTypes: `SELECT * FROM event_types WHERE name > @after AND (@all = 1 OR archived = 0)
                    ORDER BY name LIMIT @limit`,
-  updateEventType: `UPDATE event_types SET description = @description, schema = @schema, archived = @archived,
+  updateEventType: `UPDATE event_types SET description = @description, schema = @schema, examples = @examples, archived = @archived,
                     updated_at = @now WHERE name = @name RETURNING *`,
 
   // ── endpoints ─────────────────────────────────────────────────────────
@@ -159,6 +159,17 @@ export const SQL = {
                    WHERE d.endpoint_id = @endpoint_id AND d.last_attempt_at >= @since AND a.started_at >= @since
                    ORDER BY d.id DESC LIMIT 10000`,
 
+  // Per time bucket and outcome, attempts counted by response time rounded to ≤10 % (exact
+  // below 100 ms): percentiles come from these counts, and a day of a busy endpoint's
+  // attempts comes back as a few thousand rows instead of a million.
+  attemptSeries: `SELECT CAST((started_at - @since) / @bucket_ms AS INTEGER) AS bucket,
+                    CASE WHEN status_code >= 200 AND status_code < 300 THEN 1 ELSE 0 END AS ok,
+                    CASE WHEN duration_ms < 100 THEN duration_ms WHEN duration_ms < 1000 THEN duration_ms / 10 * 10
+                         WHEN duration_ms < 10000 THEN duration_ms / 100 * 100 ELSE duration_ms / 1000 * 1000 END AS ms,
+                    COUNT(*) AS n
+                  FROM attempts WHERE endpoint_id = @endpoint_id AND started_at >= @since AND started_at < @until
+                  GROUP BY 1, 2, 3`,
+
   // ── worker ────────────────────────────────────────────────────────────
   // One statement claims a batch. SQLite has a single worker process, so a lease lasts until
   // that process stops: releaseAll at the next start makes whatever it held due again. Only
@@ -265,4 +276,18 @@ export const SQL = {
   pruneRequests: `DELETE FROM inbound_requests WHERE source_id = @source_id AND id IN
                     (SELECT id FROM inbound_requests WHERE source_id = @source_id AND id < @before_id
                      AND waiting = 0 AND app_pending = 0 LIMIT @limit)`,
+  // ── portal and console sessions ───────────────────────────────────────
+  insertPortalToken: `INSERT INTO portal_tokens (token_hash, app_id, capabilities, label, expires_at, created_at)
+                      VALUES (@token_hash, @app_id, @capabilities, @label, @expires_at, @now)`,
+  // The use and its check are one statement: two tabs opening one link can't both get in.
+  redeemPortalToken: `UPDATE portal_tokens SET used_at = @now
+                      WHERE token_hash = @token_hash AND used_at IS NULL AND expires_at > @now RETURNING *`,
+  insertSession: `INSERT INTO ui_sessions (id_hash, kind, app_id, capabilities, label, expires_at, created_at)
+                  VALUES (@id_hash, @kind, @app_id, @capabilities, @label, @expires_at, @created_at)`,
+  session: `SELECT * FROM ui_sessions WHERE id_hash = @id_hash AND expires_at > @now`,
+  deleteSession: `DELETE FROM ui_sessions WHERE id_hash = @id_hash`,
+  expireAppSessions: `DELETE FROM ui_sessions WHERE app_id = @app_id AND (@label IS NULL OR label = @label)`,
+  expireAppTokens: `DELETE FROM portal_tokens WHERE app_id = @app_id AND used_at IS NULL AND (@label IS NULL OR label = @label)`,
+  purgeSessions: `DELETE FROM ui_sessions WHERE expires_at <= @now`,
+  purgePortalTokens: `DELETE FROM portal_tokens WHERE expires_at <= @now`,
 } as const;

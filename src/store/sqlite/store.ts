@@ -1,14 +1,14 @@
 import { HeraldError } from '../../errors.js';
 import { newId } from '../../ids.js';
 import { toPage } from '../page.js';
-import { endpointStatsFrom } from '../stats.js';
+import { endpointStatsFrom, seriesFrom } from '../stats.js';
 import type {
   App, AppPatch, DeliveryFilter, Endpoint, EndpointPatch, EndpointStats, EndpointStatus, EventType, EventTypePatch,
-  NewApp, NewEndpoint, NewEventType, Page, PageQuery, Store,
+  NewApp, NewEndpoint, NewEventType, Page, PageQuery, SeriesPoint, Store, UiSession,
 } from '../types.js';
 import { isUniqueViolation } from './connection.js';
 import { SqliteInbound } from './inbound.js';
-import { jsonOrNull, sealHeaders, sealPrevious, toApp, toAttempt, toDelivery, toEndpoint, toEvent, toEventType } from '../rows.js';
+import { jsonOrNull, sealHeaders, sealPrevious, toApp, toAttempt, toDelivery, toEndpoint, toEvent, toEventType, toUiSession } from '../rows.js';
 
 type Row = Record<string, any>;
 
@@ -27,7 +27,7 @@ export class SqliteStore extends SqliteInbound implements Store {
     try {
       return toApp(this.s.insertApp.get({
         id: newId('app'), uid: a.uid, name: a.name, metadata: JSON.stringify(a.metadata),
-        signature_profile: jsonOrNull(a.signatureProfile), now: Date.now(),
+        signature_profile: jsonOrNull(a.signatureProfile), portal: jsonOrNull(a.portal), now: Date.now(),
       }) as object);
     } catch (err) {
       if (isUniqueViolation(err)) throw new HeraldError('conflict', `an app with uid '${a.uid}' already exists`);
@@ -54,6 +54,7 @@ export class SqliteStore extends SqliteInbound implements Store {
         id, name: patch.name ?? app.name, uid: patch.uid !== undefined ? patch.uid : app.uid,
         metadata: JSON.stringify(patch.metadata ?? app.metadata),
         signature_profile: jsonOrNull(patch.signatureProfile !== undefined ? patch.signatureProfile : app.signatureProfile),
+        portal: jsonOrNull(patch.portal !== undefined ? patch.portal : app.portal),
         now: Date.now(),
       });
       return row ? toApp(row as object) : null;
@@ -70,7 +71,7 @@ export class SqliteStore extends SqliteInbound implements Store {
   // ── event types ─────────────────────────────────────────────────────────
   async createEventType(t: NewEventType): Promise<EventType> {
     try {
-      return toEventType(this.s.insertEventType.get({ name: t.name, description: t.description, schema: jsonOrNull(t.schema), now: Date.now() }) as object);
+      return toEventType(this.s.insertEventType.get({ name: t.name, description: t.description, schema: jsonOrNull(t.schema), examples: JSON.stringify(t.examples ?? []), now: Date.now() }) as object);
     } catch (err) {
       if (isUniqueViolation(err)) throw new HeraldError('conflict', `event type '${t.name}' already exists`);
       throw err;
@@ -96,6 +97,7 @@ export class SqliteStore extends SqliteInbound implements Store {
       name,
       description: patch.description !== undefined ? patch.description : current.description,
       schema: jsonOrNull(patch.schema !== undefined ? patch.schema : current.schema),
+      examples: JSON.stringify(patch.examples ?? current.examples),
       archived: (patch.archived ?? current.archived) ? 1 : 0,
       now: Date.now(),
     });
@@ -237,4 +239,54 @@ export class SqliteStore extends SqliteInbound implements Store {
     );
   }
 
+  async endpointSeries(endpointId: string, since: number, until: number, bucketMs: number): Promise<SeriesPoint[]> {
+    const rows = this.s.attemptSeries.all({ endpoint_id: endpointId, since, until, bucket_ms: bucketMs }) as Array<{ bucket: number; ok: number; ms: number; n: number }>;
+    return seriesFrom(rows, since, bucketMs);
+  }
+
+  // ── portal and console sessions ─────────────────────────────────────────
+  async createPortalToken(tokenHash: string, g: Omit<UiSession, 'kind' | 'createdAt'> & { appId: string }, now: number): Promise<void> {
+    this.s.purgePortalTokens.run({ now });
+    this.s.insertPortalToken.run({
+      token_hash: tokenHash, app_id: g.appId, capabilities: JSON.stringify(g.capabilities), label: g.label, expires_at: g.expiresAt, now,
+    });
+  }
+
+  async exchangePortalToken(tokenHash: string, sessionHash: string, now: number): Promise<UiSession | null> {
+    return this.db.transaction(() => {
+      const t = this.s.redeemPortalToken.get({ token_hash: tokenHash, now }) as Row | undefined;
+      if (!t) return null;
+      const session = toUiSession({ ...t, kind: 'portal', created_at: now });
+      this.insertSession(sessionHash, session);
+      return session;
+    }).immediate();
+  }
+
+  async createSession(sessionHash: string, session: UiSession): Promise<void> {
+    this.s.purgeSessions.run({ now: session.createdAt });
+    this.insertSession(sessionHash, session);
+  }
+
+  private insertSession(hash: string, s: UiSession): void {
+    this.s.insertSession.run({
+      id_hash: hash, kind: s.kind, app_id: s.appId, capabilities: JSON.stringify(s.capabilities), label: s.label,
+      expires_at: s.expiresAt, created_at: s.createdAt,
+    });
+  }
+
+  async getSession(sessionHash: string, now: number): Promise<UiSession | null> {
+    const row = this.s.session.get({ id_hash: sessionHash, now }) as Row | undefined;
+    return row ? toUiSession(row) : null;
+  }
+
+  async deleteSession(sessionHash: string): Promise<void> {
+    this.s.deleteSession.run({ id_hash: sessionHash });
+  }
+
+  async expirePortalSessions(appId: string, label: string | null, _now: number): Promise<number> {
+    return this.db.transaction(() => {
+      this.s.expireAppTokens.run({ app_id: appId, label });
+      return this.s.expireAppSessions.run({ app_id: appId, label }).changes;
+    }).immediate();
+  }
 }

@@ -1,7 +1,7 @@
 import type { PageList } from '../pages.js';
 import type { Transport } from '../transport.js';
 import type {
-  Delivery, DeliveryListQuery, Endpoint, EndpointCreate, EndpointListQuery, EndpointPatch, EndpointStats, Recover, RotateSecret,
+  Delivery, DeliveryListQuery, Endpoint, EndpointCreate, EndpointListQuery, EndpointPatch, EndpointStats, Recover, RotateSecret, TestEvent, Timeseries, TimeseriesQuery,
 } from '../types.js';
 
 /** Where an app's events go. `create` is the one call (with `secret`) that returns the signing secret. */
@@ -31,9 +31,9 @@ export class Endpoints {
   rotateSecret(app: string, ep: string, body: RotateSecret = {}): Promise<{ secret: string }> {
     return this.t.call('rotateEndpointSecret', { params: { app, ep }, body });
   }
-  /** sends a `webhook.test` event to this endpoint only */
-  test(app: string, ep: string): Promise<{ eventId: string; deliveryId: string }> {
-    return this.t.call('sendTestEvent', { params: { app, ep } });
+  /** sends a test event to this endpoint only: `webhook.test`, or `body.eventType` with its example or `body.data` */
+  test(app: string, ep: string, body?: TestEvent): Promise<{ eventId: string; deliveryId: string }> {
+    return this.t.call('sendTestEvent', { params: { app, ep }, body });
   }
   /** re-sends every failed delivery created in [since, until) */
   recover(app: string, ep: string, body: Recover): Promise<{ requeued: number }> {
@@ -41,6 +41,10 @@ export class Endpoints {
   }
   stats(app: string, ep: string): Promise<EndpointStats> {
     return this.t.call('getEndpointStats', { params: { app, ep }, retry: true });
+  }
+  /** attempts per time bucket by outcome, with p50/p95 response times (default: the last 24 h by minute) */
+  timeseries(app: string, ep: string, query: TimeseriesQuery = {}): Promise<Timeseries> {
+    return this.t.call('getEndpointTimeseries', { params: { app, ep }, query, retry: true });
   }
   /**
    * The WebSocket URL a relay listener connects to (with `Authorization: Bearer <key>`), as
