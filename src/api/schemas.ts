@@ -224,7 +224,10 @@ export const AttemptOut = Type.Object({
   id: Type.String(), number: Type.Integer(), startedAt: Timestamp, durationMs: Type.Integer(),
   statusCode: Nullable(Type.Integer()), responseBody: Nullable(Type.String()), error: Nullable(Type.String()),
 });
-export const DeliveryDetailOut = Type.Composite([DeliveryOut, Type.Object({ attempts: Type.Array(AttemptOut) })]);
+export const SentRequest = Type.Object({
+  url: Type.String(), headers: Type.Record(Type.String(), Type.String()), body: Type.String({ description: 'the payload as sent (the envelope)' }),
+}, { description: "What the last attempt sent (the first, before any): the endpoint's URL, the headers (signatures left out), the body; null when the event or endpoint is gone" });
+export const DeliveryDetailOut = Type.Composite([DeliveryOut, Type.Object({ attempts: Type.Array(AttemptOut), request: Nullable(SentRequest) })]);
 export const RetryOut = Type.Object({ id: Type.String(), status: Type.Literal('pending') });
 export const DeliveryParams = Type.Object({ app: Type.String({ maxLength: 256 }), id: Type.String({ maxLength: 64 }) });
 export const DeliveryListQuery = Type.Composite(

@@ -35,6 +35,17 @@ export function deliveryHeaders(d: ClaimedDelivery, attempt: number, nowSeconds:
   return headers;
 }
 
+/**
+ * The headers of a past attempt as the delivery log shows them: rebuilt from the endpoint, the
+ * event and the attempt's time (nothing per attempt is stored), with the signatures left out
+ * (they were made with whatever secret was live then, which may have been rotated since).
+ */
+export function shownHeaders(d: ClaimedDelivery, attempt: number, atSeconds: number): Record<string, string> {
+  const headers = deliveryHeaders(d, attempt, atSeconds);
+  for (const name of ['webhook-signature', d.profile?.header ?? 'x-webhook-signature']) headers[name] = '(signature, not kept)';
+  return headers;
+}
+
 /** Header names an endpoint's custom headers may not set. */
 export function isReservedHeader(name: string): boolean {
   const n = name.toLowerCase();

@@ -68,6 +68,25 @@ for (const target of targets) {
       expect((await t.api('POST', `/v1/apps/${app}/endpoints/${ep}/test`, { eventType: 'Not A Type!' })).status).toBe(400);
     });
 
+    it('a delivery shows what was sent: the URL, the headers (signatures left out) and the envelope', async () => {
+      const ep3 = (await t.api('POST', `/v1/apps/${app}/endpoints`, { url: `${receiver.url}/shown`, headers: { 'x-tenant': 'acme' } })).body.id;
+      const before = receiver.requests.length;
+      const sent = await t.api('POST', `/v1/apps/${app}/endpoints/${ep3}/test`, { eventType: 'person.created' });
+      const [got] = (await receiver.waitFor(before + 1)).slice(before);
+      const d = await eventually(async () => {
+        const r = (await t.api('GET', `/v1/apps/${app}/deliveries/${sent.body.deliveryId}`)).body;
+        return r.status === 'success' && r;
+      });
+      expect(d.request.url).toBe(`${receiver.url}/shown`);
+      expect(d.request.body).toBe(got.body);
+      for (const name of ['content-type', 'user-agent', 'webhook-id', 'webhook-timestamp', 'x-tenant', 'x-webhook-event', 'x-webhook-delivery-id', 'x-webhook-attempt']) {
+        expect(d.request.headers[name], name).toBe(got.headers[name]);
+      }
+      expect(d.request.headers['webhook-signature']).toBe('(signature, not kept)');
+      expect(d.request.headers['x-webhook-signature']).toBe('(signature, not kept)');
+      expect(got.headers['webhook-signature']).toMatch(/^v1,/);
+    });
+
     it('the time series counts attempts by outcome per bucket, with response-time percentiles', async () => {
       const ep2 = (await t.api('POST', `/v1/apps/${app}/endpoints`, { url: `${receiver.url}/series`, retrySchedule: [60] })).body.id;
       // Three succeed, two fail (500): five attempts in the current minute.

@@ -1,5 +1,6 @@
 import type { Static } from '@sinclair/typebox';
 import { Type } from '@sinclair/typebox';
+import { shownHeaders } from '../../delivery/headers.js';
 import { HeraldError, notFound } from '../../errors.js';
 import { loadApp, pageQuery, type ApiContext } from '../context.js';
 import type { Router } from '../router.js';
@@ -26,8 +27,17 @@ export function deliveryRoutes(r: Router, ctx: ApiContext): void {
       const app = await loadApp(ctx, req.params.app);
       const found = await ctx.store.getDelivery(app.id, req.params.id);
       if (!found) throw notFound('delivery', req.params.id);
-      const held = await heldReasons(ctx, app.id, [found.delivery]);
-      return { ...deliveryOut(found.delivery, held(found.delivery)), attempts: found.attempts.map(attemptOut) };
+      const d = found.delivery;
+      const held = await heldReasons(ctx, app.id, [d]);
+      const [event, endpoint] = await Promise.all([ctx.store.getEvent(app.id, d.eventId), ctx.store.getEndpoint(app.id, d.endpointId)]);
+      let request = null;
+      // A source's request is shown by the source's request log, with its raw bytes.
+      if (event && endpoint && !app.sourceId) {
+        const last = found.attempts.at(-1);
+        const claimed = { ...d, oneShot: false, body: event.body, headers: null, endpoint, profile: app.signatureProfile };
+        request = { url: endpoint.url, headers: shownHeaders(claimed, last?.number ?? 1, Math.floor((last?.startedAt ?? Date.now()) / 1000)), body: event.body };
+      }
+      return { ...deliveryOut(d, held(d)), attempts: found.attempts.map(attemptOut), request };
     },
   });
   r.add({

@@ -212,7 +212,7 @@ export function sourceRoutes(r: Router, ctx: ApiContext): void {
       const deliveryLog = [];
       for (const d of deliveries.data) {
         const found = await ctx.store.getDelivery(source.appId, d.id);
-        if (found) deliveryLog.push({ ...deliveryOut(found.delivery, held(found.delivery)), attempts: found.attempts.map(attemptOut) });
+        if (found) deliveryLog.push({ ...deliveryOut(found.delivery, held(found.delivery)), attempts: found.attempts.map(attemptOut), request: null });
       }
       return { ...requestOut(request), deliveryLog };
     },

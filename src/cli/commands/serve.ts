@@ -30,6 +30,7 @@ function banner(config: HeraldConfig, url: string | null, key: { value: string; 
   }
   const db = config.databaseUrl.split('?')[0].replace(/\/\/[^@]*@/, '//');
   lines.push(url ? `Herald ${VERSION} listening on ${url} (${db})` : `Herald ${VERSION} worker running (${db})`);
+  if (url) lines.push(`Dashboard: ${url}/ui/ (sign in with the API key)`);
   if (url && key.generated) {
     lines.push('', `Generated an API key and stored it in ${key.file} (shown once):`, '', `  ${key.value}`, '');
     lines.push('Try it:', '', `  curl -s -X POST ${url}/v1/apps \\`, `    -H "Authorization: Bearer ${key.value}" \\`,
