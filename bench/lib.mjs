@@ -342,11 +342,11 @@ export const API_KEY = 'bench-' + randomBytes(16).toString('hex');
 // (NODE_OPTIONS refuses --cpu-prof).
 const NODE_ARGS = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
 
-export async function startHerald({ env = {}, label = 'herald', args = [], databaseUrl = null } = {}) {
+export async function startHerald({ env = {}, label = 'herald', args = [], databaseUrl = null, main = join(ROOT, 'dist/cli/main.js') } = {}) {
   const dir = makeTempDir();
   const db = databaseUrl ?? `sqlite:${join(dir, 'herald.db')}`;
   const child = track(
-    spawn(process.execPath, [...NODE_ARGS, join(ROOT, 'dist/cli/main.js'), 'serve', ...args, '--dev', '--port', '0', '--host', '127.0.0.1', '--db', db], {
+    spawn(process.execPath, [...NODE_ARGS, main, 'serve', ...args, '--dev', '--port', '0', '--host', '127.0.0.1', '--db', db], {
       cwd: dir,
       env: { ...process.env, HERALD_API_KEY: API_KEY, HERALD_LOG_LEVEL: 'warn', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -16,6 +16,7 @@ import { ingestRoutes } from './routes/ingest.js';
 import { relayRoutes } from './routes/relay.js';
 import { sessionRoutes } from './routes/sessions.js';
 import { sourceRoutes } from './routes/sources.js';
+import { uiRoutes } from './routes/ui.js';
 import { authenticate } from './sessions.js';
 import { PATTERN_HINTS } from './schemas.js';
 import { jsonBodyParser, validatorCompiler } from './validation.js';
@@ -189,6 +190,7 @@ export function buildApi(ctx: ApiContext, options: { logger: Logger; apiKey: str
   sessionRoutes(router, ctx, options.apiKey);
   ingestRoutes(fastify, ctx, router.specs);
   relayRoutes(fastify, ctx, router.specs);
+  uiRoutes(fastify, ctx);
 
   router.add({
     method: 'GET', operationId: 'getHealth', url: '/health', tag: 'system',

@@ -180,10 +180,12 @@ export const TestBody = Type.Object(
 export const TestOut = Type.Object({ eventId: Type.String(), deliveryId: Type.String() });
 export const RecoverOut = Type.Object({ requeued: Type.Integer() });
 export const StatsOut = Type.Object({
-  total: Type.Integer(), succeeded: Type.Integer(), failed: Type.Integer(), pending: Type.Integer(),
-  successRate: Nullable(Type.Number()), avgResponseMs: Nullable(Type.Number()), p95ResponseMs: Nullable(Type.Number()),
-  failedLast24h: Type.Integer(), consecutiveFailures: Type.Integer(), lastDeliveryAt: Nullable(Timestamp),
-});
+  total: Type.Integer({ description: 'attempts in the last 24 h' }), succeeded: Type.Integer({ description: 'of them, answered 2xx' }),
+  failed: Type.Integer({ description: 'of them, failed (non-2xx, timeout, network error)' }), pending: Type.Integer({ description: 'deliveries waiting now' }),
+  successRate: Nullable(Type.Number({ description: 'succeeded / total, null without attempts' })), avgResponseMs: Nullable(Type.Number()),
+  p95ResponseMs: Nullable(Type.Number({ description: 'to within 10 % (exact below 100 ms)' })),
+  failedLast24h: Type.Integer({ description: 'same as failed (kept for older clients)' }), consecutiveFailures: Type.Integer(), lastDeliveryAt: Nullable(Timestamp),
+}, { description: "An endpoint's dashboard figures" });
 
 // ── events ───────────────────────────────────────────────────────────────
 export const EventIn = Type.Object(

@@ -1,4 +1,4 @@
-import type { Page } from './types.js';
+import type { DeliveryFilter, Page } from './types.js';
 
 /**
  * Backends fetch `limit + 1` rows; the extra row only tells whether another page exists.
@@ -18,4 +18,16 @@ export function percentile(values: number[], p: number): number | null {
   const sorted = [...values].sort((a, b) => a - b);
   const rank = Math.ceil((p / 100) * sorted.length);
   return sorted[Math.min(sorted.length, Math.max(1, rank)) - 1];
+}
+
+/**
+ * Which statement lists deliveries for a filter, both backends naming them alike: the most
+ * selective index first (an event's few deliveries, the failed ones, an endpoint's, a type's).
+ */
+export function deliveryListStatement(f: DeliveryFilter):
+  'listDeliveriesByEvent' | 'listFailedDeliveriesByEndpoint' | 'listFailedDeliveries' | 'listDeliveriesByEndpoint' | 'listDeliveriesByType' | 'listDeliveries' {
+  if (f.eventId) return 'listDeliveriesByEvent';
+  if (f.status === 'failed') return f.endpointId ? 'listFailedDeliveriesByEndpoint' : 'listFailedDeliveries';
+  if (f.endpointId) return 'listDeliveriesByEndpoint';
+  return f.eventType ? 'listDeliveriesByType' : 'listDeliveries';
 }

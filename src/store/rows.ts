@@ -45,6 +45,29 @@ export const toUiSession = (r: Row): UiSession => ({
   createdAt: Number(r.created_at),
 });
 
+/**
+ * Whether this process's encryption key is the database's: `check` is the stored key check
+ * (null before there was one), `sample` a sealed endpoint secret, if any. Null when it is.
+ */
+export const KEY_CHECK = 'herald-key-check';
+export function keyProblem(sealer: Sealer, keyed: boolean, check: string | null, sample: string | null): string | null {
+  const opens = (v: string) => {
+    try {
+      return sealer.open(v);
+    } catch {
+      return null;
+    }
+  };
+  const sealed = check ?? sample;
+  if (!sealed) return null;
+  if (!keyed) return "this database's secrets are encrypted, and no encryption key was given: set HERALD_ENCRYPTION_KEY (or restore the data dir's encryption-key file)";
+  const opened = opens(sealed);
+  if (opened === null || (check !== null && opened !== KEY_CHECK)) {
+    return "HERALD_ENCRYPTION_KEY (or the data dir's encryption-key file) is not the key this database's secrets were sealed with: every process on one database needs the same key";
+  }
+  return null;
+}
+
 /** Secrets are stored sealed (AES-256-GCM) when a key is configured. */
 export interface Sealer {
   seal(plain: string): string;

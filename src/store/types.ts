@@ -333,6 +333,11 @@ export interface Store extends InboundStore, SessionStore {
    */
   readonly leasesExpire: boolean;
   migrate(): Promise<void>;
+  /**
+   * Null when this process's encryption key (none if !keyed) is the one the database's secrets
+   * are sealed with, recording it (as a sealed check value) the first time; else what is wrong.
+   */
+  checkSealingKey(keyed: boolean): Promise<string | null>;
   close(): Promise<void>;
   /** Whether writes can commit now (SQLite: another process may hold the lock); absent = a query answering is enough. */
   health?(): Promise<{ status: 'ok' | 'degraded'; detail?: string }>;

@@ -176,7 +176,8 @@ describe('herald management commands against a real server', () => {
     expect(detail.attempts.map((a: any) => a.statusCode)).toEqual([200, 200]);
     expect(table.stdout).toMatch(/attempts:\nNUMBER +STARTEDAT +DURATIONMS +STATUSCODE +ERROR\n1 .*\n2 /);
     expect(fixed.map((d) => d.id)).toEqual([failed.id]);
-    expect(stats).toMatchObject({ total: 1, succeeded: 1, failed: 0 });
+    // The bad endpoint's last 24 h: the failed attempt, then the recovered one.
+    expect(stats).toMatchObject({ total: 2, succeeded: 1, failed: 1, pending: 0 });
     expect([at('/ok').length, at('/fail').length]).toEqual([2, 2]);
   }, 60_000);
 

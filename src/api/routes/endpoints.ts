@@ -193,7 +193,7 @@ export function endpointRoutes(r: Router, ctx: ApiContext): void {
     },
   });
   r.add({
-    method: 'GET', operationId: 'getEndpointStats', access: 'view', url: `${base}/:ep/stats`, tag: 'endpoints', summary: 'Delivery figures for this endpoint (attempt figures over 24 h)',
+    method: 'GET', operationId: 'getEndpointStats', access: 'view', url: `${base}/:ep/stats`, tag: 'endpoints', summary: "This endpoint's last 24 h: attempts by outcome, success rate, response times; deliveries waiting now; consecutive failures",
     params: EndpointParams, response: { status: 200, schema: StatsOut },
     handler: async (req) => {
       const { endpoint } = await loadEndpoint(ctx, req.params.app, req.params.ep);

@@ -46,7 +46,11 @@ async function serve(overrides: ConfigOverrides): Promise<void> {
   const loaded = configFrom(overrides);
   const config = { ...loaded, encryptionKey: resolveEncryptionKey(loaded) };
   const key = resolveApiKey(config);
-  const herald = await createHerald(config, { apiKey: key.value });
+  const herald = await createHerald(config, { apiKey: key.value }).catch((err: unknown) => {
+    if (!(err instanceof ConfigError)) throw err;
+    process.stderr.write(`herald: configuration error: ${err.message}\n`);
+    process.exit(2);
+  });
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
@@ -87,7 +91,7 @@ export function serverCommands(program: Command): void {
     .action(async (o) => {
       const config = configFrom({ db: o.db });
       const { openStore } = await import('../../store/index.js');
-      const store = await openStore(config.databaseUrl);
+      const store = await openStore(config.databaseUrl, { checkKey: false });
       await store.close();
       process.stdout.write(`herald: migrations applied (${config.databaseUrl.split(':')[0]})\n`);
     });

@@ -310,6 +310,25 @@ CREATE INDEX ui_sessions_expiry ON ui_sessions(expires_at);
 -- The time series of an endpoint's attempts (its dashboard chart), read by time range.
 -- Covering: the chart needs nothing else from the row.
 CREATE INDEX attempts_endpoint_time ON attempts(endpoint_id, started_at, duration_ms, status_code);
+
+-- The delivery log's filters on a large database (bench/delivery-log.mjs, 1,000,000
+-- deliveries: "failed" walked 156,000 rows, an event type that matches nothing all 850,000 of
+-- the app's, up to 1 s). Partial where they can be: failed deliveries are few and become
+-- failed once, so that index costs nothing at publish or success; the event type never
+-- changes, so its index is written once, at publish. Pending ones (the queue) are counted per
+-- endpoint and in all by /health and /metrics, which otherwise scanned the table (230 ms).
+CREATE INDEX deliveries_app_failed ON deliveries(app_id, id) WHERE status = 'failed';
+CREATE INDEX deliveries_endpoint_failed ON deliveries(endpoint_id, id) WHERE status = 'failed';
+CREATE INDEX deliveries_app_type ON deliveries(app_id, event_type, id);
+CREATE INDEX deliveries_pending ON deliveries(endpoint_id) WHERE status = 'pending';
+
+-- Settings of the database itself. key_check: a value sealed with the encryption key, so a
+-- process started with another key (a second host with its own data dir) refuses to start
+-- instead of sealing new secrets that the others can't open.
+CREATE TABLE herald_settings (
+  name  TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+);
 `,
   },
 ];

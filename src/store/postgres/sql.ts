@@ -240,6 +240,14 @@ const TEXT = {
   // index (app, endpoint, event), because an `x IS NULL OR col = x` condition can't use an index.
   listDeliveries: `SELECT * FROM deliveries WHERE app_id = :app_id AND id < :before ${FILTERS}
                    ORDER BY id DESC LIMIT :limit`,
+  // Filters with an index of their own (see migration 'portal sessions'); SQLite is told
+  // which, as its planner would otherwise walk deliveries_app for the ORDER BY.
+  listFailedDeliveries: `SELECT * FROM deliveries WHERE app_id = :app_id AND status = 'failed' AND id < :before
+                   ${FILTERS} ORDER BY id DESC LIMIT :limit`,
+  listFailedDeliveriesByEndpoint: `SELECT * FROM deliveries WHERE endpoint_id = :endpoint_id AND status = 'failed'
+                   AND id < :before AND app_id = :app_id ${FILTERS} ORDER BY id DESC LIMIT :limit`,
+  listDeliveriesByType: `SELECT * FROM deliveries WHERE app_id = :app_id AND event_type = :event_type
+                   AND id < :before ${FILTERS} ORDER BY id DESC LIMIT :limit`,
   listDeliveriesByEndpoint: `SELECT * FROM deliveries WHERE endpoint_id = :endpoint_id AND id < :before
                    AND app_id = :app_id ${FILTERS} ORDER BY id DESC LIMIT :limit`,
   listDeliveriesByEvent: `SELECT * FROM deliveries
@@ -249,18 +257,15 @@ const TEXT = {
   reopen: `UPDATE deliveries SET status = 'pending', one_shot = true, next_attempt_at = :now, lease_owner = NULL WHERE id = :id`,
   recover: `UPDATE deliveries SET status = 'pending', one_shot = true, next_attempt_at = :now, lease_owner = NULL
             WHERE endpoint_id = :endpoint_id AND status = 'failed' AND created_at >= :since AND created_at < :until`,
-  statusCounts: `SELECT status, count(*) AS n FROM deliveries WHERE endpoint_id = :endpoint_id GROUP BY status`,
-  recentAttempts: `SELECT a.duration_ms, a.status_code FROM deliveries d JOIN attempts a ON a.delivery_id = d.id
-                   WHERE d.endpoint_id = :endpoint_id AND d.last_attempt_at >= :since AND a.started_at >= :since
-                   ORDER BY d.id DESC LIMIT 10000`,
   // Per time bucket and outcome, attempts counted by response time rounded to ≤10 % (exact
   // below 100 ms): percentiles come from these counts, and a day of a busy endpoint's
   // attempts comes back as a few thousand rows instead of a million.
+  pendingOf: `SELECT COUNT(*) AS n FROM deliveries WHERE endpoint_id = :endpoint_id AND status = 'pending'`,
   attemptSeries: `SELECT (started_at - :since::bigint) / :bucket_ms::bigint AS bucket,
                     CASE WHEN status_code >= 200 AND status_code < 300 THEN 1 ELSE 0 END AS ok,
                     CASE WHEN duration_ms < 100 THEN duration_ms WHEN duration_ms < 1000 THEN duration_ms / 10 * 10
                          WHEN duration_ms < 10000 THEN duration_ms / 100 * 100 ELSE duration_ms / 1000 * 1000 END AS ms,
-                    COUNT(*) AS n
+                    COUNT(*) AS n, SUM(duration_ms) AS total_ms
                   FROM attempts WHERE endpoint_id = :endpoint_id AND started_at >= :since AND started_at < :until
                   GROUP BY 1, 2, 3`,
   endpointCounters: `SELECT consecutive_failures, last_attempt_at FROM endpoints WHERE id = :id`,
@@ -570,6 +575,11 @@ const TEXT = {
   pruneRequests: `DELETE FROM inbound_requests WHERE pk IN (
                     SELECT pk FROM inbound_requests WHERE id < :before_id AND NOT waiting AND NOT app_pending LIMIT :limit
                     FOR UPDATE SKIP LOCKED)`,
+  // ── the database's own settings ───────────────────────────────────────
+  setting: `SELECT value FROM herald_settings WHERE name = :name`,
+  insertSetting: `INSERT INTO herald_settings (name, value) VALUES (:name, :value) ON CONFLICT (name) DO NOTHING`,
+  sealedSecret: `SELECT secret FROM endpoints WHERE secret LIKE 'enc:%' LIMIT 1`,
+
   // ── portal and console sessions ───────────────────────────────────────
   insertPortalToken: `INSERT INTO portal_tokens (token_hash, app_id, capabilities, label, expires_at, created_at)
                       VALUES (:token_hash, :app_id, :capabilities, :label, :expires_at, :now)`,

@@ -1,6 +1,6 @@
 import { HeraldError } from '../../errors.js';
 import { newId } from '../../ids.js';
-import { toPage } from '../page.js';
+import { deliveryListStatement, toPage } from '../page.js';
 import { endpointStatsFrom, seriesFrom } from '../stats.js';
 import type {
   App, AppPatch, DeliveryFilter, Endpoint, EndpointPatch, EndpointStats, EndpointStatus, EventType, EventTypePatch,
@@ -8,7 +8,7 @@ import type {
 } from '../types.js';
 import { isUniqueViolation } from './connection.js';
 import { PostgresInbound } from './inbound.js';
-import { jsonOrNull, sealHeaders, sealPrevious, toApp, toAttempt, toDelivery, toEndpoint, toEvent, toEventType, toUiSession } from '../rows.js';
+import { jsonOrNull, sealHeaders, sealPrevious, toApp, toAttempt, toDelivery, toEndpoint, toEvent, toEventType, toUiSession, keyProblem, KEY_CHECK } from '../rows.js';
 
 export type { PostgresOptions } from './connection.js';
 
@@ -209,7 +209,7 @@ export class PostgresStore extends PostgresInbound implements Store {
 
   // ── deliveries ──────────────────────────────────────────────────────────
   async listDeliveries(appId: string, f: DeliveryFilter, q: PageQuery) {
-    const name = f.eventId ? 'listDeliveriesByEvent' : f.endpointId ? 'listDeliveriesByEndpoint' : 'listDeliveries';
+    const name = deliveryListStatement(f);
     const { rows } = await this.run(name, {
       app_id: appId, before: q.iterator ?? '~', limit: q.limit + 1, endpoint_id: f.endpointId ?? null,
       event_id: f.eventId ?? null, event_type: f.eventType ?? null, status: f.status ?? null,
@@ -246,17 +246,27 @@ export class PostgresStore extends PostgresInbound implements Store {
   }
 
   async endpointStats(endpointId: string, now: number): Promise<EndpointStats> {
-    const [statuses, recent, counters] = await Promise.all([
-      this.run<{ status: string; n: number }>('statusCounts', { endpoint_id: endpointId }),
-      this.run<{ duration_ms: number; status_code: number | null }>('recentAttempts', { endpoint_id: endpointId, since: now - 86_400_000 }),
+    const [day, pending, counters] = await Promise.all([
+      this.run<{ ok: number; ms: number; n: string; total_ms: string }>('attemptSeries', { endpoint_id: endpointId, since: now - 86_400_000, until: now + 1, bucket_ms: 86_400_001 }),
+      this.run<{ n: string }>('pendingOf', { endpoint_id: endpointId }),
       this.run<{ consecutive_failures: number; last_attempt_at: number | null }>('endpointCounters', { id: endpointId }),
     ]);
-    return endpointStatsFrom(statuses.rows, recent.rows, counters.rows[0] ?? { consecutive_failures: 0, last_attempt_at: null });
+    return endpointStatsFrom(day.rows, Number(pending.rows[0]?.n ?? 0), counters.rows[0] ?? { consecutive_failures: 0, last_attempt_at: null });
   }
 
   async endpointSeries(endpointId: string, since: number, until: number, bucketMs: number): Promise<SeriesPoint[]> {
     const { rows } = await this.run('attemptSeries', { endpoint_id: endpointId, since, until, bucket_ms: bucketMs });
     return seriesFrom(rows as Array<{ bucket: string; ok: number; ms: number; n: string }>, since, bucketMs);
+  }
+
+  async checkSealingKey(keyed: boolean): Promise<string | null> {
+    const read = async () => (await this.run('setting', { name: 'key_check' })).rows[0]?.value ?? null;
+    const sample = (await this.run('sealedSecret', {})).rows[0]?.secret ?? null;
+    const problem = keyProblem(this.sealer, keyed, await read(), sample);
+    if (problem || !keyed) return problem;
+    // Processes starting at once: one check is kept, and each verifies its key against it.
+    await this.run('insertSetting', { name: 'key_check', value: this.sealer.seal(KEY_CHECK) });
+    return keyProblem(this.sealer, keyed, await read(), sample);
   }
 
   // ── portal and console sessions ─────────────────────────────────────────

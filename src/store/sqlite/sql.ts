@@ -144,6 +144,14 @@ export const SQL = {
   // index (app, endpoint, event), because an `x IS NULL OR col = x` condition can't use an index.
   listDeliveries: `SELECT * FROM deliveries WHERE app_id = @app_id AND id < @before ${FILTERS}
                    ORDER BY id DESC LIMIT @limit`,
+  // Filters with an index of their own (see migration 'portal sessions'); SQLite is told
+  // which, as its planner would otherwise walk deliveries_app for the ORDER BY.
+  listFailedDeliveries: `SELECT * FROM deliveries INDEXED BY deliveries_app_failed WHERE app_id = @app_id AND status = 'failed' AND id < @before
+                   ${FILTERS} ORDER BY id DESC LIMIT @limit`,
+  listFailedDeliveriesByEndpoint: `SELECT * FROM deliveries INDEXED BY deliveries_endpoint_failed WHERE endpoint_id = @endpoint_id AND status = 'failed'
+                   AND id < @before AND app_id = @app_id ${FILTERS} ORDER BY id DESC LIMIT @limit`,
+  listDeliveriesByType: `SELECT * FROM deliveries INDEXED BY deliveries_app_type WHERE app_id = @app_id AND event_type = @event_type
+                   AND id < @before ${FILTERS} ORDER BY id DESC LIMIT @limit`,
   listDeliveriesByEndpoint: `SELECT * FROM deliveries WHERE endpoint_id = @endpoint_id AND id < @before
                    AND app_id = @app_id ${FILTERS} ORDER BY id DESC LIMIT @limit`,
   listDeliveriesByEvent: `SELECT * FROM deliveries
@@ -153,20 +161,16 @@ export const SQL = {
   reopen: `UPDATE deliveries SET status = 'pending', one_shot = 1, next_attempt_at = @now WHERE id = @id`,
   recover: `UPDATE deliveries SET status = 'pending', one_shot = 1, next_attempt_at = @now
             WHERE endpoint_id = @endpoint_id AND status = 'failed' AND created_at >= @since AND created_at < @until`,
-  statusCounts: `SELECT status, COUNT(*) AS n FROM deliveries WHERE endpoint_id = @endpoint_id GROUP BY status`,
-  // The endpoint's most recent deliveries (ids are time-ordered), then their attempts by key.
-  recentAttempts: `SELECT a.duration_ms, a.status_code FROM deliveries d JOIN attempts a ON a.delivery_id = d.id
-                   WHERE d.endpoint_id = @endpoint_id AND d.last_attempt_at >= @since AND a.started_at >= @since
-                   ORDER BY d.id DESC LIMIT 10000`,
 
   // Per time bucket and outcome, attempts counted by response time rounded to ≤10 % (exact
   // below 100 ms): percentiles come from these counts, and a day of a busy endpoint's
   // attempts comes back as a few thousand rows instead of a million.
+  pendingOf: `SELECT COUNT(*) AS n FROM deliveries WHERE endpoint_id = @endpoint_id AND status = 'pending'`,
   attemptSeries: `SELECT CAST((started_at - @since) / @bucket_ms AS INTEGER) AS bucket,
                     CASE WHEN status_code >= 200 AND status_code < 300 THEN 1 ELSE 0 END AS ok,
                     CASE WHEN duration_ms < 100 THEN duration_ms WHEN duration_ms < 1000 THEN duration_ms / 10 * 10
                          WHEN duration_ms < 10000 THEN duration_ms / 100 * 100 ELSE duration_ms / 1000 * 1000 END AS ms,
-                    COUNT(*) AS n
+                    COUNT(*) AS n, SUM(duration_ms) AS total_ms
                   FROM attempts WHERE endpoint_id = @endpoint_id AND started_at >= @since AND started_at < @until
                   GROUP BY 1, 2, 3`,
 
@@ -198,7 +202,7 @@ export const SQL = {
   // two extra index writes on every delivery's hot path.
   releaseAll: `UPDATE deliveries SET lease_owner = NULL, next_attempt_at = @now
                WHERE status = 'pending' AND lease_owner IS NOT NULL`,
-  queueDepth: `SELECT COUNT(*) AS n FROM deliveries WHERE status = 'pending'`,
+  queueDepth: `SELECT COUNT(*) AS n FROM deliveries INDEXED BY deliveries_pending WHERE status = 'pending'`,
   // Retention walks events along the rowid, which follows publish time, so no index on
   // created_at is needed: the cutoff rowid is found by bisection, then batches below it go.
   eventPkRange: `SELECT MIN(pk) AS lo, MAX(pk) AS hi FROM events`,
@@ -276,6 +280,11 @@ export const SQL = {
   pruneRequests: `DELETE FROM inbound_requests WHERE source_id = @source_id AND id IN
                     (SELECT id FROM inbound_requests WHERE source_id = @source_id AND id < @before_id
                      AND waiting = 0 AND app_pending = 0 LIMIT @limit)`,
+  // ── the database's own settings ───────────────────────────────────────
+  setting: `SELECT value FROM herald_settings WHERE name = @name`,
+  insertSetting: `INSERT INTO herald_settings (name, value) VALUES (@name, @value) ON CONFLICT (name) DO NOTHING`,
+  sealedSecret: `SELECT secret FROM endpoints WHERE secret LIKE 'enc:%' LIMIT 1`,
+
   // ── portal and console sessions ───────────────────────────────────────
   insertPortalToken: `INSERT INTO portal_tokens (token_hash, app_id, capabilities, label, expires_at, created_at)
                       VALUES (@token_hash, @app_id, @capabilities, @label, @expires_at, @now)`,

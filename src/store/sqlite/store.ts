@@ -1,6 +1,6 @@
 import { HeraldError } from '../../errors.js';
 import { newId } from '../../ids.js';
-import { toPage } from '../page.js';
+import { deliveryListStatement, toPage } from '../page.js';
 import { endpointStatsFrom, seriesFrom } from '../stats.js';
 import type {
   App, AppPatch, DeliveryFilter, Endpoint, EndpointPatch, EndpointStats, EndpointStatus, EventType, EventTypePatch,
@@ -8,7 +8,7 @@ import type {
 } from '../types.js';
 import { isUniqueViolation } from './connection.js';
 import { SqliteInbound } from './inbound.js';
-import { jsonOrNull, sealHeaders, sealPrevious, toApp, toAttempt, toDelivery, toEndpoint, toEvent, toEventType, toUiSession } from '../rows.js';
+import { jsonOrNull, sealHeaders, sealPrevious, toApp, toAttempt, toDelivery, toEndpoint, toEvent, toEventType, toUiSession, keyProblem, KEY_CHECK } from '../rows.js';
 
 type Row = Record<string, any>;
 
@@ -200,7 +200,7 @@ export class SqliteStore extends SqliteInbound implements Store {
 
   // ── deliveries ──────────────────────────────────────────────────────────
   async listDeliveries(appId: string, f: DeliveryFilter, q: PageQuery) {
-    const stmt = f.eventId ? this.s.listDeliveriesByEvent : f.endpointId ? this.s.listDeliveriesByEndpoint : this.s.listDeliveries;
+    const stmt = this.s[deliveryListStatement(f)];
     const rows = stmt
       .all({
         app_id: appId, before: q.iterator ?? '~', limit: q.limit + 1, endpoint_id: f.endpointId ?? null,
@@ -232,9 +232,10 @@ export class SqliteStore extends SqliteInbound implements Store {
   }
 
   async endpointStats(endpointId: string, now: number): Promise<EndpointStats> {
+    const day = this.s.attemptSeries.all({ endpoint_id: endpointId, since: now - 86_400_000, until: now + 1, bucket_ms: 86_400_001 });
     return endpointStatsFrom(
-      this.s.statusCounts.all({ endpoint_id: endpointId }) as { status: string; n: number }[],
-      this.s.recentAttempts.all({ endpoint_id: endpointId, since: now - 86_400_000 }) as { duration_ms: number; status_code: number | null }[],
+      day as Array<{ ok: number; ms: number; n: number; total_ms: number }>,
+      (this.s.pendingOf.get({ endpoint_id: endpointId }) as { n: number }).n,
       this.s.endpointById.get({ id: endpointId }) as { consecutive_failures: number; last_attempt_at: number | null },
     );
   }
@@ -242,6 +243,15 @@ export class SqliteStore extends SqliteInbound implements Store {
   async endpointSeries(endpointId: string, since: number, until: number, bucketMs: number): Promise<SeriesPoint[]> {
     const rows = this.s.attemptSeries.all({ endpoint_id: endpointId, since, until, bucket_ms: bucketMs }) as Array<{ bucket: number; ok: number; ms: number; n: number }>;
     return seriesFrom(rows, since, bucketMs);
+  }
+
+  async checkSealingKey(keyed: boolean): Promise<string | null> {
+    const read = () => (this.s.setting.get({ name: 'key_check' }) as Row | undefined)?.value ?? null;
+    const sample = (this.s.sealedSecret.get() as Row | undefined)?.secret ?? null;
+    const problem = keyProblem(this.sealer, keyed, read(), sample);
+    if (problem || !keyed) return problem;
+    this.s.insertSetting.run({ name: 'key_check', value: this.sealer.seal(KEY_CHECK) });
+    return keyProblem(this.sealer, keyed, read(), sample);
   }
 
   // ── portal and console sessions ─────────────────────────────────────────

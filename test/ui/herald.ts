@@ -1,0 +1,16 @@
+import type { HeraldConfig } from '../../src/config.js';
+import { API_KEY, startHerald, type TestHerald } from '../helpers/herald.js';
+
+export { API_KEY };
+
+/** An in-process Herald on a fresh SQLite file: it serves the built UI at /ui/ and /portal/. */
+export function startUiHerald(env: Record<string, string> = {}, tweak: (c: HeraldConfig) => void = () => {}): Promise<TestHerald> {
+  return startHerald(env, tweak);
+}
+
+/** A one-time portal link for an app, as a product's backend asks for one. */
+export async function portalLink(t: TestHerald, app: string, body: Record<string, unknown> = {}): Promise<string> {
+  const r = await t.api('POST', `/v1/apps/${app}/portal-access`, body);
+  if (r.status !== 201) throw new Error(`portal-access: ${r.status} ${JSON.stringify(r.body)}`);
+  return r.body.url as string;
+}

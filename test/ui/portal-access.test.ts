@@ -1,0 +1,102 @@
+import type { Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Receiver } from '../helpers/receiver.js';
+import type { TestHerald } from '../helpers/herald.js';
+import { ensureUiBuilt, hasChromium, launch, openPage, shot } from './browser.js';
+import { portalLink, startUiHerald } from './herald.js';
+
+/** Who gets into the customer portal, with what, and how it looks: capabilities, used links, branding. */
+describe.skipIf(!hasChromium)('customer portal access', () => {
+  let t: TestHerald;
+  let browser: Browser;
+  let receiver: Receiver;
+  let app: string;
+
+  beforeAll(async () => {
+    await ensureUiBuilt();
+    [t, browser, receiver] = await Promise.all([startUiHerald(), launch(), new Receiver().start()]);
+    app = (await t.api('POST', '/v1/apps', { name: 'Acme Inc', uid: 'acme' })).body.id;
+    await t.api('POST', '/v1/event-types', {
+      name: 'person.created', description: 'A person was added to the address book',
+      schema: { type: 'object', properties: { name: { type: 'string' }, email: { type: 'string', format: 'email' } }, required: ['name'] },
+      examples: [{ name: 'Ada Lovelace', email: 'ada@example.com' }],
+    });
+    await t.api('POST', '/v1/event-types', { name: 'person.deleted', description: 'A person was removed' });
+    await t.api('POST', '/v1/event-types', { name: 'invoice.paid', description: 'An invoice was paid' });
+  }, 60_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await receiver?.stop();
+    await t?.close();
+  });
+
+  it('a view-only customer sees no controls to change endpoints or reveal secrets', async () => {
+    const ep = await t.api('POST', `/v1/apps/${app}/endpoints`, { url: `${receiver.url}/view`, description: 'read only' });
+    const { page, context, errors } = await openPage(browser, t.url);
+    await page.goto(await portalLink(t, app, { capabilities: ['view'] }));
+    await page.getByRole('heading', { name: 'Endpoints', exact: true }).waitFor();
+    await page.getByRole('link', { name: `${receiver.url}/view` }).waitFor();
+    expect(await page.getByRole('link', { name: 'Add endpoint' }).count()).toBe(0);
+    await page.getByRole('link', { name: `${receiver.url}/view` }).click();
+    await page.getByRole('heading', { name: 'Signing secret' }).waitFor();
+    for (const name of ['Reveal secret', 'Rotate secret', 'Send test event', 'Delete', 'Disable']) {
+      expect(await page.getByRole('button', { name, exact: true }).count(), name).toBe(0);
+    }
+    expect(await page.getByRole('link', { name: 'Edit', exact: true }).count()).toBe(0);
+    // And the server refuses what the UI doesn't offer.
+    const status = await page.evaluate(async (path) => (await fetch(path, { headers: { 'x-herald-session': 'portal' } })).status, `/v1/apps/${app}/endpoints/${ep.body.id}/secret`);
+    expect(status).toBe(403);
+    expect(errors).toEqual([]);
+    await context.close();
+  }, 30_000);
+
+  it('an expired or already used link says so', async () => {
+    const link = await portalLink(t, app);
+    const first = await openPage(browser, t.url);
+    await first.page.goto(link);
+    await first.page.getByRole('heading', { name: 'Endpoints', exact: true }).waitFor();
+    await first.context.close();
+
+    const again = await openPage(browser, t.url);
+    await again.page.goto(link);
+    await again.page.getByRole('heading', { name: 'This link has expired or was already used' }).waitFor();
+    await shot(again.page, 'portal-link-expired');
+    await again.page.goto(`${t.url}/portal/#token=hpt_not-a-token`);
+    await again.page.getByRole('heading', { name: 'This link has expired or was already used' }).waitFor();
+    expect(await again.page.getByRole('link', { name: 'Endpoints' }).count()).toBe(0);
+    await again.context.close();
+  }, 30_000);
+
+  it("the portal wears the product's brand: the app's theme, with the link's query on top", async () => {
+    await t.api('PATCH', `/v1/apps/${app}`, { portal: { productName: 'Acme Hooks', primaryColor: '#0f766e' } });
+    const { page, context, external } = await openPage(browser, t.url);
+    const link = await portalLink(t, app);
+    const [base, fragment] = link.split('#');
+    await page.goto(`${base}?dark=1&primaryColor=%23e11d48&logoUrl=javascript:alert(1)#${fragment}`);
+    await page.getByRole('heading', { name: 'Endpoints', exact: true }).waitFor();
+    await page.getByText('Acme Hooks', { exact: true }).waitFor();
+    const look = await page.evaluate(() => ({
+      primary: document.documentElement.style.getPropertyValue('--primary'),
+      theme: document.documentElement.dataset.theme,
+      bg: getComputedStyle(document.documentElement).backgroundColor,
+    }));
+    expect(look).toEqual({ primary: '#e11d48', theme: 'dark', bg: 'rgb(15, 17, 21)' });
+    expect(await page.locator('img.logo').count()).toBe(0); // javascript: is no logo
+    await shot(page, 'portal-dark-branded');
+    // Keyboard only: Tab reaches "Add endpoint", Enter opens the form.
+    await page.keyboard.press('Tab');
+    let focused = '';
+    for (let i = 0; i < 12 && focused !== 'Add endpoint'; i++) {
+      await page.keyboard.press('Tab');
+      focused = await page.evaluate(() => document.activeElement?.textContent?.trim() ?? '');
+    }
+    expect(focused).toBe('Add endpoint');
+    await page.keyboard.press('Enter');
+    await page.getByLabel('Endpoint URL').waitFor();
+    expect(external).toEqual([]);
+    await context.close();
+    await t.api('PATCH', `/v1/apps/${app}`, { portal: null });
+  }, 30_000);
+
+});
