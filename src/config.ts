@@ -62,6 +62,12 @@ export interface HeraldConfig {
   portalFrameAncestors: string[];
   /** how often relay sockets are pinged; a listener that missed one ping is dropped (so within 2×) */
   relayPingMs: number;
+  /** alerts: how often the worker evaluates alert rules */
+  alertIntervalMs: number;
+  /** alerts' email channel: smtp://user:pass@host:587 (STARTTLS when offered) or smtps://…:465; unset = no email channels */
+  smtpUrl: string | undefined;
+  /** From: of alert emails */
+  alertFrom: string;
   logLevel: string;
   roles: { api: boolean; worker: boolean };
 }
@@ -179,6 +185,9 @@ export function loadConfig(env: Env = process.env, overrides: ConfigOverrides = 
     authFailuresPerMinute: int(env, 'HERALD_AUTH_FAILURES_PER_MINUTE', 30, 1, 1_000_000),
     relayPingMs: int(env, 'HERALD_RELAY_PING_MS', 10_000, 100, 300_000),
     portalFrameAncestors: frameAncestors(env.HERALD_PORTAL_FRAME_ANCESTORS ?? ''),
+    alertIntervalMs: int(env, 'HERALD_ALERT_INTERVAL_MS', 15_000, 50, 3_600_000),
+    smtpUrl: smtpUrl(env.HERALD_SMTP_URL),
+    alertFrom: alertFrom(env.HERALD_ALERT_FROM),
     logLevel: env.HERALD_LOG_LEVEL || 'info',
     roles: { api: !overrides.workerOnly, worker: !overrides.apiOnly },
   };
@@ -201,6 +210,29 @@ function frameAncestors(value: string): string[] {
     }
   }
   return origins;
+}
+
+function smtpUrl(value: string | undefined): string | undefined {
+  if (!value) return undefined;
+  let url: URL | null = null;
+  try {
+    url = new URL(value);
+  } catch {
+    /* reported below */
+  }
+  // The value itself may hold a password: never echoed back.
+  if (!url || (url.protocol !== 'smtp:' && url.protocol !== 'smtps:') || !url.hostname) {
+    throw new ConfigError('HERALD_SMTP_URL is invalid: expected smtp://user:pass@host:587 (STARTTLS) or smtps://user:pass@host:465');
+  }
+  return value;
+}
+
+function alertFrom(value: string | undefined): string {
+  if (!value) return 'Herald <herald@localhost>';
+  if (!/^[^\r\n<>]*<[^\s@<>]+@[^\s@<>]+>$|^[^\s@<>]+@[^\s@<>]+$/.test(value)) {
+    throw new ConfigError(`HERALD_ALERT_FROM=${JSON.stringify(value)} is invalid: expected alerts@example.com or "Herald <alerts@example.com>"`);
+  }
+  return value;
 }
 
 function publicUrl(value: string | undefined): string | undefined {

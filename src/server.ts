@@ -1,5 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
+import { AlertEngine } from './alerts/engine.js';
+import { AlertOutbox, smtpMailer } from './alerts/outbox.js';
 import { buildApi } from './api/app.js';
 import { Publisher } from './api/publish.js';
 import type { HeraldConfig } from './config.js';
@@ -54,6 +56,7 @@ export async function createHerald(config: HeraldConfig, options: HeraldOptions)
 
   let ops: OperatorNotifier | null = null;
   let worker: DeliveryWorker | null = null;
+  let alerts: AlertEngine | null = null;
   // A listener's endpoint may have deliveries waiting: send them now rather than at the next tick.
   const relay = config.roles.worker
     ? new RelayHub(logger, (id, appId) => void worker?.takeRelay(id, appId).catch((err) => logger.error({ err, endpointId: id }, 'relay hand-off failed')), config.relayPingMs,
@@ -73,7 +76,11 @@ export async function createHerald(config: HeraldConfig, options: HeraldOptions)
           circuitBaseMs: config.circuitBaseMs, circuitMaxMs: config.circuitMaxMs,
         },
         recoveryStartRate: config.recoveryStartRate,
-        onHealthChanges: (changes) => ops?.healthChanged(changes),
+        onHealthChanges: (changes) => {
+          ops?.healthChanged(changes);
+          // Rules watching an endpoint that was just disabled hear of it within a second, not at the next round.
+          if (changes.some((c) => c.kind === 'disabled')) alerts?.kick();
+        },
         onExhausted: (d, outcome) => ops?.deliveryExhausted(d, outcome),
       })
     : null;
@@ -90,6 +97,13 @@ export async function createHerald(config: HeraldConfig, options: HeraldOptions)
     : null;
 
   const retention = worker ? new Retention(store, config.retentionDays, logger) : null;
+  // Alerts: evaluated by the worker role; notifications go out from an outbox on timers of its own.
+  let baseUrl = config.publicUrl ?? `http://${config.host}:${config.port}`;
+  const alertSender = worker ? createSender({ policy, resolve: options.resolve }) : null;
+  const outbox = worker && alertSender
+    ? new AlertOutbox({ store, logger, sender: alertSender, mailer: config.smtpUrl ? smtpMailer(config.smtpUrl) : null, from: config.alertFrom, notifyWorker })
+    : null;
+  alerts = worker ? new AlertEngine({ store, logger, intervalMs: config.alertIntervalMs, baseUrl: () => baseUrl, onQueued: () => outbox?.kick() }) : null;
   let unlisten: (() => Promise<void>) | null = null;
   let closed = false;
   return {
@@ -105,11 +119,15 @@ export async function createHerald(config: HeraldConfig, options: HeraldOptions)
         worker.start();
         retention?.start();
         forwarder?.start();
+        alerts?.start();
+        outbox?.start();
         // Other processes' publishes wake this worker at once (PostgreSQL LISTEN/NOTIFY).
         if (store.listen) unlisten = await store.listen(() => worker.notify());
       }
       if (!fastify) return null;
-      return fastify.listen({ host: config.host, port: config.port });
+      const url = await fastify.listen({ host: config.host, port: config.port });
+      if (!config.publicUrl) baseUrl = url;
+      return url;
     },
     async close(graceMs = 10_000) {
       if (closed) return;
@@ -119,8 +137,11 @@ export async function createHerald(config: HeraldConfig, options: HeraldOptions)
       if (unlisten) await unlisten();
       await retention?.stop();
       await forwarder?.stop();
+      await alerts?.stop();
+      await outbox?.stop(Math.min(graceMs, 2000));
       if (worker) await worker.stop(graceMs);
       await sender.close();
+      await alertSender?.close();
       await store.close();
     },
   };

@@ -7,6 +7,7 @@ import { authFailureThrottle, capConnections, managementRateLimit } from './rate
 import type { ApiContext } from './context.js';
 import { openApiDocument } from './openapi.js';
 import { Router, type RouteSpec } from './router.js';
+import { alertRoutes } from './routes/alerts.js';
 import { appRoutes } from './routes/apps.js';
 import { deliveryRoutes } from './routes/deliveries.js';
 import { endpointRoutes } from './routes/endpoints.js';
@@ -188,6 +189,7 @@ export function buildApi(ctx: ApiContext, options: { logger: Logger; apiKey: str
   deliveryRoutes(router, ctx);
   sourceRoutes(router, ctx);
   sessionRoutes(router, ctx, options.apiKey);
+  alertRoutes(router, ctx);
   ingestRoutes(fastify, ctx, router.specs);
   relayRoutes(fastify, ctx, router.specs);
   uiRoutes(fastify, ctx);

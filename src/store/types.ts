@@ -4,6 +4,7 @@
  * milliseconds; the API edge turns them into ISO strings.
  */
 import type { InboundStore } from './inbound.js';
+import type { AlertStore } from './alerts.js';
 
 /**
  * How an app's deliveries brand the legacy HMAC headers, for products that embed Herald
@@ -324,7 +325,7 @@ export interface SessionStore {
   expirePortalSessions(appId: string, label: string | null, now: number): Promise<number>;
 }
 
-export interface Store extends InboundStore, SessionStore {
+export interface Store extends InboundStore, SessionStore, AlertStore {
   readonly kind: 'sqlite' | 'postgres';
   /**
    * Whether a claim's lease ends by itself at leaseUntil (several worker processes: one that

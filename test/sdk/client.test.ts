@@ -236,6 +236,39 @@ describe('herald-webhooks/client against a real server', () => {
     await client.apps.delete('portal-client');
   });
 
+  it('covers alert rules: every app, one app, history', async () => {
+    const app = await client.apps.create({ name: 'Alerting Co', uid: 'alert-client' });
+    const ep = await client.endpoints.create('alert-client', { url: `${receiver.url}/alerting` });
+    const global = await client.alertRules.create({
+      name: 'Failed deliveries > 10', condition: { metric: 'failed_deliveries', op: '>', threshold: 10 },
+      channels: [{ type: 'slack', url: `${receiver.url}/slack` }, { type: 'webhook', url: `${receiver.url}/alerts` }],
+    });
+    expect(global).toMatchObject({ state: 'ok', appId: null, condition: { windowSeconds: 300 } });
+    const hook = global.channels.find((c) => c.type === 'webhook');
+    expect(hook && 'secret' in hook && hook.secret).toMatch(/^whsec_/);
+    expect((await client.alertRules.get(global.id)).name).toBe('Failed deliveries > 10');
+    expect((await client.alertRules.list().toArray()).map((r) => r.id)).toContain(global.id);
+    expect((await client.alertRules.update(global.id, { repeatSeconds: 3600 })).repeatSeconds).toBe(3600);
+    expect((await client.alertRules.history(global.id)).data).toEqual([]);
+
+    const acme = client.alertRules.forApp('alert-client');
+    const rule = await acme.create({
+      name: 'Success rate < 95%', endpointId: ep.id, condition: { metric: 'success_rate', op: '<', threshold: 95 },
+      channels: [{ type: 'slack', url: `${receiver.url}/slack` }],
+    });
+    expect(rule).toMatchObject({ appId: app.id, endpointId: ep.id, condition: { minAttempts: null } });
+    expect((await acme.get(rule.id)).id).toBe(rule.id);
+    expect((await acme.list().toArray()).map((r) => r.id)).toEqual([rule.id]);
+    expect((await acme.update(rule.id, { enabled: false })).enabled).toBe(false);
+    expect((await acme.history(rule.id)).data).toEqual([]);
+    await expect(acme.get(global.id)).rejects.toMatchObject({ status: 404, code: 'not_found' });
+    await expect(client.alertRules.create({ name: 'x', condition: { metric: 'success_rate', op: '>', threshold: 95 }, channels: [{ type: 'slack', url: `${receiver.url}/s` }] }))
+      .rejects.toMatchObject({ status: 422, code: 'invalid_alert_rule' });
+    await acme.delete(rule.id);
+    await client.alertRules.delete(global.id);
+    await client.apps.delete('alert-client');
+  });
+
   it('walks more than 250 items across pages, and one page at a time', async () => {
     const app = await client.apps.create({ name: 'Pages' });
     await client.endpoints.create(app.id, { url: `${receiver.url}/pages` });

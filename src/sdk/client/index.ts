@@ -6,6 +6,7 @@
  *   await herald.events.publish('acme', { type: 'person.created', data: { id: 1 } });
  *   for await (const d of herald.deliveries.list('acme', { status: 'failed' })) …
  */
+import { AlertRules } from './resources/alerts.js';
 import { Apps } from './resources/apps.js';
 import { Deliveries } from './resources/deliveries.js';
 import { Endpoints } from './resources/endpoints.js';
@@ -25,6 +26,7 @@ export class HeraldClient {
   readonly sources: Sources;
   readonly portal: Portal;
   readonly sessions: Sessions;
+  readonly alertRules: AlertRules;
 
   constructor(options: ClientOptions) {
     const t = new Transport(options);
@@ -36,6 +38,7 @@ export class HeraldClient {
     this.sources = new Sources(t);
     this.portal = new Portal(t);
     this.sessions = new Sessions(t);
+    this.alertRules = new AlertRules(t);
   }
 }
 

@@ -7,6 +7,7 @@ import type { Static } from '@sinclair/typebox';
 import type * as S from '../../api/schemas.js';
 import type * as I from '../../api/source-schemas.js';
 import type * as P from '../../api/portal-schemas.js';
+import type * as A from '../../api/alert-schemas.js';
 
 export interface Page<T> {
   data: T[];
@@ -54,4 +55,9 @@ export type SessionCreate = Static<typeof P.SessionCreate>;
 export type PortalAccess = Static<typeof P.PortalAccessOut>;
 export type PortalAccessCreate = Static<typeof P.PortalAccessBody>;
 export type Timeseries = Static<typeof P.TimeseriesOut>;
+export type AlertRule = Static<typeof A.AlertRuleOut>;
+export type AlertRuleCreate = Static<typeof A.AlertRuleCreate>;
+export type AppAlertRuleCreate = Static<typeof A.AppAlertRuleCreate>;
+export type AlertRulePatch = Static<typeof A.AlertRulePatch>;
+export type AlertHistory = Static<typeof A.AlertHistoryOut>;
 export type TimeseriesQuery = Static<typeof P.TimeseriesQuery>;

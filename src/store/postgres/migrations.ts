@@ -331,6 +331,64 @@ CREATE TABLE herald_settings (
 );
 `,
   },
+  {
+    version: 7,
+    name: 'alerts',
+    sql: `
+-- Alert rules: a scope (all apps, an app, an endpoint or a source), a condition and channels.
+-- channels is sealed like endpoint secrets (Slack URLs are credentials). Deleting what a rule
+-- watches deletes the rule.
+CREATE TABLE alert_rules (
+  id                 TEXT PRIMARY KEY,
+  name               TEXT NOT NULL,
+  app_id             TEXT REFERENCES apps(id) ON DELETE CASCADE,
+  endpoint_id        TEXT REFERENCES endpoints(id) ON DELETE CASCADE,
+  source_id          TEXT REFERENCES sources(id) ON DELETE CASCADE,
+  condition          json NOT NULL,
+  channels           TEXT NOT NULL,
+  repeat_seconds     INTEGER,
+  enabled            BOOLEAN NOT NULL DEFAULT true,
+  state              TEXT NOT NULL DEFAULT 'ok',
+  last_transition_at BIGINT,
+  last_notified_at   BIGINT,
+  last_value         DOUBLE PRECISION,
+  created_at         BIGINT NOT NULL,
+  updated_at         BIGINT NOT NULL
+);
+CREATE INDEX alert_rules_app ON alert_rules(app_id, id);
+CREATE INDEX alert_rules_endpoint ON alert_rules(endpoint_id);
+CREATE INDEX alert_rules_source ON alert_rules(source_id);
+
+-- The last 100 transitions of each rule, with the figures that caused them.
+CREATE TABLE alert_history (
+  id        BIGSERIAL PRIMARY KEY,
+  rule_id   TEXT NOT NULL REFERENCES alert_rules(id) ON DELETE CASCADE,
+  at        BIGINT NOT NULL,
+  kind      TEXT NOT NULL,
+  value     DOUBLE PRECISION,
+  threshold DOUBLE PRECISION NOT NULL,
+  summary   TEXT NOT NULL,
+  figures   json NOT NULL
+);
+CREATE INDEX alert_history_rule ON alert_history(rule_id, id);
+
+-- Notifications to send (email, Slack, webhook), written in the transaction of the transition
+-- that caused them. next_attempt_at doubles as the lease of a claim (FOR UPDATE SKIP LOCKED).
+CREATE TABLE alert_outbox (
+  id              TEXT PRIMARY KEY,
+  rule_id         TEXT NOT NULL REFERENCES alert_rules(id) ON DELETE CASCADE,
+  channel         TEXT NOT NULL,
+  message         json NOT NULL,
+  status          TEXT NOT NULL DEFAULT 'pending',
+  attempts        INTEGER NOT NULL DEFAULT 0,
+  next_attempt_at BIGINT NOT NULL,
+  last_error      TEXT,
+  created_at      BIGINT NOT NULL
+);
+CREATE INDEX alert_outbox_due ON alert_outbox(next_attempt_at) WHERE status = 'pending';
+CREATE INDEX alert_outbox_rule ON alert_outbox(rule_id);
+`,
+  },
 ];
 
 /**

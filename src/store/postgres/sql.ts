@@ -77,8 +77,8 @@ const TEXT = {
               VALUES (:id, :uid, :name, :metadata, :signature_profile, :portal, :now, :now) RETURNING *`,
   appByIdOrUid: `SELECT apps.*, (SELECT id FROM sources WHERE sources.app_id = apps.id) AS source_id
                  FROM apps WHERE id = :key OR uid = :key LIMIT 1`,
-  // Sources' own apps are internal: reachable by id, not listed.
-  listApps: `SELECT * FROM apps WHERE id > :after AND id NOT IN (SELECT app_id FROM sources) ORDER BY id LIMIT :limit`,
+  // Sources' own apps and the alerts app (ALERTS_APP_ID) are internal: reachable by id, not listed.
+  listApps: `SELECT * FROM apps WHERE id > :after AND id NOT IN (SELECT app_id FROM sources) AND id <> 'app_herald_alerts' ORDER BY id LIMIT :limit`,
   updateApp: `UPDATE apps SET name = :name, uid = :uid, metadata = :metadata, signature_profile = :signature_profile,
               portal = :portal, updated_at = :now WHERE id = :id RETURNING *`,
   // Deliveries before the cascade from the app: it would lock endpoints and then deliveries,
@@ -575,6 +575,82 @@ const TEXT = {
   pruneRequests: `DELETE FROM inbound_requests WHERE pk IN (
                     SELECT pk FROM inbound_requests WHERE id < :before_id AND NOT waiting AND NOT app_pending LIMIT :limit
                     FOR UPDATE SKIP LOCKED)`,
+  // ── alerts ────────────────────────────────────────────────────────────
+  insertAlertRule: `INSERT INTO alert_rules (id, name, app_id, endpoint_id, source_id, condition, channels, repeat_seconds, enabled,
+                      created_at, updated_at)
+                    VALUES (:id, :name, :app_id, :endpoint_id, :source_id, :condition, :channels, :repeat_seconds, :enabled,
+                      :now, :now) RETURNING *`,
+  alertRule: `SELECT * FROM alert_rules WHERE id = :id`,
+  listAlertRules: `SELECT * FROM alert_rules WHERE id > :after AND (:app_id::text IS NULL OR app_id = :app_id) ORDER BY id LIMIT :limit`,
+  // A changed condition (or a rule switched off) starts again from ok, silently (:reset).
+  updateAlertRule: `UPDATE alert_rules SET name = :name, condition = :condition, channels = :channels, repeat_seconds = :repeat_seconds,
+                      enabled = :enabled,
+                      state = CASE WHEN :reset::boolean THEN 'ok' ELSE state END,
+                      last_transition_at = CASE WHEN :reset::boolean AND state <> 'ok' THEN :now::bigint ELSE last_transition_at END,
+                      last_value = CASE WHEN :reset::boolean THEN NULL ELSE last_value END,
+                      updated_at = GREATEST(:now::bigint, updated_at + 1)
+                    WHERE id = :id RETURNING *`,
+  deleteAlertRule: `DELETE FROM alert_rules WHERE id = :id`,
+  alertHistory: `SELECT * FROM alert_history WHERE rule_id = :id ORDER BY id DESC LIMIT 100`,
+  ensureAlertsApp: `INSERT INTO apps (id, uid, name, metadata, created_at, updated_at)
+                    VALUES (:id, NULL, 'Herald alerts', '{"herald":"alerts"}', :now, :now) ON CONFLICT (id) DO NOTHING`,
+  enabledAlertRules: `SELECT * FROM alert_rules WHERE enabled ORDER BY id`,
+  alertEndpoints: `SELECT e.id, e.app_id, a.name AS app_name, e.url, e.status, e.disabled_reason, e.disabled_at, e.consecutive_failures
+                   FROM endpoints e JOIN apps a ON a.id = e.app_id
+                   WHERE e.app_id <> :alerts_app
+                     AND (:all::boolean OR e.app_id = ANY(:app_ids::text[]) OR e.id = ANY(:endpoint_ids::text[]))`,
+  // Each (endpoint, since) pair of the round is one range scan of attempts_endpoint_time, which
+  // covers everything read here. Durations are rounded as in attemptSeries, so a window of a
+  // busy endpoint comes back as ~100 rows.
+  alertAttemptFigures: `SELECT a.endpoint_id, w.since, a.status_code,
+                          CASE WHEN a.duration_ms < 100 THEN a.duration_ms WHEN a.duration_ms < 1000 THEN a.duration_ms / 10 * 10
+                               WHEN a.duration_ms < 10000 THEN a.duration_ms / 100 * 100 ELSE a.duration_ms / 1000 * 1000 END AS ms,
+                          count(*) AS n
+                        FROM unnest(:endpoint_ids::text[], :sinces::bigint[]) AS w(endpoint_id, since)
+                        JOIN attempts a ON a.endpoint_id = w.endpoint_id AND a.started_at >= w.since AND a.started_at < :now
+                        GROUP BY a.endpoint_id, w.since, a.status_code, 4`,
+  // Along deliveries_due (pending only): what it costs is the size of the queue, not of the
+  // endpoints' history. In-flight deliveries are counted too (their lease is in the same row).
+  alertQueueFigures: `SELECT endpoint_id, count(*) AS waiting, min(created_at) AS oldest_at FROM deliveries
+                      WHERE status = 'pending' AND endpoint_id = ANY(:endpoint_ids::text[])
+                      GROUP BY endpoint_id`,
+  alertSources: `SELECT id, name FROM sources ORDER BY id`,
+  // Request ids are time-ordered (newId('req', receivedAt)): a window is a range of inbound_requests_source.
+  alertRejectionFigures: `SELECT w.source_id, w.since, s.name, count(r.id) AS n
+                          FROM unnest(:source_ids::text[], :sinces::bigint[], :since_ids::text[]) AS w(source_id, since, since_id)
+                          JOIN sources s ON s.id = w.source_id
+                          LEFT JOIN inbound_requests r ON r.source_id = w.source_id AND r.id >= w.since_id AND r.status = 'rejected'
+                          GROUP BY w.source_id, w.since, s.name`,
+  alertFailureBreakdown: `SELECT endpoint_id, status_code, error, count(*) AS n FROM attempts
+                          WHERE endpoint_id = ANY(:endpoint_ids::text[]) AND started_at >= :since AND started_at < :now
+                            AND (status_code IS NULL OR status_code < 200 OR status_code >= 300)
+                          GROUP BY endpoint_id, status_code, error ORDER BY n DESC LIMIT 20`,
+  // The transition happens only if the rule is still as the evaluation read it: of several
+  // processes evaluating (or an evaluation racing an edit) exactly one gets the row back.
+  transitionAlertRule: `UPDATE alert_rules SET state = :to,
+                          last_transition_at = CASE WHEN state <> :to THEN :now::bigint ELSE last_transition_at END,
+                          last_notified_at = :now, last_value = :value
+                        WHERE id = :id AND enabled AND state = :state AND updated_at = :updated_at
+                          AND last_notified_at IS NOT DISTINCT FROM :last_notified_at::bigint
+                        RETURNING id`,
+  insertAlertHistory: `INSERT INTO alert_history (rule_id, at, kind, value, threshold, summary, figures)
+                       VALUES (:rule_id, :at, :kind, :value, :threshold, :summary, :figures)`,
+  pruneAlertHistory: `DELETE FROM alert_history WHERE rule_id = :rule_id
+                        AND id <= (SELECT id FROM alert_history WHERE rule_id = :rule_id ORDER BY id DESC LIMIT 1 OFFSET 100)`,
+  insertAlertNotification: `INSERT INTO alert_outbox (id, rule_id, channel, message, next_attempt_at, created_at)
+                            VALUES (:id, :rule_id, :channel, :message, :now, :now)`,
+  // Several processes send: SKIP LOCKED lets each take other rows instead of waiting on the
+  // ones being claimed, and the claim moves next_attempt_at to the lease's end, so a
+  // notification whose sender died is due again then.
+  claimAlertNotifications: `WITH due AS (SELECT id FROM alert_outbox WHERE status = 'pending' AND next_attempt_at <= :now
+                                         ORDER BY next_attempt_at LIMIT :limit FOR UPDATE SKIP LOCKED)
+                            UPDATE alert_outbox o SET next_attempt_at = :lease_until, attempts = o.attempts + 1
+                            FROM due WHERE o.id = due.id RETURNING o.*`,
+  deleteAlertNotification: `DELETE FROM alert_outbox WHERE id = :id`,
+  failAlertNotification: `UPDATE alert_outbox SET status = CASE WHEN :retry_at::bigint IS NULL THEN 'failed' ELSE 'pending' END,
+                            next_attempt_at = COALESCE(:retry_at::bigint, next_attempt_at), last_error = :error
+                          WHERE id = :id`,
+
   // ── the database's own settings ───────────────────────────────────────
   setting: `SELECT value FROM herald_settings WHERE name = :name`,
   insertSetting: `INSERT INTO herald_settings (name, value) VALUES (:name, :value) ON CONFLICT (name) DO NOTHING`,

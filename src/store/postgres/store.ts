@@ -7,7 +7,7 @@ import type {
   NewApp, NewEndpoint, NewEventType, Page, PageQuery, SeriesPoint, Store, UiSession,
 } from '../types.js';
 import { isUniqueViolation } from './connection.js';
-import { PostgresInbound } from './inbound.js';
+import { PostgresAlerts } from './alerts.js';
 import { jsonOrNull, sealHeaders, sealPrevious, toApp, toAttempt, toDelivery, toEndpoint, toEvent, toEventType, toUiSession, keyProblem, KEY_CHECK } from '../rows.js';
 
 export type { PostgresOptions } from './connection.js';
@@ -19,7 +19,7 @@ export type { PostgresOptions } from './connection.js';
  * sql.ts). This file holds the resources the API manages; queue.ts the publish and worker paths;
  * inbound.ts the inbound gateway's sources and requests.
  */
-export class PostgresStore extends PostgresInbound implements Store {
+export class PostgresStore extends PostgresAlerts implements Store {
   readonly kind = 'postgres' as const;
   /** Several worker processes: a lease ends at leaseUntil, so a worker that dies loses nothing. */
   readonly leasesExpire = true;

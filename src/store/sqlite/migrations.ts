@@ -281,4 +281,63 @@ CREATE TABLE herald_settings (
 );
 `,
   },
+  {
+    version: 5,
+    name: 'alerts',
+    sql: `
+-- Alert rules: a scope (all apps, an app, an endpoint or a source), a condition and channels.
+-- channels is sealed like endpoint secrets (Slack URLs are credentials). Deleting what a rule
+-- watches deletes the rule.
+CREATE TABLE alert_rules (
+  id                 TEXT PRIMARY KEY,
+  name               TEXT NOT NULL,
+  app_id             TEXT REFERENCES apps(id) ON DELETE CASCADE,
+  endpoint_id        TEXT REFERENCES endpoints(id) ON DELETE CASCADE,
+  source_id          TEXT REFERENCES sources(id) ON DELETE CASCADE,
+  condition          TEXT NOT NULL,
+  channels           TEXT NOT NULL,
+  repeat_seconds     INTEGER,
+  enabled            INTEGER NOT NULL DEFAULT 1,
+  state              TEXT NOT NULL DEFAULT 'ok',
+  last_transition_at INTEGER,
+  last_notified_at   INTEGER,
+  last_value         REAL,
+  created_at         INTEGER NOT NULL,
+  updated_at         INTEGER NOT NULL
+);
+CREATE INDEX alert_rules_app ON alert_rules(app_id, id);
+-- Deleting an endpoint or a source finds its rules by these (the cascade).
+CREATE INDEX alert_rules_endpoint ON alert_rules(endpoint_id);
+CREATE INDEX alert_rules_source ON alert_rules(source_id);
+
+-- The last 100 transitions of each rule, with the figures that caused them.
+CREATE TABLE alert_history (
+  id        INTEGER PRIMARY KEY,
+  rule_id   TEXT NOT NULL REFERENCES alert_rules(id) ON DELETE CASCADE,
+  at        INTEGER NOT NULL,
+  kind      TEXT NOT NULL,
+  value     REAL,
+  threshold REAL NOT NULL,
+  summary   TEXT NOT NULL,
+  figures   TEXT NOT NULL
+);
+CREATE INDEX alert_history_rule ON alert_history(rule_id, id);
+
+-- Notifications to send (email, Slack, webhook), written in the transaction of the transition
+-- that caused them. next_attempt_at doubles as the lease of a claim.
+CREATE TABLE alert_outbox (
+  id              TEXT PRIMARY KEY,
+  rule_id         TEXT NOT NULL REFERENCES alert_rules(id) ON DELETE CASCADE,
+  channel         TEXT NOT NULL,
+  message         TEXT NOT NULL,
+  status          TEXT NOT NULL DEFAULT 'pending',
+  attempts        INTEGER NOT NULL DEFAULT 0,
+  next_attempt_at INTEGER NOT NULL,
+  last_error      TEXT,
+  created_at      INTEGER NOT NULL
+);
+CREATE INDEX alert_outbox_due ON alert_outbox(next_attempt_at) WHERE status = 'pending';
+CREATE INDEX alert_outbox_rule ON alert_outbox(rule_id);
+`,
+  },
 ];

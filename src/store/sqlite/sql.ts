@@ -20,8 +20,8 @@ export const SQL = {
   appById: `SELECT * FROM apps WHERE id = @id`,
   appByIdOrUid: `SELECT apps.*, (SELECT id FROM sources WHERE sources.app_id = apps.id) AS source_id
                  FROM apps WHERE id = @key OR uid = @key LIMIT 1`,
-  // Sources' own apps are internal: reachable by id, not listed.
-  listApps: `SELECT * FROM apps WHERE id > @after AND id NOT IN (SELECT app_id FROM sources) ORDER BY id LIMIT @limit`,
+  // Sources' own apps and the alerts app (ALERTS_APP_ID) are internal: reachable by id, not listed.
+  listApps: `SELECT * FROM apps WHERE id > @after AND id NOT IN (SELECT app_id FROM sources) AND id <> 'app_herald_alerts' ORDER BY id LIMIT @limit`,
   updateApp: `UPDATE apps SET name = @name, uid = @uid, metadata = @metadata, signature_profile = @signature_profile,
               portal = @portal, updated_at = @now WHERE id = @id RETURNING *`,
   deleteApp: `DELETE FROM apps WHERE id = @id`,
@@ -280,6 +280,82 @@ export const SQL = {
   pruneRequests: `DELETE FROM inbound_requests WHERE source_id = @source_id AND id IN
                     (SELECT id FROM inbound_requests WHERE source_id = @source_id AND id < @before_id
                      AND waiting = 0 AND app_pending = 0 LIMIT @limit)`,
+  // ── alerts ────────────────────────────────────────────────────────────
+  insertAlertRule: `INSERT INTO alert_rules (id, name, app_id, endpoint_id, source_id, condition, channels, repeat_seconds, enabled,
+                      created_at, updated_at)
+                    VALUES (@id, @name, @app_id, @endpoint_id, @source_id, @condition, @channels, @repeat_seconds, @enabled,
+                      @now, @now) RETURNING *`,
+  alertRule: `SELECT * FROM alert_rules WHERE id = @id`,
+  listAlertRules: `SELECT * FROM alert_rules WHERE id > @after AND (@app_id IS NULL OR app_id = @app_id) ORDER BY id LIMIT @limit`,
+  // A changed condition (or a rule switched off) starts again from ok, silently (@reset).
+  updateAlertRule: `UPDATE alert_rules SET name = @name, condition = @condition, channels = @channels, repeat_seconds = @repeat_seconds,
+                      enabled = @enabled,
+                      state = CASE WHEN @reset = 1 THEN 'ok' ELSE state END,
+                      last_transition_at = CASE WHEN @reset = 1 AND state <> 'ok' THEN @now ELSE last_transition_at END,
+                      last_value = CASE WHEN @reset = 1 THEN NULL ELSE last_value END,
+                      updated_at = MAX(@now, updated_at + 1)
+                    WHERE id = @id RETURNING *`,
+  deleteAlertRule: `DELETE FROM alert_rules WHERE id = @id`,
+  alertHistory: `SELECT * FROM alert_history WHERE rule_id = @id ORDER BY id DESC LIMIT 100`,
+  ensureAlertsApp: `INSERT INTO apps (id, uid, name, metadata, created_at, updated_at)
+                    VALUES (@id, NULL, 'Herald alerts', '{"herald":"alerts"}', @now, @now) ON CONFLICT (id) DO NOTHING`,
+  enabledAlertRules: `SELECT * FROM alert_rules WHERE enabled = 1 ORDER BY id`,
+  alertEndpoints: `SELECT e.id, e.app_id, a.name AS app_name, e.url, e.status, e.disabled_reason, e.disabled_at, e.consecutive_failures
+                   FROM endpoints e JOIN apps a ON a.id = e.app_id
+                   WHERE e.app_id <> @alerts_app
+                     AND (@all = 1 OR e.app_id IN (SELECT value FROM json_each(@app_ids)) OR e.id IN (SELECT value FROM json_each(@endpoint_ids)))`,
+  // Each (endpoint, since) pair of the round is one range of attempts_endpoint_time, which
+  // covers everything read here (CROSS JOIN keeps the pairs as the outer loop). Durations are
+  // rounded as in attemptSeries, so a window of a busy endpoint comes back as ~100 rows.
+  alertAttemptFigures: `SELECT a.endpoint_id, w.since, a.status_code,
+                          CASE WHEN a.duration_ms < 100 THEN a.duration_ms WHEN a.duration_ms < 1000 THEN a.duration_ms / 10 * 10
+                               WHEN a.duration_ms < 10000 THEN a.duration_ms / 100 * 100 ELSE a.duration_ms / 1000 * 1000 END AS ms,
+                          COUNT(*) AS n
+                        FROM (SELECT json_extract(value, '$.e') AS endpoint_id, json_extract(value, '$.s') AS since FROM json_each(@watch)) w
+                        CROSS JOIN attempts a
+                        WHERE a.endpoint_id = w.endpoint_id AND a.started_at >= w.since AND a.started_at < @now
+                        GROUP BY a.endpoint_id, w.since, a.status_code, ms`,
+  // Along deliveries_due: what it costs is the size of the queue, not of the endpoints' history.
+  // In-flight deliveries (leased) are not in it and not counted.
+  alertQueueFigures: `SELECT endpoint_id, COUNT(*) AS waiting, MIN(created_at) AS oldest_at FROM deliveries INDEXED BY deliveries_due
+                      WHERE status = 'pending' AND lease_owner IS NULL AND endpoint_id IN (SELECT value FROM json_each(@endpoint_ids))
+                      GROUP BY endpoint_id`,
+  alertSources: `SELECT id, name FROM sources ORDER BY id`,
+  // Request ids are time-ordered (newId('req', receivedAt)): a window is a range of the primary key.
+  alertRejectionFigures: `SELECT w.source_id, w.since, s.name, COUNT(r.id) AS n
+                          FROM (SELECT json_extract(value, '$.s') AS source_id, json_extract(value, '$.t') AS since,
+                                       json_extract(value, '$.i') AS since_id FROM json_each(@watch)) w
+                          JOIN sources s ON s.id = w.source_id
+                          LEFT JOIN inbound_requests r ON r.source_id = w.source_id AND r.id >= w.since_id AND r.status = 'rejected'
+                          GROUP BY w.source_id, w.since, s.name`,
+  alertFailureBreakdown: `SELECT endpoint_id, status_code, error, COUNT(*) AS n FROM attempts
+                          WHERE endpoint_id IN (SELECT value FROM json_each(@endpoint_ids)) AND started_at >= @since AND started_at < @now
+                            AND (status_code IS NULL OR status_code < 200 OR status_code >= 300)
+                          GROUP BY endpoint_id, status_code, error ORDER BY n DESC LIMIT 20`,
+  // The transition happens only if the rule is still as the evaluation read it: of several
+  // evaluators (or an evaluation racing an edit) exactly one gets the row back.
+  transitionAlertRule: `UPDATE alert_rules SET state = @to,
+                          last_transition_at = CASE WHEN state <> @to THEN @now ELSE last_transition_at END,
+                          last_notified_at = @now, last_value = @value
+                        WHERE id = @id AND enabled = 1 AND state = @state AND updated_at = @updated_at
+                          AND last_notified_at IS @last_notified_at
+                        RETURNING id`,
+  insertAlertHistory: `INSERT INTO alert_history (rule_id, at, kind, value, threshold, summary, figures)
+                       VALUES (@rule_id, @at, @kind, @value, @threshold, @summary, @figures)`,
+  pruneAlertHistory: `DELETE FROM alert_history WHERE rule_id = @rule_id
+                        AND id <= (SELECT id FROM alert_history WHERE rule_id = @rule_id ORDER BY id DESC LIMIT 1 OFFSET 100)`,
+  insertAlertNotification: `INSERT INTO alert_outbox (id, rule_id, channel, message, next_attempt_at, created_at)
+                            VALUES (@id, @rule_id, @channel, @message, @now, @now)`,
+  // The claim moves next_attempt_at to the lease's end: one that isn't finished is due again then.
+  claimAlertNotifications: `UPDATE alert_outbox SET next_attempt_at = @lease_until, attempts = attempts + 1
+                            WHERE id IN (SELECT id FROM alert_outbox WHERE status = 'pending' AND next_attempt_at <= @now
+                                         ORDER BY next_attempt_at LIMIT @limit)
+                            RETURNING *`,
+  deleteAlertNotification: `DELETE FROM alert_outbox WHERE id = @id`,
+  failAlertNotification: `UPDATE alert_outbox SET status = CASE WHEN @retry_at IS NULL THEN 'failed' ELSE 'pending' END,
+                            next_attempt_at = COALESCE(@retry_at, next_attempt_at), last_error = @error
+                          WHERE id = @id`,
+
   // ── the database's own settings ───────────────────────────────────────
   setting: `SELECT value FROM herald_settings WHERE name = @name`,
   insertSetting: `INSERT INTO herald_settings (name, value) VALUES (@name, @value) ON CONFLICT (name) DO NOTHING`,

@@ -7,7 +7,7 @@ import type {
   NewApp, NewEndpoint, NewEventType, Page, PageQuery, SeriesPoint, Store, UiSession,
 } from '../types.js';
 import { isUniqueViolation } from './connection.js';
-import { SqliteInbound } from './inbound.js';
+import { SqliteAlerts } from './alerts.js';
 import { jsonOrNull, sealHeaders, sealPrevious, toApp, toAttempt, toDelivery, toEndpoint, toEvent, toEventType, toUiSession, keyProblem, KEY_CHECK } from '../rows.js';
 
 type Row = Record<string, any>;
@@ -17,7 +17,7 @@ type Row = Record<string, any>;
  * publish or a batch of attempt results is one short transaction with no awaits inside.
  * This file holds the resources the API manages; queue.ts the publish and worker paths.
  */
-export class SqliteStore extends SqliteInbound implements Store {
+export class SqliteStore extends SqliteAlerts implements Store {
   readonly kind = 'sqlite' as const;
   /** One worker process per SQLite file: its leases last until it releases them at its next start. */
   readonly leasesExpire = false;
