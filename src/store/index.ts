@@ -19,33 +19,28 @@ async function checkKey(store: Store, box: SecretBox | undefined): Promise<void>
  * live; it is Herald's, so it is taken off before the URL reaches the driver.
  */
 export async function openStore(databaseUrl: string, options: { box?: SecretBox; checkKey?: boolean } = {}): Promise<Store> {
-  // `herald migrate` touches no secret: it runs without the key (a deploy job may not have it).
-  const refuseWrongKey = options.checkKey === false ? async () => {} : checkKey;
+  const store = connect(databaseUrl, options.box);
+  try {
+    await store.migrate();
+    // `herald migrate` touches no secret: it runs without the key (a deploy job may not have it).
+    if (options.checkKey !== false) await checkKey(store, options.box);
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
+  return store;
+}
+
+function connect(databaseUrl: string, box: SecretBox | undefined): Store {
   if (databaseUrl.startsWith('sqlite:')) {
     const path = databaseUrl.slice('sqlite:'.length) || './data/herald.db';
-    const store = withBusyRetry(new SqliteStore(path, { box: options.box, backgroundCheckpoint: true }));
-    try {
-      await store.migrate();
-      await refuseWrongKey(store, options.box);
-    } catch (err) {
-      await store.close();
-      throw err;
-    }
-    return store;
+    return withBusyRetry(new SqliteStore(path, { box, backgroundCheckpoint: true }));
   }
   if (/^postgres(ql)?:\/\//.test(databaseUrl)) {
     const url = new URL(databaseUrl);
     const schema = url.searchParams.get('schema') ?? undefined;
     url.searchParams.delete('schema');
-    const store = new PostgresStore(url.toString(), { box: options.box, schema });
-    try {
-      await store.migrate();
-      await refuseWrongKey(store, options.box);
-    } catch (err) {
-      await store.close();
-      throw err;
-    }
-    return store;
+    return new PostgresStore(url.toString(), { box, schema });
   }
   throw new HeraldError('unavailable', `unsupported database URL scheme '${databaseUrl.split(':')[0]}' (use sqlite: or postgres://)`);
 }
