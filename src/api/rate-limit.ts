@@ -48,11 +48,25 @@ class Buckets {
  * address, right or wrong key, until it refills. Guessing a key online then takes
  * `perMinute` guesses a minute instead of thousands a second.
  */
+/**
+ * 401s that are no guess: a session cookie that expired or was signed out (a browser left open
+ * answers several of them at once on its next load, and must not lock its owner out of signing
+ * in again; the cookie is 256 random bits, nothing to guess).
+ */
+const notGuesses = new WeakSet<FastifyRequest>();
+export const notAGuess = (req: FastifyRequest): void => void notGuesses.add(req);
+
+/** Routes that take a key: all but the public ones, and of those the sign-in, which takes one in its body. */
+const guarded = (req: FastifyRequest): boolean => {
+  const config = req.routeOptions.config as { auth?: boolean; throttleAuth?: boolean };
+  return config.auth !== false || config.throttleAuth === true;
+};
+
 export function authFailureThrottle(perMinute: number) {
   const buckets = new Buckets(perMinute / 60, Math.max(3, Math.floor(perMinute / 3)));
   return {
     check: async (req: FastifyRequest, reply: FastifyReply): Promise<void> => {
-      if ((req.routeOptions.config as { auth?: boolean }).auth === false) return;
+      if (!guarded(req)) return;
       const wait = buckets.get(req.ip)?.waitSeconds() ?? 0;
       if (wait <= 0) return;
       const retryAfter = Math.max(1, Math.ceil(wait));
@@ -60,7 +74,7 @@ export function authFailureThrottle(perMinute: number) {
       throw new HeraldError('rate_limited', `too many failed authentications from this address; retry after ${retryAfter} s`);
     },
     record: async (req: FastifyRequest, reply: FastifyReply): Promise<void> => {
-      if (reply.statusCode === 401 && (req.routeOptions.config as { auth?: boolean }).auth !== false) buckets.take(req.ip);
+      if (reply.statusCode === 401 && guarded(req) && !notGuesses.has(req)) buckets.take(req.ip);
     },
   };
 }

@@ -31,6 +31,8 @@ export interface RouteSpec {
    * key or a console session only. Checked by authenticate() in sessions.ts.
    */
   access?: Access;
+  /** a public route that checks a secret of its own (sign-in): its failures count toward the auth-failure throttle */
+  throttleAuth?: boolean;
   /** false for routes exempt from the management API rate limit (publishing) */
   rateLimited?: boolean;
   handler: (req: AnyRequest, reply: FastifyReply) => Promise<unknown>;
@@ -52,7 +54,7 @@ export class Router {
       schema: Object.fromEntries(
         Object.entries({ params: spec.params, querystring: spec.querystring, body: spec.body }).filter(([, v]) => v),
       ),
-      config: { auth: spec.auth !== false, rateLimited: spec.rateLimited !== false, access: spec.access ?? 'operator' },
+      config: { auth: spec.auth !== false, rateLimited: spec.rateLimited !== false, access: spec.access ?? 'operator', throttleAuth: spec.throttleAuth === true },
       handler: spec.handler,
     });
   }

@@ -2,6 +2,7 @@ import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypt
 import { parseCookie, stringifySetCookie } from 'cookie';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { HeraldError } from '../errors.js';
+import { notAGuess } from './rate-limit.js';
 import { CAPABILITIES, type Capability, type Store, type UiSession } from '../store/types.js';
 
 /**
@@ -83,7 +84,10 @@ export function authenticate(store: Store, apiKey: string): (req: FastifyRequest
     const cookie = sessionCookie(req);
     if (!cookie) throw new HeraldError('unauthorized', 'missing or invalid API key: send Authorization: Bearer <api key>');
     const session = await store.getSession(hashSecret(cookie.value), Date.now());
-    if (!session || session.kind !== cookie.kind) throw new HeraldError('unauthorized', 'this session has expired or was ended: sign in again');
+    if (!session || session.kind !== cookie.kind) {
+      notAGuess(req);
+      throw new HeraldError('unauthorized', 'this session has expired or was ended: sign in again');
+    }
     if (!SAFE_METHODS.has(req.method)) {
       const given = req.headers['x-herald-csrf'];
       if (typeof given !== 'string' || !sameSecret(given, sha256(csrfTokenOf(cookie.value)))) {

@@ -245,6 +245,22 @@ for (const target of targets) {
   });
 }
 
+describe('guessing the API key at sign-in', () => {
+  it('counts toward the auth-failure throttle like a wrong Bearer key: then even the right key waits', async () => {
+    const t = await f.herald({ HERALD_AUTH_FAILURES_PER_MINUTE: '6' });
+    const signIn = (apiKey: string) => new Browser(t).call('POST', '/v1/sessions', { apiKey });
+    // A browser coming back with an expired session answers 401 to each of its calls: those are no guesses.
+    const stale = new Browser(t, 'console');
+    stale.cookie = 'herald_console=hs_long-expired';
+    for (let i = 0; i < 5; i++) expect((await stale.call('GET', '/v1/apps')).status).toBe(401);
+    for (let i = 0; i < 3; i++) expect((await signIn(`guess-${i}`)).status).toBe(401);
+    const refused = await signIn(API_KEY);
+    expect([refused.status, refused.body.error.code]).toEqual([429, 'rate_limited']);
+    // Portal tokens are 256-bit random: guessing them is hopeless, but their failures count too.
+    expect((await new Browser(t).open('hpt_guess')).status).toBe(429);
+  });
+});
+
 describe('a portal that may be framed', () => {
   it('sets its cookie SameSite=None; Secure; Partitioned, so it works inside the product\'s page', async () => {
     const t = await f.herald({ HERALD_PORTAL_FRAME_ANCESTORS: 'https://app.example.com, https://*.example.org' });

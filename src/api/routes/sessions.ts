@@ -33,7 +33,7 @@ export function sessionRoutes(r: Router, ctx: ApiContext, apiKey: string): void 
   });
 
   r.add({
-    method: 'POST', operationId: 'createSession', url: '/v1/sessions', tag: 'sessions', auth: false,
+    method: 'POST', operationId: 'createSession', url: '/v1/sessions', tag: 'sessions', auth: false, throttleAuth: true,
     summary: 'Sign a browser in: with the API key (operator console) or a portal link\'s token (one use); sets an HttpOnly session cookie',
     body: SessionCreate, response: { status: 201, schema: SessionOut },
     handler: async (req, reply) => {
