@@ -15,13 +15,20 @@ export function makeChart(el: HTMLElement, kind: 'deliveries' | 'latency', s: Se
   const grid = css('--border', '#e5e7eb');
   const axis = { stroke: text, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid, width: 1 } };
   const bars = uPlot.paths.bars!({ size: [0.9, 6] });
+  // A line needs two neighbouring minutes: with few attempts, draw their points instead.
+  const sparse = s.p50.filter((v) => v !== null).length < 60;
   const opts: uPlot.Options = {
     width: el.clientWidth || 600,
     height: 180,
     legend: { show: true },
     cursor: { drag: { x: true, y: false } },
     scales: { x: { time: true } },
-    axes: [axis, { ...axis, size: 48, values: kind === 'latency' ? (_u, v) => v.map((x) => `${x} ms`) : undefined }],
+    axes: [axis, {
+      ...axis,
+      // Wide enough for the longest label ("1.5 s", "250 ms"): a fixed width cut them off.
+      size: (_u, values) => (values?.length ? Math.max(...values.map((v) => String(v).length)) * 7 + 20 : 48),
+      values: kind === 'latency' ? (_u, v) => v.map((x) => (x >= 1000 ? `${x / 1000} s` : `${x} ms`)) : undefined,
+    }],
     series: kind === 'deliveries'
       ? [
           {},
@@ -30,8 +37,8 @@ export function makeChart(el: HTMLElement, kind: 'deliveries' | 'latency', s: Se
         ]
       : [
           {},
-          { label: 'p50', stroke: primary, width: 2, spanGaps: false, points: { show: false }, value: (_u, v) => (v === null ? '—' : `${Math.round(v)} ms`) },
-          { label: 'p95', stroke: warn, width: 2, spanGaps: false, points: { show: false }, value: (_u, v) => (v === null ? '—' : `${Math.round(v)} ms`) },
+          { label: 'p50', stroke: primary, width: 2, spanGaps: false, points: { show: sparse, size: 5 }, value: (_u, v) => (v === null ? '—' : `${Math.round(v)} ms`) },
+          { label: 'p95', stroke: warn, width: 2, spanGaps: false, points: { show: sparse, size: 5 }, value: (_u, v) => (v === null ? '—' : `${Math.round(v)} ms`) },
         ],
   };
   const data: uPlot.AlignedData = kind === 'deliveries' ? [s.t, s.succeeded, s.failed] : [s.t, s.p50, s.p95];
