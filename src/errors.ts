@@ -26,6 +26,7 @@ export const ERROR_STATUS = {
   invalid_secret: 422,
   invalid_source: 422,
   invalid_alert_rule: 422,
+  invalid_filter: 422,
   unknown_event_type: 422,
   payload_too_deep: 422,
   rate_limited: 429,

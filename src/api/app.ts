@@ -11,6 +11,7 @@ import { alertRoutes } from './routes/alerts.js';
 import { appRoutes } from './routes/apps.js';
 import { deliveryRoutes } from './routes/deliveries.js';
 import { endpointRoutes } from './routes/endpoints.js';
+import { filterRoutes } from './routes/filters.js';
 import { eventTypeRoutes } from './routes/event-types.js';
 import { eventRoutes } from './routes/events.js';
 import { ingestRoutes } from './routes/ingest.js';
@@ -185,6 +186,7 @@ export function buildApi(ctx: ApiContext, options: { logger: Logger; apiKey: str
   appRoutes(router, ctx);
   eventTypeRoutes(router, ctx);
   endpointRoutes(router, ctx);
+  filterRoutes(router, ctx);
   eventRoutes(router, ctx);
   deliveryRoutes(router, ctx);
   sourceRoutes(router, ctx);

@@ -14,7 +14,7 @@ const NAMED: Record<string, TSchema> = {
   EventType: S.EventTypeOut, EventTypeCreate: S.EventTypeCreate, EventTypePatch: S.EventTypePatch,
   Endpoint: S.EndpointOut, EndpointCreate: S.EndpointCreate, EndpointPatch: S.EndpointPatch, EndpointStats: S.StatsOut,
   RelayStatus: S.RelayOut, Secret: S.SecretOut, RotateSecret: S.RotateBody, Recover: S.RecoverBody,
-  EventIn: S.EventIn, EventBatchIn: S.EventBatchIn, Published: S.PublishOut, BatchPublished: S.BatchPublishOut, Event: S.EventOut,
+  EventIn: S.EventIn, EventBatchIn: S.EventBatchIn, Published: S.PublishOut, BatchPublished: S.BatchPublishOut, Event: S.EventOut, EventDetail: S.EventDetailOut, FilterTestResult: S.FilterTestOut,
   Delivery: S.DeliveryOut, DeliveryDetail: S.DeliveryDetailOut, Attempt: S.AttemptOut,
   Source: I.SourceOut, SourceCreate: I.SourceCreate, SourcePatch: I.SourcePatch,
   InboundRequest: I.RequestOut, InboundRequestDetail: I.RequestDetailOut, Replay: I.ReplayBody,

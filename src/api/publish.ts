@@ -3,6 +3,7 @@ import addFormats from 'ajv-formats';
 import { RE2JS } from 're2js';
 import { exampleFromSchema } from '../core/example.js';
 import { envelopeRenderer } from '../core/envelope.js';
+import { compileFilter, type CompiledFilter } from '../core/filter.js';
 import { subscribes } from '../core/match.js';
 import { HeraldError } from '../errors.js';
 import { newId } from '../ids.js';
@@ -23,6 +24,23 @@ export interface PublishInput {
   id?: string;
   timestamp?: string;
   orderingKey?: string;
+  channels?: string[];
+}
+
+/** What an endpoint's filter sees: the envelope its receiver gets (less `sequence`), plus the event's channels. */
+export interface FilterEnvelope {
+  id: string;
+  type: string;
+  timestamp: string;
+  data: unknown;
+  channels: string[];
+}
+
+/** Channels: an endpoint without any takes every event; one with some, events sharing one. */
+export function sharesChannel(endpoint: readonly string[] | null, event: readonly string[]): boolean {
+  if (endpoint === null || endpoint.length === 0) return true;
+  for (const c of event) if (endpoint.includes(c)) return true;
+  return false;
 }
 
 /**
@@ -54,6 +72,8 @@ export class Publisher {
   /** checks that a schema is one (the meta-schema check); compiling happens elsewhere, see compileSchema */
   private readonly meta = new Ajv.default({ allErrors: true, strict: false });
   private readonly validators = new Map<string, { updatedAt: number; validate: ValidateFunction }>();
+  /** endpoint id → its filter compiled, for the endpoint version (updatedAt) it was compiled from */
+  private readonly filters = new Map<string, { updatedAt: number; match: CompiledFilter }>();
 
   constructor(
     private readonly store: Store,
@@ -97,10 +117,21 @@ export class Publisher {
       if (render.maxBytes > this.maxPayloadBytes) {
         throw new HeraldError('payload_too_large', `${where} is larger than the ${this.maxPayloadBytes}-byte payload limit`, { index });
       }
+      const channels = input.channels?.length ? [...new Set(input.channels)] : [];
+      let envelope: FilterEnvelope | undefined;
+      const endpointIds: string[] = [];
+      for (const e of endpoints) {
+        if (!subscribes(e.events, input.type) || !sharesChannel(e.channels, channels)) continue;
+        if (e.filter) {
+          envelope ??= { id, type: input.type, timestamp: new Date(timestamp).toISOString(), data: input.data, channels };
+          if (!this.filterOf(e)(envelope)) continue;
+        }
+        endpointIds.push(e.id);
+      }
       return {
         id, type: input.type, timestamp, render, idGenerated: input.id === undefined, orderingKey: input.orderingKey ?? null,
         idempotencyKey: idempotencyKey ? (inputs.length > 1 ? `${idempotencyKey}:${index}` : idempotencyKey) : null,
-        endpointIds: endpoints.filter((e) => subscribes(e.events, input.type)).map((e) => e.id),
+        channels, endpointIds,
       };
     });
     const results = await this.commit(app, events, now, endpoints);
@@ -163,6 +194,28 @@ export class Publisher {
       orderingKey: null, render: envelopeRenderer({ id, type, timestamp, data }),
     }], now, [endpoint]);
     return result;
+  }
+
+  /**
+   * The endpoint's filter, compiled once per endpoint version: updatedAt moves on every change
+   * of the endpoint, so a cached matcher is never stale and no event parses a filter. A filter
+   * saved through the API always compiles; one that doesn't (written around it) matches nothing.
+   */
+  filterOf(e: Endpoint): CompiledFilter {
+    let cached = this.filters.get(e.id);
+    if (!cached || cached.updatedAt !== e.updatedAt) {
+      let match: CompiledFilter;
+      try {
+        match = compileFilter(e.filter);
+      } catch {
+        match = Object.assign(() => false, { explain: () => ({ matches: false, reasons: [{ path: '/filter', field: '', operator: '', message: 'the stored filter is invalid' }] }) });
+      }
+      // Deleted endpoints leave entries behind: start over rather than grow without bound.
+      if (this.filters.size >= 50_000) this.filters.clear();
+      cached = { updatedAt: e.updatedAt, match };
+      this.filters.set(e.id, cached);
+    }
+    return cached.match;
   }
 
   private async eventTypes(names: string[]): Promise<Map<string, EventType>> {

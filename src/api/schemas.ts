@@ -120,6 +120,11 @@ const RetrySchedule = Type.Array(Type.Number({ minimum: 0, maximum: 604_800 }), 
 const EndpointType = Type.Union([Type.Literal('http'), Type.Literal('relay')], {
   description: 'http (default): POSTed to `url`. relay: no URL; deliveries go to a `herald listen` connected to this server, and wait while none is',
 });
+/** A payload filter (docs/filters.md); checked and compiled by compileFilter, which says what is wrong where. */
+export const Filter = Type.Record(Type.String(), Type.Unknown(), {
+  description: 'Payload filter over the envelope {id, type, timestamp, data, channels}: paths (dotted or nested) → a value or operators ($eq $neq $gt $gte $lt $lte $in $nin $exists $startsWith $endsWith $contains $regex), combined with $and $or $not. See docs/filters.md',
+});
+export const Channel = Type.String({ minLength: 1, maxLength: 128, pattern: hinted('^[A-Za-z0-9_.:-]+$', 'must be letters, digits and _ . : -') });
 export const EndpointCreate = Type.Object(
   {
     type: Type.Optional(EndpointType),
@@ -129,6 +134,8 @@ export const EndpointCreate = Type.Object(
       Type.String({ maxLength: 256, pattern: hinted(SUBSCRIPTION_PATTERN, 'must be an event type name like person.created, a prefix like person.*, or * for every type') }),
       { maxItems: 500, description: 'the event types delivered; null, absent or ["*"]: every type ([] is refused)' },
     ))),
+    filter: Type.Optional(Nullable(Filter)),
+    channels: Type.Optional(Nullable(Type.Array(Channel, { maxItems: 100, description: 'only events published to at least one of these channels; null, absent or []: not limited by channels' }))),
     status: Type.Optional(Status),
     secret: Type.Optional(Type.String({ description: '`whsec_` + base64 of 24..64 bytes; generated when absent' })),
     headers: Type.Optional(Headers),
@@ -151,7 +158,8 @@ export const RelayOut = Type.Object({
 export const EndpointOut = Type.Object({
   id: Type.String(), appId: Type.String(), type: EndpointType, url: Type.String(), description: Nullable(Type.String()),
   relay: Nullable(RelayOut),
-  events: Type.Array(Type.String()), status: Status, disabledReason: Nullable(Type.String()),
+  events: Type.Array(Type.String()), filter: Nullable(Filter), channels: Nullable(Type.Array(Type.String())),
+  status: Status, disabledReason: Nullable(Type.String()),
   disabledAt: Nullable(Timestamp), secret: Type.Optional(Type.String()), headers: Headers,
   retrySchedule: Nullable(RetrySchedule), timeoutMs: Nullable(Type.Integer()), rateLimit: Nullable(Type.Number()),
   maxInFlight: Nullable(Type.Integer()), disableAfterFailures: Nullable(Type.Integer()), disableAfterSeconds: Nullable(Type.Integer()),
@@ -195,6 +203,7 @@ export const EventIn = Type.Object(
     id: Type.Optional(Type.String({ minLength: 1, maxLength: 256, pattern: UID_PATTERN, description: 'Your id for the event; publishing the same id again returns the original' })),
     timestamp: Type.Optional(Timestamp),
     orderingKey: Type.Optional(Type.String({ minLength: 1, maxLength: 256, description: 'deliveries with the same key reach each endpoint one at a time, in publish order' })),
+    channels: Type.Optional(Type.Array(Channel, { maxItems: 10, description: 'delivered only to endpoints without channels or sharing one of these' })),
   },
   strict,
 );
@@ -204,7 +213,27 @@ export const PublishOut = Type.Object({
   deliveries: Type.Integer(),
 });
 export const BatchPublishOut = Type.Object({ data: Type.Array(Type.Composite([PublishOut, Type.Object({ duplicate: Type.Boolean() })])) });
-export const EventOut = Type.Composite([PublishOut, Type.Object({ data: Type.Unknown(), createdAt: Timestamp })]);
+export const EventOut = Type.Composite([PublishOut, Type.Object({ channels: Type.Array(Type.String()), data: Type.Unknown(), createdAt: Timestamp })]);
+export const EventDetailOut = Type.Composite([EventOut, Type.Object({
+  endpointIds: Type.Array(Type.String(), { description: 'the endpoints it was fanned out to (its deliveries), so "why didn\'t I get it" has an answer; POST …/endpoints/{ep}/filter/test {eventId} explains a filter that did not match' }),
+})]);
+const FilterReason = Type.Object({
+  path: Type.String({ description: 'JSON pointer of the condition in the filter' }), field: Type.String(), operator: Type.String(),
+  expected: Type.Optional(Type.Unknown()), actual: Type.Optional(Type.Array(Type.Unknown())), message: Type.String(),
+});
+export const FilterTestOut = Type.Object({
+  matches: Type.Boolean({ description: 'the event would be delivered to it (event types, channels and filter)' }),
+  reasons: Type.Array(FilterReason, { description: 'empty when it matches; else the first condition that failed (for $or, the first of each branch)' }),
+});
+const FilterEnvelope = Type.Object({
+  id: Type.Optional(Type.String({ maxLength: 256 })), type: Type.Optional(Type.String({ maxLength: 256 })), timestamp: Type.Optional(Type.String({ maxLength: 64 })),
+  channels: Type.Optional(Type.Array(Type.String({ maxLength: 128 }), { maxItems: 10 })), data: Type.Optional(Type.Unknown()),
+}, { additionalProperties: true, description: 'an envelope as a receiver would get it, plus channels' });
+export const EndpointFilterTestIn = Type.Object({
+  event: Type.Optional(FilterEnvelope),
+  eventId: Type.Optional(Type.String({ minLength: 1, maxLength: 256, description: 'a stored event of the app' })),
+}, { ...strict, description: 'exactly one of event or eventId' });
+export const FilterTestIn = Type.Object({ filter: Filter, event: FilterEnvelope }, strict);
 export const EventParams = Type.Object({ app: Type.String({ maxLength: 256 }), id: Type.String({ maxLength: 256 }) });
 export const EventListQuery = Type.Composite([PageQueryOf(Type.String({ pattern: '^\\d{1,15}$' })), Type.Object({ type: Type.Optional(EventTypeName) })], strict);
 

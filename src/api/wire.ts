@@ -25,7 +25,7 @@ export const eventTypeOut = (t: EventType) => ({
 export const endpointOut = (e: Endpoint, withSecret = false, relay: RelayStatus | null = null) => ({
   id: e.id, appId: e.appId, type: isRelay(e) ? ('relay' as const) : ('http' as const), url: e.url,
   relay: isRelay(e) ? { connected: relay?.connected ?? false, listeners: relay?.listeners ?? 0, since: isoOrNull(relay?.since ?? null) } : null,
-  description: e.description, events: e.events ?? ['*'], status: e.status,
+  description: e.description, events: e.events ?? ['*'], filter: e.filter, channels: e.channels, status: e.status,
   disabledReason: e.disabledReason, disabledAt: isoOrNull(e.disabledAt), ...(withSecret ? { secret: e.secret } : {}),
   headers: e.headers, retrySchedule: e.retrySchedule, timeoutMs: e.timeoutMs, rateLimit: e.rateLimit,
   maxInFlight: e.maxInFlight, disableAfterFailures: e.disableAfterFailures, disableAfterSeconds: e.disableAfterSeconds,
@@ -40,7 +40,7 @@ export const publishOut = (e: StoredEvent) => ({
 
 /** A source's request, stored raw, has no envelope: its data is null here (see the source's request log). */
 export const eventOut = (e: StoredEvent) => ({
-  ...publishOut(e), data: e.body === '' ? null : (JSON.parse(e.body) as { data: unknown }).data, createdAt: iso(e.createdAt),
+  ...publishOut(e), channels: e.channels, data: e.body === '' ? null : (JSON.parse(e.body) as { data: unknown }).data, createdAt: iso(e.createdAt),
 });
 
 export const deliveryOut = (d: Delivery, held: Held) => ({

@@ -66,6 +66,10 @@ export interface Endpoint {
   description: string | null;
   /** null = every event type */
   events: string[] | null;
+  /** payload filter over the envelope (see core/filter.ts); null = every subscribed event */
+  filter: Record<string, unknown> | null;
+  /** null = not limited by channels; else only events sharing at least one */
+  channels: string[] | null;
   status: EndpointStatus;
   disabledReason: string | null;
   disabledAt: number | null;
@@ -104,6 +108,8 @@ export interface StoredEvent {
   timestamp: number;
   sequence: number;
   orderingKey: string | null;
+  /** the channels it was published to (empty: none) */
+  channels: string[];
   body: string;
   deliveries: number;
   createdAt: number;
@@ -165,6 +171,8 @@ export interface NewEvent {
   render: (sequence: number) => string;
   orderingKey: string | null;
   idempotencyKey: string | null;
+  /** channels it was published to; absent or empty: none */
+  channels?: string[];
   /** the id was made by Herald (newId), so it can't already exist: skip the duplicate lookup */
   idGenerated?: boolean;
   /** endpoints that get a delivery, chosen by the caller from the app's subscriptions */
@@ -281,8 +289,8 @@ export type AppPatch = Partial<NewApp>;
 export type NewEndpoint = Omit<
   Endpoint,
   | 'id' | 'createdAt' | 'updatedAt' | 'consecutiveFailures' | 'lastAttemptAt' | 'disabledReason' | 'disabledAt'
-  | 'previousSecrets' | 'failingSince' | 'circuitState' | 'circuitUntil' | 'circuitSince'
->;
+  | 'previousSecrets' | 'failingSince' | 'circuitState' | 'circuitUntil' | 'circuitSince' | 'filter' | 'channels'
+> & Partial<Pick<Endpoint, 'filter' | 'channels'>>;
 export type EndpointPatch = Partial<Omit<NewEndpoint, 'appId' | 'secret'>>;
 export type NewEventType = Pick<EventType, 'name' | 'description' | 'schema'> & Partial<Pick<EventType, 'examples'>>;
 export type EventTypePatch = Partial<Pick<EventType, 'description' | 'schema' | 'examples' | 'archived'>>;

@@ -269,6 +269,21 @@ describe('herald-webhooks/client against a real server', () => {
     await client.apps.delete('alert-client');
   });
 
+  it('covers filters: an endpoint filter and channels, fan-out, the event page and the explanations', async () => {
+    await client.apps.create({ name: 'Filters', uid: 'filter-client' });
+    const ep = await client.endpoints.create('filter-client', { url: `${receiver.url}/filtered`, filter: { 'data.amount': { $gt: 100 } }, channels: ['team_42'] });
+    expect(ep).toMatchObject({ filter: { 'data.amount': { $gt: 100 } }, channels: ['team_42'] });
+    const big = await client.events.publish('filter-client', { type: 'payment.succeeded', data: { amount: 500 }, channels: ['team_42'] });
+    const small = await client.events.publish('filter-client', { type: 'payment.succeeded', data: { amount: 5 }, channels: ['team_42'] });
+    expect((await client.events.get('filter-client', big.id)).endpointIds).toEqual([ep.id]);
+    expect((await client.events.get('filter-client', small.id)).endpointIds).toEqual([]);
+    const why = await client.endpoints.testFilter('filter-client', ep.id, { eventId: small.id });
+    expect(why).toMatchObject({ matches: false, reasons: [{ path: '/filter/data.amount/$gt' }] });
+    expect(await client.endpoints.testUnsavedFilter({ filter: { type: { $startsWith: 'payment.' } }, event: { type: 'payment.succeeded' } })).toEqual({ matches: true, reasons: [] });
+    await expect(client.endpoints.testUnsavedFilter({ filter: { a: { $gt: [] } }, event: {} })).rejects.toMatchObject({ status: 422, code: 'invalid_filter' });
+    await client.apps.delete('filter-client');
+  });
+
   it('walks more than 250 items across pages, and one page at a time', async () => {
     const app = await client.apps.create({ name: 'Pages' });
     await client.endpoints.create(app.id, { url: `${receiver.url}/pages` });

@@ -39,6 +39,27 @@ for (const backend of backends) {
       expect((await store.getApp('a'))?.id).toBe(appId);
     });
 
+    it('keeps an endpoint\'s filter and channels and an event\'s channels, through the fan-out cache', async () => {
+      expect(await store.getEndpoint(appId, epId)).toMatchObject({ filter: null, channels: null });
+      const filter = { 'data.amount': { $gte: 100 }, $or: [{ 'data.x': 'é' }, { channels: 'vip' }] };
+      await store.updateEndpoint(appId, epId, { filter, channels: ['team_42'] }, Date.now());
+      expect(await store.getEndpoint(appId, epId)).toMatchObject({ filter, channels: ['team_42'] });
+      expect((await store.activeEndpoints(appId))[0]).toMatchObject({ filter, channels: ['team_42'] });
+      await store.updateEndpoint(appId, epId, { description: 'kept' }, Date.now());
+      expect((await store.activeEndpoints(appId))[0]).toMatchObject({ filter, channels: ['team_42'], description: 'kept' });
+      await store.updateEndpoint(appId, epId, { filter: null, channels: null }, Date.now());
+      expect((await store.activeEndpoints(appId))[0]).toMatchObject({ filter: null, channels: null });
+      const now = Date.now();
+      const [withChannels, without] = await store.publish(appId, [
+        { id: 'evt_c1', type: 't', timestamp: now, render: () => '{}', orderingKey: null, idempotencyKey: null, channels: ['team_42', 'vip'], endpointIds: [epId] },
+        { id: 'evt_c2', type: 't', timestamp: now, render: () => '{}', orderingKey: null, idempotencyKey: null, endpointIds: [] },
+      ], now);
+      expect(withChannels.event.channels).toEqual(['team_42', 'vip']);
+      expect(without.event.channels).toEqual([]);
+      expect((await store.getEvent(appId, 'evt_c1'))?.channels).toEqual(['team_42', 'vip']);
+      expect((await store.getEvent(appId, 'evt_c2'))?.channels).toEqual([]);
+    });
+
     it('assigns strictly increasing sequences and returns duplicates instead of re-creating them', async () => {
       const first = await store.publish(appId, [event('a.b', [epId], 'e1'), event('a.b', [epId], 'e2')], Date.now());
       expect(first.map((r) => [r.event.sequence, r.created, r.deliveryIds.length])).toEqual([[1, true, 1], [2, true, 1]]);

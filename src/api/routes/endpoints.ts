@@ -1,6 +1,7 @@
 import type { Static } from '@sinclair/typebox';
 import { endpointUrlProblem } from '../../core/endpoint-url.js';
 import { isRelay, RELAY_URL } from '../../core/relay.js';
+import { compileFilter } from '../../core/filter.js';
 import { RelayHub, type RelayStatus } from '../../relay/hub.js';
 import type { Endpoint } from '../../store/types.js';
 import { generateSecret, isValidSecret } from '../../core/signing.js';
@@ -36,6 +37,9 @@ export function checkEndpoint(ctx: ApiContext, b: Partial<EndpointCreate>, where
       throw new HeraldError('invalid_header', `${where}header '${name}' has a value HTTP can't carry: use visible ASCII characters, spaces and tabs (encode anything else, e.g. percent-encoding)`);
     }
   }
+  // Compiled here only to refuse what can't run (422 invalid_filter with a JSON pointer); the
+  // publisher compiles it again once per endpoint version.
+  if (b.filter) compileFilter(b.filter, '/' + `${where}filter`.replace(/\[(\d+)\]\./g, '/$1/').replace(/\./g, '/'));
   if (b.secret !== undefined && !isValidSecret(b.secret)) {
     throw new HeraldError('invalid_secret', `${where}secret must be whsec_ followed by base64 of 24 to 64 bytes`);
   }
@@ -69,6 +73,10 @@ async function out(ctx: ApiContext, e: Endpoint, withSecret = false) {
 export const normaliseHeaders = (h: Record<string, string> | undefined) =>
   h === undefined ? undefined : Object.fromEntries(Object.entries(h).map(([k, v]) => [k.toLowerCase(), v]));
 
+/** `{}` filters nothing and `[]` channels limit nothing: both stored as null, so fan-out skips them. */
+export const normaliseFilter = (f: Record<string, unknown> | null | undefined) => (f === undefined ? undefined : f === null || Object.keys(f).length === 0 ? null : f);
+export const normaliseChannels = (c: string[] | null | undefined) => (c === undefined ? undefined : c === null || c.length === 0 ? null : [...new Set(c)]);
+
 /** "*" means every type; stored as null. An empty list would read as "none" but has always meant "all": refused. */
 function normaliseEvents(events: string[] | null | undefined): string[] | null | undefined {
   if (events?.length === 0) throw new HeraldError('validation_failed', 'events must not be empty: list the event types to deliver, or ["*"] (or leave events out) for every type');
@@ -88,6 +96,7 @@ export function endpointRoutes(r: Router, ctx: ApiContext): void {
       const app = await loadApp(ctx, req.params.app);
       const ep = await ctx.store.createEndpoint({
         appId: app.id, url: b.type === 'relay' ? RELAY_URL : b.url!, description: b.description ?? null, events: normaliseEvents(b.events) ?? null,
+        filter: normaliseFilter(b.filter) ?? null, channels: normaliseChannels(b.channels) ?? null,
         status: b.status ?? 'active', secret: b.secret ?? generateSecret(), headers: normaliseHeaders(b.headers) ?? {},
         retrySchedule: b.retrySchedule ?? null, timeoutMs: b.timeoutMs ?? null, rateLimit: b.rateLimit ?? null,
         maxInFlight: b.maxInFlight ?? null, disableAfterFailures: b.disableAfterFailures ?? null,
@@ -124,7 +133,7 @@ export function endpointRoutes(r: Router, ctx: ApiContext): void {
       const { app, endpoint: before } = await loadEndpoint(ctx, req.params.app, req.params.ep);
       if (isRelay(before) && b.url !== undefined) throw new HeraldError('invalid_endpoint_url', 'a relay endpoint has no url; create an http endpoint instead');
       const ep = await ctx.store.updateEndpoint(
-        app.id, req.params.ep, { ...b, events: normaliseEvents(b.events), headers: normaliseHeaders(b.headers) }, Date.now(),
+        app.id, req.params.ep, { ...b, events: normaliseEvents(b.events), filter: normaliseFilter(b.filter), channels: normaliseChannels(b.channels), headers: normaliseHeaders(b.headers) }, Date.now(),
       );
       if (!ep) throw notFound('endpoint', req.params.ep);
       if (before.status === 'disabled' && ep.status === 'active') {

@@ -3,7 +3,7 @@ import { Type } from '@sinclair/typebox';
 import { HeraldError, notFound } from '../../errors.js';
 import { loadApp, pageQuery, type ApiContext } from '../context.js';
 import type { Router } from '../router.js';
-import { AppParams, BatchPublishOut, EventBatchIn, EventIn, EventListQuery, EventOut, EventParams, PublishOut, pageOf } from '../schemas.js';
+import { AppParams, BatchPublishOut, EventBatchIn, EventIn, EventDetailOut, EventListQuery, EventOut, EventParams, PublishOut, pageOf } from '../schemas.js';
 import { eventOut, publishOut } from '../wire.js';
 
 function idempotencyKey(header: string | string[] | undefined): string | undefined {
@@ -49,12 +49,20 @@ export function eventRoutes(r: Router, ctx: ApiContext): void {
   });
   r.add({
     method: 'GET', operationId: 'getEvent', access: 'view', url: '/v1/apps/:app/events/:id', tag: 'events', summary: 'Get an event', params: EventParams,
-    response: { status: 200, schema: EventOut },
+    response: { status: 200, schema: EventDetailOut },
     handler: async (req) => {
       const app = await loadApp(ctx, req.params.app);
       const e = await ctx.store.getEvent(app.id, req.params.id);
       if (!e) throw notFound('event', req.params.id);
-      return eventOut(e);
+      // Its deliveries name the endpoints it was fanned out to (at most the app's endpoints, one each).
+      const endpointIds = new Set<string>();
+      for (let iterator: string | undefined, n = 0; n < 20; n++) {
+        const page = await ctx.store.listDeliveries(app.id, { eventId: e.id }, { limit: 250, iterator });
+        for (const d of page.data) endpointIds.add(d.endpointId);
+        if (page.done || !page.iterator) break;
+        iterator = page.iterator;
+      }
+      return { ...eventOut(e), endpointIds: [...endpointIds].sort() };
     },
   });
 }

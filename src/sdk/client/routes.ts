@@ -24,6 +24,8 @@ export const ROUTES = {
   rotateEndpointSecret: ['POST', '/v1/apps/{app}/endpoints/{ep}/secret/rotate'],
   sendTestEvent: ['POST', '/v1/apps/{app}/endpoints/{ep}/test'],
   recoverEndpoint: ['POST', '/v1/apps/{app}/endpoints/{ep}/recover'],
+  testEndpointFilter: ['POST', '/v1/apps/{app}/endpoints/{ep}/filter/test'],
+  testFilter: ['POST', '/v1/filters/test'],
   getEndpointStats: ['GET', '/v1/apps/{app}/endpoints/{ep}/stats'],
   getEndpointTimeseries: ['GET', '/v1/apps/{app}/endpoints/{ep}/stats/timeseries'],
   listEndpointDeliveries: ['GET', '/v1/apps/{app}/endpoints/{ep}/deliveries'],

@@ -92,13 +92,14 @@ export class PostgresQueue extends PostgresConnection {
 
   /** Builds the rows of insertBatch and the results; `busy` grows as the batch takes keys. */
   private insertFresh(fresh: Fresh[], appId: string, now: number, lease: PublishLease | undefined, busy: Set<string>, results: PublishResult[]) {
-    const ev = { ids: [] as string[], types: [] as string[], timestamps: [] as number[], sequences: [] as number[], idempotency_keys: [] as Array<string | null>, ordering_keys: [] as Array<string | null>, bodies: [] as string[], counts: [] as number[] };
+    const ev = { ids: [] as string[], types: [] as string[], timestamps: [] as number[], sequences: [] as number[], idempotency_keys: [] as Array<string | null>, ordering_keys: [] as Array<string | null>, channels: [] as Array<string | null>, bodies: [] as string[], counts: [] as number[] };
     const dl = { delivery_ids: [] as string[], delivery_events: [] as string[], endpoint_ids: [] as string[], next_attempt_ats: [] as number[], lease_owners: [] as Array<string | null> };
     let leasable = lease?.limit ?? 0;
     let due = false;
     for (const { index, event: e, sequence, body } of fresh) {
       ev.ids.push(e.id); ev.types.push(e.type); ev.timestamps.push(e.timestamp); ev.sequences.push(sequence);
       ev.idempotency_keys.push(e.idempotencyKey); ev.ordering_keys.push(e.orderingKey); ev.bodies.push(body);
+      ev.channels.push(e.channels?.length ? JSON.stringify(e.channels) : null);
       ev.counts.push(e.endpointIds.length);
       const leased: number[] = [];
       const deliveryIds = e.endpointIds.map((endpointId, j) => {
@@ -121,7 +122,7 @@ export class PostgresQueue extends PostgresConnection {
         return id;
       });
       results[index] = {
-        event: { id: e.id, appId, type: e.type, timestamp: e.timestamp, sequence, orderingKey: e.orderingKey, body, deliveries: deliveryIds.length, createdAt: now },
+        event: { id: e.id, appId, type: e.type, timestamp: e.timestamp, sequence, orderingKey: e.orderingKey, channels: e.channels ?? [], body, deliveries: deliveryIds.length, createdAt: now },
         created: true,
         deliveryIds,
         leased,

@@ -97,10 +97,10 @@ const TEXT = {
                     updated_at = :now WHERE name = :name RETURNING *`,
 
   // ── endpoints ─────────────────────────────────────────────────────────
-  insertEndpoint: `INSERT INTO endpoints (id, app_id, url, description, events, status, disabled_at, disabled_reason,
+  insertEndpoint: `INSERT INTO endpoints (id, app_id, url, description, events, filter, channels, status, disabled_at, disabled_reason,
                      secret, headers, retry_schedule, timeout_ms, rate_limit, max_in_flight, disable_after_failures,
                      disable_after_seconds, metadata, created_at, updated_at)
-                   VALUES (:id, :app_id, :url, :description, :events, :status, :disabled_at, :disabled_reason,
+                   VALUES (:id, :app_id, :url, :description, :events, :filter, :channels, :status, :disabled_at, :disabled_reason,
                      :secret, :headers, :retry_schedule, :timeout_ms, :rate_limit, :max_in_flight, :disable_after_failures,
                      :disable_after_seconds, :metadata, :now, :now) RETURNING *`,
   endpoint: `SELECT * FROM endpoints WHERE app_id = :app_id AND id = :id`,
@@ -111,6 +111,7 @@ const TEXT = {
                   AND (:status::text IS NULL OR status = :status) ORDER BY id LIMIT :limit`,
   activeEndpoints: `SELECT * FROM endpoints WHERE app_id = :app_id AND status = 'active' ORDER BY id`,
   updateEndpoint: `UPDATE endpoints SET url = :url, description = :description, events = :events, status = :status,
+                     filter = :filter, channels = :channels,
                      disabled_reason = :disabled_reason, disabled_at = :disabled_at, headers = :headers,
                      retry_schedule = :retry_schedule, timeout_ms = :timeout_ms, rate_limit = :rate_limit,
                      max_in_flight = :max_in_flight, disable_after_failures = :disable_after_failures,
@@ -200,11 +201,11 @@ const TEXT = {
   // A batch's events, their deliveries and the app's sequence counter in one statement.
   // Deliveries find their event's pk through the events CTE's RETURNING, joined on the id.
   insertBatch: `WITH ev AS (
-                  INSERT INTO events (app_id, id, type, timestamp, sequence, idempotency_key, ordering_key, body,
+                  INSERT INTO events (app_id, id, type, timestamp, sequence, idempotency_key, ordering_key, channels, body,
                     deliveries, created_at)
                   SELECT :app_id::text, t.*, :now::bigint
                   FROM unnest(:ids::text[], :types::text[], :timestamps::bigint[], :sequences::bigint[],
-                    :idempotency_keys::text[], :ordering_keys::text[], :bodies::text[], :counts::int[]) AS t
+                    :idempotency_keys::text[], :ordering_keys::text[], :channels::text[], :bodies::text[], :counts::int[]) AS t
                   RETURNING pk, id, type, ordering_key, sequence),
                 seq AS (UPDATE apps SET last_sequence = :last_sequence WHERE id = :app_id)
                 INSERT INTO deliveries (id, app_id, endpoint_id, event_pk, event_id, event_type, status,

@@ -115,6 +115,7 @@ export class PostgresStore extends PostgresAlerts implements Store {
     const now = Date.now();
     const { rows } = await this.run('insertEndpoint', {
       id: newId('ep'), app_id: e.appId, url: e.url, description: e.description ?? null, events: jsonOrNull(e.events),
+      filter: jsonOrNull(e.filter ?? null), channels: jsonOrNull(e.channels ?? null),
       status: e.status, disabled_at: e.status === 'disabled' ? now : null,
       disabled_reason: e.status === 'disabled' ? 'manual' : null, secret: this.sealer.seal(e.secret),
       headers: sealHeaders(this.sealer, e.headers ?? {}), retry_schedule: jsonOrNull(e.retrySchedule), timeout_ms: e.timeoutMs ?? null,
@@ -150,6 +151,7 @@ export class PostgresStore extends PostgresAlerts implements Store {
       const updated = await run('updateEndpoint', {
         app_id: appId, id, now, status,
         url: pick('url'), description: pick('description'), events: jsonOrNull(pick('events')),
+        filter: jsonOrNull(pick('filter') ?? null), channels: jsonOrNull(pick('channels') ?? null),
         disabled_reason: disabling ? 'manual' : enabling ? null : cur.disabledReason,
         disabled_at: disabling ? now : enabling ? null : cur.disabledAt,
         headers: sealHeaders(this.sealer, (pick('headers') ?? {}) as Record<string, string>), retry_schedule: jsonOrNull(pick('retrySchedule')),

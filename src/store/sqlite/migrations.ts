@@ -340,4 +340,16 @@ CREATE INDEX alert_outbox_due ON alert_outbox(next_attempt_at) WHERE status = 'p
 CREATE INDEX alert_outbox_rule ON alert_outbox(rule_id);
 `,
   },
+  {
+    version: 6,
+    name: 'filters_and_channels',
+    sql: `
+-- Payload filters and channels (core/filter.ts). An endpoint's filter and channels are JSON,
+-- NULL when it has none; an event's channels are JSON, NULL when published to none. Fan-out
+-- reads them from the endpoint cache keyed on updated_at, never per event.
+ALTER TABLE endpoints ADD COLUMN filter TEXT;
+ALTER TABLE endpoints ADD COLUMN channels TEXT;
+ALTER TABLE events ADD COLUMN channels TEXT;
+`,
+  },
 ];

@@ -57,7 +57,7 @@ export class SqliteQueue extends SqliteConnection {
     const body = e.render(sequence);
     const { lastInsertRowid } = this.s.insertEvent.run({
       app_id: appId, id: e.id, type: e.type, timestamp: e.timestamp, sequence, idempotency_key: e.idempotencyKey,
-      ordering_key: e.orderingKey, body, deliveries: e.endpointIds.length, now,
+      ordering_key: e.orderingKey, channels: e.channels?.length ? JSON.stringify(e.channels) : null, body, deliveries: e.endpointIds.length, now,
     });
     const leased: number[] = [];
     const deliveryIds = e.endpointIds.map((endpointId, j) => {
@@ -74,7 +74,7 @@ export class SqliteQueue extends SqliteConnection {
       return id;
     });
     return {
-      event: { id: e.id, appId, type: e.type, timestamp: e.timestamp, sequence, orderingKey: e.orderingKey, body, deliveries: deliveryIds.length, createdAt: now },
+      event: { id: e.id, appId, type: e.type, timestamp: e.timestamp, sequence, orderingKey: e.orderingKey, channels: e.channels ?? [], body, deliveries: deliveryIds.length, createdAt: now },
       created: true,
       deliveryIds,
       leased,

@@ -37,10 +37,10 @@ export const SQL = {
                     updated_at = @now WHERE name = @name RETURNING *`,
 
   // ── endpoints ─────────────────────────────────────────────────────────
-  insertEndpoint: `INSERT INTO endpoints (id, app_id, url, description, events, status, disabled_at, disabled_reason,
+  insertEndpoint: `INSERT INTO endpoints (id, app_id, url, description, events, filter, channels, status, disabled_at, disabled_reason,
                      secret, headers, retry_schedule, timeout_ms, rate_limit, max_in_flight, disable_after_failures,
                      disable_after_seconds, metadata, created_at, updated_at)
-                   VALUES (@id, @app_id, @url, @description, @events, @status, @disabled_at, @disabled_reason,
+                   VALUES (@id, @app_id, @url, @description, @events, @filter, @channels, @status, @disabled_at, @disabled_reason,
                      @secret, @headers, @retry_schedule, @timeout_ms, @rate_limit, @max_in_flight, @disable_after_failures,
                      @disable_after_seconds, @metadata, @now, @now) RETURNING *`,
   endpoint: `SELECT * FROM endpoints WHERE app_id = @app_id AND id = @id`,
@@ -57,6 +57,7 @@ export const SQL = {
                            consecutive_failures, failing_since, last_attempt_at
                          FROM endpoints WHERE app_id = @app_id AND status = 'active' ORDER BY id`,
   updateEndpoint: `UPDATE endpoints SET url = @url, description = @description, events = @events, status = @status,
+                     filter = @filter, channels = @channels,
                      disabled_reason = @disabled_reason, disabled_at = @disabled_at, headers = @headers,
                      retry_schedule = @retry_schedule, timeout_ms = @timeout_ms, rate_limit = @rate_limit,
                      max_in_flight = @max_in_flight, disable_after_failures = @disable_after_failures,
@@ -116,9 +117,9 @@ export const SQL = {
   // ── events ────────────────────────────────────────────────────────────
   eventById: `SELECT * FROM events WHERE app_id = @app_id AND id = @id`,
   eventByIdempotencyKey: `SELECT * FROM events WHERE app_id = @app_id AND idempotency_key = @key`,
-  insertEvent: `INSERT INTO events (app_id, id, type, timestamp, sequence, idempotency_key, ordering_key, body,
+  insertEvent: `INSERT INTO events (app_id, id, type, timestamp, sequence, idempotency_key, ordering_key, channels, body,
                   deliveries, created_at)
-                VALUES (@app_id, @id, @type, @timestamp, @sequence, @idempotency_key, @ordering_key, @body,
+                VALUES (@app_id, @id, @type, @timestamp, @sequence, @idempotency_key, @ordering_key, @channels, @body,
                   @deliveries, @now)`,
   listEvents: `SELECT * FROM events WHERE app_id = @app_id AND sequence > @after
                AND (@type IS NULL OR type = @type) ORDER BY sequence LIMIT @limit`,

@@ -109,6 +109,7 @@ export class SqliteStore extends SqliteAlerts implements Store {
     const now = Date.now();
     const row = this.s.insertEndpoint.get({
       id: newId('ep'), app_id: e.appId, url: e.url, description: e.description, events: jsonOrNull(e.events),
+      filter: jsonOrNull(e.filter ?? null), channels: jsonOrNull(e.channels ?? null),
       status: e.status, disabled_at: e.status === 'disabled' ? now : null,
       disabled_reason: e.status === 'disabled' ? 'manual' : null, secret: this.sealer.seal(e.secret),
       headers: sealHeaders(this.sealer, e.headers), retry_schedule: jsonOrNull(e.retrySchedule), timeout_ms: e.timeoutMs,
@@ -146,6 +147,7 @@ export class SqliteStore extends SqliteAlerts implements Store {
       const updated = this.s.updateEndpoint.get({
         app_id: appId, id, now, status,
         url: pick('url'), description: pick('description'), events: jsonOrNull(pick('events')),
+        filter: jsonOrNull(pick('filter') ?? null), channels: jsonOrNull(pick('channels') ?? null),
         disabled_reason: disabling ? 'manual' : enabling ? null : cur.disabledReason,
         disabled_at: disabling ? now : enabling ? null : cur.disabledAt,
         headers: sealHeaders(this.sealer, pick('headers') as Record<string, string>), retry_schedule: jsonOrNull(pick('retrySchedule')),

@@ -1,7 +1,7 @@
 import type { PageList } from '../pages.js';
 import type { Transport } from '../transport.js';
 import type {
-  Delivery, DeliveryListQuery, Endpoint, EndpointCreate, EndpointListQuery, EndpointPatch, EndpointStats, Recover, RotateSecret, TestEvent, Timeseries, TimeseriesQuery,
+  Delivery, DeliveryListQuery, Endpoint, EndpointCreate, EndpointFilterTest, FilterTest, FilterTestResult, EndpointListQuery, EndpointPatch, EndpointStats, Recover, RotateSecret, TestEvent, Timeseries, TimeseriesQuery,
 } from '../types.js';
 
 /** Where an app's events go. `create` is the one call (with `secret`) that returns the signing secret. */
@@ -34,6 +34,14 @@ export class Endpoints {
   /** sends a test event to this endpoint only: `webhook.test`, or `body.eventType` with its example or `body.data` */
   test(app: string, ep: string, body?: TestEvent): Promise<{ eventId: string; deliveryId: string }> {
     return this.t.call('sendTestEvent', { params: { app, ep }, body });
+  }
+  /** would this endpoint get the event (an envelope, or a stored event by id)? `reasons` names the first condition that failed */
+  testFilter(app: string, ep: string, body: EndpointFilterTest): Promise<FilterTestResult> {
+    return this.t.call('testEndpointFilter', { params: { app, ep }, body });
+  }
+  /** a filter not yet saved against an envelope; a 422 invalid_filter says what is wrong where */
+  testUnsavedFilter(body: FilterTest): Promise<FilterTestResult> {
+    return this.t.call('testFilter', { params: {}, body });
   }
   /** re-sends every failed delivery created in [since, until) */
   recover(app: string, ep: string, body: Recover): Promise<{ requeued: number }> {

@@ -1,6 +1,6 @@
 import type { PageList } from '../pages.js';
 import type { Transport } from '../transport.js';
-import type { BatchPublished, Event, EventIn, EventListQuery, Published } from '../types.js';
+import type { BatchPublished, Event, EventDetail, EventIn, EventListQuery, Published } from '../types.js';
 
 export interface PublishOptions {
   /**
@@ -33,7 +33,8 @@ export class Events {
   list(app: string, query: EventListQuery = {}): PageList<Event> {
     return this.t.list<Event>('listEvents', { app }, query);
   }
-  get(app: string, id: string): Promise<Event> {
+  /** with `endpointIds`: the endpoints it was fanned out to */
+  get(app: string, id: string): Promise<EventDetail> {
     return this.t.call('getEvent', { params: { app, id }, retry: true });
   }
 }
