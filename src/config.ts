@@ -58,6 +58,11 @@ export interface HeraldConfig {
   maxConnectionsPerClient: number;
   /** failed authentications per minute per client address before it gets 429 (burst: a third of it) */
   authFailuresPerMinute: number;
+  /**
+   * Behind a reverse proxy: which peers' X-Forwarded-For to believe for the client address
+   * (rate limits, the auth-failure throttle). false = none (the socket's address); true = any.
+   */
+  trustProxy: boolean | string[];
   /** origins allowed to show the customer portal in an <iframe> (CSP frame-ancestors); empty = none */
   portalFrameAncestors: string[];
   /** how often relay sockets are pinged; a listener that missed one ping is dropped (so within 2×) */
@@ -185,6 +190,7 @@ export function loadConfig(env: Env = process.env, overrides: ConfigOverrides = 
     authFailuresPerMinute: int(env, 'HERALD_AUTH_FAILURES_PER_MINUTE', 30, 1, 1_000_000),
     relayPingMs: int(env, 'HERALD_RELAY_PING_MS', 10_000, 100, 300_000),
     portalFrameAncestors: frameAncestors(env.HERALD_PORTAL_FRAME_ANCESTORS ?? ''),
+    trustProxy: trustProxy(env.HERALD_TRUST_PROXY),
     alertIntervalMs: int(env, 'HERALD_ALERT_INTERVAL_MS', 15_000, 50, 3_600_000),
     smtpUrl: smtpUrl(env.HERALD_SMTP_URL),
     alertFrom: alertFrom(env.HERALD_ALERT_FROM),
@@ -199,6 +205,18 @@ function httpTimeouts(env: Env): HeraldConfig['http'] {
   // Node refuses a headers timeout longer than the whole request's.
   if (headersTimeoutMs > requestTimeoutMs) throw new ConfigError('HERALD_HTTP_HEADERS_TIMEOUT_MS must not exceed HERALD_HTTP_REQUEST_TIMEOUT_MS');
   return { headersTimeoutMs, requestTimeoutMs, keepAliveTimeoutMs: int(env, 'HERALD_HTTP_KEEPALIVE_TIMEOUT_MS', 10_000, 100, 600_000) };
+}
+
+/** `true`/`1` (every peer), or addresses and CIDRs of the proxies, comma-separated. */
+function trustProxy(value: string | undefined): boolean | string[] {
+  const v = (value ?? '').trim();
+  if (v === '' || v === '0' || v === 'false') return false;
+  if (v === '1' || v === 'true') return true;
+  const list = v.split(/[\s,]+/).filter(Boolean);
+  for (const a of list) {
+    if (!/^[0-9a-fA-F:.]+(\/\d{1,3})?$/.test(a)) throw new ConfigError(`HERALD_TRUST_PROXY has ${JSON.stringify(a)}: expected true, or proxy addresses/CIDRs like 10.0.0.0/8, comma-separated`);
+  }
+  return list;
 }
 
 /** Origins only (scheme://host[:port], `*` allowed as the leftmost label): they go verbatim into a CSP header. */

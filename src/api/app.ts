@@ -136,6 +136,7 @@ export function buildApi(ctx: ApiContext, options: { logger: Logger; apiKey: str
     // Path parameters as long as what the API accepts (uids and event-type names up to 256).
     routerOptions: { maxParamLength: 300 },
     return503OnClosing: true,
+    trustProxy: ctx.config.trustProxy,
     // Fastify's answers to a bad URL or an overlong path segment, and Node's to a bad request, in our error shape.
     frameworkErrors: (err: FastifyError, _req: FastifyRequest, reply: FastifyReply) =>
       sendError(reply, toHeraldError(err) ?? new HeraldError('internal_error', 'internal error')),
@@ -159,6 +160,11 @@ export function buildApi(ctx: ApiContext, options: { logger: Logger; apiKey: str
   fastify.addHook('onRequest', authenticate(ctx.store, options.apiKey));
   fastify.addHook('onRequest', managementRateLimit(ctx.config.apiRateLimit));
   fastify.addHook('onResponse', authFailures.record);
+
+  // API answers are never cached: a session's CSRF token, secrets, a delivery log that moves.
+  fastify.addHook('onSend', async (req, reply) => {
+    if (req.url.startsWith('/v1/') && !reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
+  });
 
   fastify.setValidatorCompiler(validatorCompiler());
   // JSON only: a text/plain body is refused (415) like a form, not parsed into a string the

@@ -43,12 +43,6 @@ class Buckets {
 }
 
 /**
- * Failed authentications cost a token of the client address's bucket (`perMinute` sustained,
- * a third of it as a burst); with none left, every authenticated route answers 429 for that
- * address, right or wrong key, until it refills. Guessing a key online then takes
- * `perMinute` guesses a minute instead of thousands a second.
- */
-/**
  * 401s that are no guess: a session cookie that expired or was signed out (a browser left open
  * answers several of them at once on its next load, and must not lock its owner out of signing
  * in again; the cookie is 256 random bits, nothing to guess).
@@ -56,17 +50,29 @@ class Buckets {
 const notGuesses = new WeakSet<FastifyRequest>();
 export const notAGuess = (req: FastifyRequest): void => void notGuesses.add(req);
 
-/** Routes that take a key: all but the public ones, and of those the sign-in, which takes one in its body. */
-const guarded = (req: FastifyRequest): boolean => {
+/**
+ * Requests that present a key to check: a Bearer header on any authenticated route, or the
+ * sign-in (its key or portal token is in the body). A browser speaking with its session cookie
+ * presents none, so a throttled address's signed-in users keep working.
+ */
+const presentsKey = (req: FastifyRequest): boolean => {
   const config = req.routeOptions.config as { auth?: boolean; throttleAuth?: boolean };
-  return config.auth !== false || config.throttleAuth === true;
+  return config.throttleAuth === true || (config.auth !== false && req.headers.authorization !== undefined);
 };
 
+/**
+ * Failed authentications cost a token of the client address's bucket (`perMinute` sustained,
+ * a third of it as a burst); with none left, every request presenting a key from that address
+ * answers 429, right or wrong key, until it refills: looking at the key would tell a guesser
+ * which guess was right. Guessing a key online then takes `perMinute` guesses a minute instead
+ * of thousands a second. The address is the socket's, or behind a proxy the client's as the
+ * proxy says (HERALD_TRUST_PROXY): without that, everyone behind the proxy shares one bucket.
+ */
 export function authFailureThrottle(perMinute: number) {
   const buckets = new Buckets(perMinute / 60, Math.max(3, Math.floor(perMinute / 3)));
   return {
     check: async (req: FastifyRequest, reply: FastifyReply): Promise<void> => {
-      if (!guarded(req)) return;
+      if (!presentsKey(req)) return;
       const wait = buckets.get(req.ip)?.waitSeconds() ?? 0;
       if (wait <= 0) return;
       const retryAfter = Math.max(1, Math.ceil(wait));
@@ -74,7 +80,7 @@ export function authFailureThrottle(perMinute: number) {
       throw new HeraldError('rate_limited', `too many failed authentications from this address; retry after ${retryAfter} s`);
     },
     record: async (req: FastifyRequest, reply: FastifyReply): Promise<void> => {
-      if (reply.statusCode === 401 && guarded(req) && !notGuesses.has(req)) buckets.take(req.ip);
+      if (reply.statusCode === 401 && presentsKey(req) && !notGuesses.has(req)) buckets.take(req.ip);
     },
   };
 }

@@ -119,16 +119,32 @@ export function authenticate(store: Store, apiKey: string): (req: FastifyRequest
  * works where third-party cookies are blocked: the cookie is then kept per embedding site.
  */
 export function setSessionCookie(reply: FastifyReply, kind: 'operator' | 'portal', value: string, expiresAt: number, o: { secure: boolean; framed: boolean }): void {
-  const framed = kind === 'portal' && o.framed;
-  reply.header('set-cookie', stringifySetCookie(COOKIES[kind], value, {
-    httpOnly: true, path: '/', secure: o.secure || framed, sameSite: framed ? 'none' : 'strict', partitioned: framed || undefined,
-    maxAge: Math.max(1, Math.round((expiresAt - Date.now()) / 1000)),
-  }));
+  reply.header('set-cookie', stringifySetCookie(COOKIES[kind], value, { ...attributes(kind, o), maxAge: Math.max(1, Math.round((expiresAt - Date.now()) / 1000)) }));
 }
 
-export function clearSessionCookie(reply: FastifyReply, kind: 'operator' | 'portal'): void {
-  reply.header('set-cookie', stringifySetCookie(COOKIES[kind], '', { httpOnly: true, path: '/', maxAge: 0 }));
+/** Cleared with the attributes it was set with: a partitioned cookie is only replaced by a partitioned one. */
+export function clearSessionCookie(reply: FastifyReply, kind: 'operator' | 'portal', o: { secure: boolean; framed: boolean }): void {
+  reply.header('set-cookie', stringifySetCookie(COOKIES[kind], '', { ...attributes(kind, o), maxAge: 0 }));
 }
+
+function attributes(kind: 'operator' | 'portal', o: { secure: boolean; framed: boolean }) {
+  const framed = kind === 'portal' && o.framed;
+  return { httpOnly: true, path: '/', secure: o.secure || framed, sameSite: framed ? ('none' as const) : ('strict' as const), partitioned: framed || undefined };
+}
+
+/**
+ * Whether the request may read the values of endpoints' custom headers. They often carry a
+ * receiver's credentials (`Authorization: Bearer …`) and are sealed at rest: a view-only portal
+ * session sees their names, not their values; whoever may edit the endpoint sees them.
+ */
+export function readsHeaderValues(req: FastifyRequest): boolean {
+  const p = req.principal;
+  return !p || p.kind === 'operator' || p.session.capabilities.includes('manage_endpoints');
+}
+
+export const HIDDEN_VALUE = '(hidden)';
+export const hideValues = (headers: Record<string, string>): Record<string, string> =>
+  Object.fromEntries(Object.keys(headers).map((k) => [k, HIDDEN_VALUE]));
 
 /** Capabilities as given, `view` always among them, in a stable order. */
 export function normaliseCapabilities(given: readonly Capability[] | undefined): Capability[] {

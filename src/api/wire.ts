@@ -1,4 +1,5 @@
 import { isRelay } from '../core/relay.js';
+import { hideValues } from './sessions.js';
 import type { RelayStatus } from '../relay/hub.js';
 import type { Held } from './held.js';
 import type { InboundRequest, Source } from '../store/inbound.js';
@@ -22,12 +23,12 @@ export const eventTypeOut = (t: EventType) => ({
  * The secret is shown on create and by GET …/secret only. A relay endpoint says whether a
  * listener is connected (`relay`, from the process's RelayHub; null for HTTP endpoints).
  */
-export const endpointOut = (e: Endpoint, withSecret = false, relay: RelayStatus | null = null) => ({
+export const endpointOut = (e: Endpoint, withSecret = false, relay: RelayStatus | null = null, hideHeaders = false) => ({
   id: e.id, appId: e.appId, type: isRelay(e) ? ('relay' as const) : ('http' as const), url: e.url,
   relay: isRelay(e) ? { connected: relay?.connected ?? false, listeners: relay?.listeners ?? 0, since: isoOrNull(relay?.since ?? null) } : null,
   description: e.description, events: e.events ?? ['*'], filter: e.filter, channels: e.channels, status: e.status,
   disabledReason: e.disabledReason, disabledAt: isoOrNull(e.disabledAt), ...(withSecret ? { secret: e.secret } : {}),
-  headers: e.headers, retrySchedule: e.retrySchedule, timeoutMs: e.timeoutMs, rateLimit: e.rateLimit,
+  headers: hideHeaders ? hideValues(e.headers) : e.headers, retrySchedule: e.retrySchedule, timeoutMs: e.timeoutMs, rateLimit: e.rateLimit,
   maxInFlight: e.maxInFlight, disableAfterFailures: e.disableAfterFailures, disableAfterSeconds: e.disableAfterSeconds,
   metadata: e.metadata, consecutiveFailures: e.consecutiveFailures, failingSince: isoOrNull(e.failingSince),
   circuitState: e.circuitState, createdAt: iso(e.createdAt), updatedAt: iso(e.updatedAt),

@@ -31,6 +31,7 @@ export const toAlertRule = (r: Row, sealer: Sealer): AlertRule => {
     lastTransitionAt: num(r.last_transition_at),
     lastNotifiedAt: num(r.last_notified_at),
     lastValue: num(r.last_value),
+    createdBy: r.created_by === 'portal' ? 'portal' : 'operator',
     createdAt: Number(r.created_at),
     updatedAt: Number(r.updated_at),
   };

@@ -49,11 +49,13 @@ export interface AlertRule {
   lastNotifiedAt: number | null;
   /** the value of the last evaluation that changed something */
   lastValue: number | null;
+  /** set with the API key or the console ('operator'), or by a customer in the portal */
+  createdBy: 'operator' | 'portal';
   createdAt: number;
   updatedAt: number;
 }
 
-export type NewAlertRule = Pick<AlertRule, 'name' | 'appId' | 'endpointId' | 'sourceId' | 'condition' | 'channels' | 'repeatSeconds' | 'enabled'>;
+export type NewAlertRule = Pick<AlertRule, 'name' | 'appId' | 'endpointId' | 'sourceId' | 'condition' | 'channels' | 'repeatSeconds' | 'enabled' | 'createdBy'>;
 export type AlertRulePatch = Partial<Pick<AlertRule, 'name' | 'condition' | 'channels' | 'repeatSeconds' | 'enabled'>>;
 
 export type AlertKind = 'firing' | 'resolved' | 'reminder';

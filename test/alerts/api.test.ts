@@ -135,6 +135,27 @@ for (const target of targets) {
       expect((await manager('GET', '/v1/apps/other/alert-rules')).status).toBe(403);
       expect((await manager('GET', '/v1/alert-rules')).status).toBe(403);
       expect((await manager('DELETE', `/v1/apps/acme/alert-rules/${made.body.id}`)).status).toBe(204);
+
+      // The operator's rule on this app: the portal sees it without its channels, and can't change it.
+      const secretSlack = `${receiver.url}/slack/T000/B000/SECRET`;
+      const ops = await t.api('POST', '/v1/apps/acme/alert-rules', { name: 'ops', condition: { metric: 'endpoint_disabled' }, channels: [{ type: 'slack', url: secretSlack }] });
+      expect(ops.body).toMatchObject({ createdBy: 'operator', channels: [{ type: 'slack', url: secretSlack }] });
+      const seen = await viewer('GET', `/v1/apps/acme/alert-rules/${ops.body.id}`);
+      expect(seen.body).toMatchObject({ createdBy: 'operator', channels: [] });
+      expect(JSON.stringify((await viewer('GET', '/v1/apps/acme/alert-rules')).body)).not.toContain('SECRET');
+      for (const [method, body] of [['PATCH', { name: 'renamed' }], ['DELETE', undefined]] as const) {
+        const res = await manager(method, `/v1/apps/acme/alert-rules/${ops.body.id}`, body);
+        expect([res.status, res.body.error.code], method).toEqual([403, 'forbidden']);
+      }
+      expect((await t.api('GET', `/v1/apps/acme/alert-rules/${ops.body.id}`)).body.name).toBe('ops');
+
+      // What a customer sets makes Herald send on its own: reminders no faster than 5 min, 20 rules an app.
+      const rule = (i: number, repeatSeconds?: number) => ({ name: `r${i}`, condition: { metric: 'endpoint_disabled' }, channels: [slack()], ...(repeatSeconds ? { repeatSeconds } : {}) });
+      expect((await manager('POST', '/v1/apps/acme/alert-rules', rule(0, 10))).status).toBe(422);
+      for (let i = 0; i < 20; i++) expect((await manager('POST', '/v1/apps/acme/alert-rules', rule(i, 300))).status).toBe(201);
+      const over = await manager('POST', '/v1/apps/acme/alert-rules', rule(20));
+      expect([over.status, over.body.error.code]).toEqual([409, 'conflict']);
+      expect((await t.api('POST', '/v1/apps/acme/alert-rules', rule(21))).status).toBe(201);
     });
   });
 }

@@ -13,7 +13,7 @@ const ep = (id: string, o: Partial<AlertEndpointState> = {}): AlertEndpointState
 const rule = (condition: Partial<AlertRule['condition']>, o: Partial<AlertRule> = {}): AlertRule => ({
   id: 'alr_1', name: 'r', appId: 'app_1', endpointId: 'ep_a', sourceId: null,
   condition: { metric: 'success_rate', op: '<', threshold: 95, windowSeconds: 300, minAttempts: null, olderThanSeconds: null, ...condition },
-  channels: [], repeatSeconds: null, enabled: true, state: 'ok', lastTransitionAt: null, lastNotifiedAt: null, lastValue: null,
+  channels: [], repeatSeconds: null, enabled: true, state: 'ok', lastTransitionAt: null, lastNotifiedAt: null, lastValue: null, createdBy: 'operator',
   createdAt: 0, updatedAt: 0, ...o,
 });
 const since = NOW - 300_000;

@@ -88,6 +88,8 @@ for (const target of targets) {
       });
       expect(Date.parse(s.body.expiresAt)).toBe(Date.parse(l.expiresAt));
       expect(b.setCookie).toMatch(/^herald_portal=hs_[\w-]{43}; Max-Age=\d+; Path=\/; HttpOnly; SameSite=Strict$/);
+      const res = await fetch(`${t.url}/v1/session`, { headers: { cookie: b.cookie } });
+      expect(res.headers.get('cache-control')).toBe('no-store');
       // The database holds neither the token nor the cookie, only their hashes.
       expect(await t.herald.store.getSession(sha256(b.cookie.split('=')[1]), Date.now())).toMatchObject({ kind: 'portal', appId: app.id });
       expect(await t.herald.store.getSession(b.cookie.split('=')[1], Date.now())).toBeNull();
@@ -175,6 +177,24 @@ for (const target of targets) {
       expect((await t.api('GET', `/v1/apps/${app.id}/endpoints/${ep.id}`)).status).toBe(200);
     });
 
+    it('a view-only session sees the names of custom headers, not their values (they carry receivers\' credentials)', async () => {
+      const made = (await t.api('POST', `/v1/apps/${app.id}/endpoints`, { url: `${receiver.url}/with-auth`, headers: { authorization: 'Bearer receiver-secret' } })).body;
+      const sent = await t.api('POST', `/v1/apps/${app.id}/endpoints/${made.id}/test`);
+      const delivered = await eventually(async () => {
+        const d = (await t.api('GET', `/v1/apps/${app.id}/deliveries/${sent.body.deliveryId}`)).body;
+        return d.status === 'success' && d;
+      });
+      expect(delivered.request.headers.authorization).toBe('Bearer receiver-secret');
+      const viewer = await portal(['view']);
+      expect((await viewer.call('GET', `/v1/apps/${app.id}/endpoints/${made.id}`)).body.headers).toEqual({ authorization: '(hidden)' });
+      const listed = (await viewer.call('GET', `/v1/apps/${app.id}/endpoints`)).body.data.find((e: any) => e.id === made.id);
+      expect(listed.headers).toEqual({ authorization: '(hidden)' });
+      expect((await viewer.call('GET', `/v1/apps/${app.id}/deliveries/${sent.body.deliveryId}`)).body.request.headers.authorization).toBe('(hidden)');
+      // Whoever may edit the endpoint sees them, as the operator does.
+      const editor = await portal(['manage_endpoints']);
+      expect((await editor.call('GET', `/v1/apps/${app.id}/endpoints/${made.id}`)).body.headers).toEqual({ authorization: 'Bearer receiver-secret' });
+    });
+
     it('changes made with the cookie need the CSRF token; reads do not', async () => {
       const b = await portal();
       const csrf = b.csrf;
@@ -228,7 +248,7 @@ for (const target of targets) {
       expect((await asConsole.call('GET', '/v1/session')).body.kind).toBe('operator');
 
       expect((await b.call('DELETE', '/v1/session')).status).toBe(204);
-      expect(b.setCookie).toMatch(/^herald_console=; Max-Age=0/);
+      expect(b.setCookie).toMatch(/^herald_console=; Max-Age=0; Path=\/; HttpOnly; SameSite=Strict$/);
       b.cookie = both.cookie.split('; ')[0];
       expect((await b.call('GET', '/v1/apps')).status).toBe(401);
     });
@@ -259,6 +279,19 @@ describe('guessing the API key at sign-in', () => {
     // Portal tokens are 256-bit random: guessing them is hopeless, but their failures count too.
     expect((await new Browser(t).open('hpt_guess')).status).toBe(429);
   });
+
+  it('leaves alone the signed-in browsers of a throttled address (they present no key), and behind a trusted proxy tells clients apart', async () => {
+    const t = await f.herald({ HERALD_AUTH_FAILURES_PER_MINUTE: '6', HERALD_TRUST_PROXY: '127.0.0.1' });
+    const console_ = new Browser(t, 'console');
+    expect((await console_.call('POST', '/v1/sessions', { apiKey: API_KEY })).status).toBe(201);
+    const guess = (from: string) => fetch(`${t.url}/v1/apps`, { headers: { authorization: 'Bearer wrong-key', 'x-forwarded-for': from } });
+    for (let i = 0; i < 3; i++) expect((await guess('203.0.113.7')).status).toBe(401);
+    expect((await guess('203.0.113.7')).status).toBe(429);
+    // Another client behind the same proxy keeps its own bucket; the browser with a session keeps working.
+    expect((await fetch(`${t.url}/v1/apps`, { headers: { authorization: `Bearer ${API_KEY}`, 'x-forwarded-for': '198.51.100.9' } })).status).toBe(200);
+    expect((await console_.call('GET', '/v1/apps', undefined, { 'x-forwarded-for': '203.0.113.7' })).status).toBe(200);
+    expect((await fetch(`${t.url}/v1/apps`, { headers: { authorization: `Bearer ${API_KEY}`, 'x-forwarded-for': '203.0.113.7' } })).status).toBe(429);
+  });
 });
 
 describe('a portal that may be framed', () => {
@@ -270,6 +303,10 @@ describe('a portal that may be framed', () => {
     const b = new Browser(t);
     await b.open(token);
     expect(b.setCookie).toMatch(/; Path=\/; HttpOnly; Secure; Partitioned; SameSite=None$/);
+    const signedIn = b.cookie;
+    expect((await b.call('DELETE', '/v1/session')).status).toBe(204);
+    expect(b.setCookie).toBe('herald_portal=; Max-Age=0; Path=/; HttpOnly; Secure; Partitioned; SameSite=None');
+    b.cookie = signedIn;
     // The console is never framed: its cookie stays Strict.
     await b.call('POST', '/v1/sessions', { apiKey: API_KEY });
     expect(b.setCookie).toMatch(/SameSite=Strict$/);

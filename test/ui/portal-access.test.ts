@@ -68,21 +68,37 @@ describe.skipIf(!hasChromium)('customer portal access', () => {
     await again.context.close();
   }, 30_000);
 
-  it("the portal wears the product's brand: the app's theme, with the link's query on top", async () => {
-    await t.api('PATCH', `/v1/apps/${app}`, { portal: { productName: 'Acme Hooks', primaryColor: '#0f766e' } });
+  it("the portal wears the product's brand: the app's name and logo, with only the link's colour and dark mode on top", async () => {
+    const logo = 'https://cdn.example.com/acme-logo.svg';
+    await t.api('PATCH', `/v1/apps/${app}`, { portal: { productName: 'Acme Hooks', primaryColor: '#0f766e', logoUrl: logo } });
     const { page, context, external } = await openPage(browser, t.url);
+    // The app's logo, served here so no request leaves the test (a page route wins over openPage's context route).
+    let logoLoads = 0;
+    await page.route(logo, (route) => {
+      logoLoads++;
+      return route.fulfill({ contentType: 'image/svg+xml', body: '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><rect width="32" height="32" rx="6" fill="#0f766e"/></svg>' });
+    });
     const link = await portalLink(t, app);
     const [base, fragment] = link.split('#');
-    await page.goto(`${base}?dark=1&primaryColor=%23e11d48&logoUrl=javascript:alert(1)#${fragment}`);
+    // A crafted link: a phishing name and a tracking-pixel logo in the query, on the real portal origin.
+    const crafted = { name: 'Support: call +1 555 0100', logo: 'https://evil.example/x.png' };
+    const query = new URLSearchParams({ dark: '1', primaryColor: '#e11d48', productName: crafted.name, logoUrl: crafted.logo });
+    await page.goto(`${base}?${query}#${fragment}`);
     await page.getByRole('heading', { name: 'Endpoints', exact: true }).waitFor();
-    await page.getByText('Acme Hooks', { exact: true }).waitFor();
+    // The layout shows up with the session's theme, so by now the brand is final.
+    expect(await page.getByText(crafted.name).count()).toBe(0);
+    expect(await page.locator('.brand-name').textContent()).toBe('Acme Hooks');
+    expect(await page.locator('img.logo').getAttribute('src')).toBe(logo);
+    expect(await page.locator('img.logo').getAttribute('alt')).toBe('Acme Hooks');
+    expect(await page.locator(`img[src="${crafted.logo}"]`).count()).toBe(0);
+    expect(await page.title()).toBe('Acme Hooks · Webhooks');
     const look = await page.evaluate(() => ({
       primary: document.documentElement.style.getPropertyValue('--primary'),
       theme: document.documentElement.dataset.theme,
       bg: getComputedStyle(document.documentElement).backgroundColor,
     }));
     expect(look).toEqual({ primary: '#e11d48', theme: 'dark', bg: 'rgb(15, 17, 21)' });
-    expect(await page.locator('img.logo').count()).toBe(0); // javascript: is no logo
+    expect(logoLoads).toBeGreaterThan(0);
     await shot(page, 'portal-dark-branded');
     // Keyboard only: Tab reaches "Add endpoint", Enter opens the form.
     await page.keyboard.press('Tab');
@@ -94,7 +110,17 @@ describe.skipIf(!hasChromium)('customer portal access', () => {
     expect(focused).toBe('Add endpoint');
     await page.keyboard.press('Enter');
     await page.getByLabel('Endpoint URL').waitFor();
-    expect(external).toEqual([]);
+    // A reload keeps the link's colour and dark mode for this tab; a name or logo an older version kept there is dropped.
+    expect(JSON.parse(await page.evaluate(() => sessionStorage.getItem('herald.portal.theme') ?? 'null'))).toEqual({ primaryColor: '#e11d48', darkMode: true });
+    await page.evaluate((c) => sessionStorage.setItem('herald.portal.theme', JSON.stringify({ primaryColor: '#e11d48', darkMode: true, productName: c.name, logoUrl: c.logo })), crafted);
+    await page.goto(base);
+    await page.getByRole('heading', { name: 'Endpoints', exact: true }).waitFor();
+    expect(await page.getByText(crafted.name).count()).toBe(0);
+    expect(await page.locator('.brand-name').textContent()).toBe('Acme Hooks');
+    expect(await page.locator(`img[src="${crafted.logo}"]`).count()).toBe(0);
+    expect(await page.locator('img.logo').getAttribute('src')).toBe(logo);
+    expect(await page.evaluate(() => [document.documentElement.style.getPropertyValue('--primary'), document.documentElement.dataset.theme])).toEqual(['#e11d48', 'dark']);
+    expect(external).toEqual([]); // never a request to the crafted logo (nor anywhere else)
     await context.close();
     await t.api('PATCH', `/v1/apps/${app}`, { portal: null });
   }, 30_000);

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { fillBuckets } from '../../ui/src/utils/buckets.js';
 import { groupEventTypes, normalizeSubscriptions } from '../../ui/src/utils/events.js';
 import { duration, percent, prettyJson, shortId } from '../../ui/src/utils/format.js';
-import { cleanTheme, contrastText, mergeTheme, themeFromQuery, validColor, validLogoUrl } from '../../ui/src/utils/theme.js';
+import { cleanTheme, contrastText, linkTheme, mergeTheme, themeFromQuery, validColor, validLogoUrl } from '../../ui/src/utils/theme.js';
 import { relativeTime } from '../../ui/src/utils/time.js';
 
 /** The UI's pure helpers. */
@@ -35,12 +35,16 @@ describe('UI helpers', () => {
     for (const bad of ['red', '#4f46e5;background:url(x)', 'rgb(1,2,3)', '#12345', 'expression(alert(1))']) expect(validColor(bad), bad).toBe(false);
     expect(validLogoUrl('https://cdn.example.com/logo.svg')).toBe(true);
     for (const bad of ['javascript:alert(1)', 'http://example.com/x.png', 'data:image/svg+xml,<svg onload=alert(1)>', '//example.com/x.png']) expect(validLogoUrl(bad), bad).toBe(false);
-    expect(themeFromQuery('?primaryColor=%23e11d48&dark=1&productName=Acme&logoUrl=javascript:alert(1)')).toEqual({
-      primaryColor: '#e11d48', darkMode: true, productName: 'Acme',
+    // A link sets colour and dark mode only: name and logo come from the app's settings, never a crafted URL.
+    expect(themeFromQuery('?primaryColor=%23e11d48&dark=1&productName=Acme&logoUrl=https://evil.example/x.png')).toEqual({
+      primaryColor: '#e11d48', darkMode: true,
     });
+    expect(themeFromQuery('?primaryColor=red&logoUrl=javascript:alert(1)')).toEqual({});
     expect(themeFromQuery('?dark=0').darkMode).toBe(false);
     expect(cleanTheme({ primaryColor: 'red', logoUrl: 'https://x.example/l.png', darkMode: 'yes' })).toEqual({ logoUrl: 'https://x.example/l.png' });
     expect(mergeTheme({ productName: 'App', primaryColor: '#000000' }, { primaryColor: '#ffffff' })).toEqual({ productName: 'App', primaryColor: '#ffffff' });
+    expect(linkTheme({ productName: 'Evil', logoUrl: 'https://evil.example/x.png', primaryColor: '#ffffff', darkMode: false })).toEqual({ primaryColor: '#ffffff', darkMode: false });
+    expect(mergeTheme({ productName: 'App', logoUrl: 'https://x.example/l.png' }, { productName: 'Evil', logoUrl: 'https://evil.example/x.png' } as never)).toEqual({ productName: 'App', logoUrl: 'https://x.example/l.png' });
     expect(contrastText('#ffffff')).toBe('#000000');
     expect(contrastText('#1e1b4b')).toBe('#ffffff');
   });

@@ -1,23 +1,24 @@
 import { render } from 'preact';
 import { HeraldApiError, setCsrfToken } from './api/client';
-import { sessions, type PortalTheme, type Session } from './api/resources';
+import { sessions, type Session } from './api/resources';
 import { ConsoleApp, PortalApp, type PortalBoot } from './App';
 import { FACE } from './router';
 import { takeTokenFromUrl } from './scenes/PortalEntry/PortalEntry';
 import './styles.css';
-import { applyTheme, cleanTheme, mergeTheme, themeFromQuery } from './utils/theme';
+import { applyTheme, linkTheme, mergeTheme, themeFromQuery, type LinkTheme } from './utils/theme';
 
 const root = document.getElementById('app')!;
 
 if (FACE === 'portal') {
   // First thing: the one-time token leaves the address bar (and so history) before anything else runs.
   const token = takeTokenFromUrl();
-  // The URL's theme (?primaryColor=…) wins over the app's; kept for this tab's later reloads.
+  // The URL's colour and dark mode (?primaryColor=…&dark=1) win over the app's; kept for this tab's later reloads.
+  // Name and logo never come from the URL (anyone can craft a link): only from the app's settings (session.theme).
   const KEY = 'herald.portal.theme';
-  let override: PortalTheme = themeFromQuery(location.search);
+  let override: LinkTheme = themeFromQuery(location.search);
   try {
     if (Object.keys(override).length > 0) sessionStorage.setItem(KEY, JSON.stringify(override));
-    else override = cleanTheme(JSON.parse(sessionStorage.getItem(KEY) ?? 'null'));
+    else override = linkTheme(JSON.parse(sessionStorage.getItem(KEY) ?? 'null'));
   } catch {
     /* storage disabled (third-party iframe): the URL's theme only */
   }

@@ -58,6 +58,14 @@ const ADDRESS = /^[^\s@<>()",;:\\[\]]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(
  * them, but not at email addresses: Herald would send mail from the operator's server to
  * anyone a customer names. Email channels are set up with the API key.
  */
+const PORTAL_MAX_RULES = 20;
+const PORTAL_MIN_REPEAT_SECONDS = 300;
+
+/** The operator's rules on a customer's app are theirs: the portal reads them (without channels) but can't change them. */
+function refuseOperatorRule(rule: AlertRule): void {
+  if (rule.createdBy === 'operator') throw new HeraldError('forbidden', 'this alert rule was set by the operator: it can be changed with the API key only');
+}
+
 function refuseEmail(channels: AlertChannelIn[]): void {
   if (channels.some((c) => c.type === 'email')) {
     throw new HeraldError('forbidden', 'email alerts are set up by the operator (with the API key); a portal session can add Slack and webhook channels', { channel: 'email' });
@@ -161,11 +169,13 @@ async function dropEndpoints(ctx: ApiContext, ids: string[]): Promise<void> {
   for (const id of ids) await ctx.store.deleteEndpoint(ALERTS_APP_ID, id).catch(() => undefined);
 }
 
-export function ruleOut(rule: AlertRule, secrets: Map<string, string> = new Map()) {
+/** A portal session reads the operator's rules on its app without their channels (Slack URLs are credentials, addresses the operator's). */
+export function ruleOut(rule: AlertRule, secrets: Map<string, string> = new Map(), byPortal = false) {
+  const hidden = byPortal && rule.createdBy === 'operator';
   return {
     id: rule.id, name: rule.name, appId: rule.appId, endpointId: rule.endpointId, sourceId: rule.sourceId,
-    condition: rule.condition,
-    channels: rule.channels.map((c) => (c.type === 'webhook'
+    condition: rule.condition, createdBy: rule.createdBy,
+    channels: hidden ? [] : rule.channels.map((c) => (c.type === 'webhook'
       ? { ...c, appId: ALERTS_APP_ID, ...(secrets.has(c.endpointId) ? { secret: secrets.get(c.endpointId)! } : {}) }
       : c)),
     repeatSeconds: rule.repeatSeconds, enabled: rule.enabled, state: rule.state,
@@ -185,12 +195,21 @@ export function alertRoutes(r: Router, ctx: ApiContext): void {
   const create = async (body: AlertRuleCreate, app: App | null, byPortal = false) => {
     const condition = normaliseCondition(body.condition);
     checkChannels(ctx, body.channels);
-    if (byPortal) refuseEmail(body.channels);
+    if (byPortal) {
+      refuseEmail(body.channels);
+      // What a customer sets makes Herald send requests unprompted: bounded per app, and no faster than every 5 min.
+      if (body.repeatSeconds != null && body.repeatSeconds < PORTAL_MIN_REPEAT_SECONDS) {
+        throw new HeraldError('invalid_alert_rule', `repeatSeconds must be at least ${PORTAL_MIN_REPEAT_SECONDS} in the portal`);
+      }
+      const existing = await ctx.store.listAlertRules({ limit: 250, appId: app!.id });
+      if (existing.data.filter((x) => x.createdBy === 'portal').length >= PORTAL_MAX_RULES) throw new HeraldError('conflict', `an app has at most ${PORTAL_MAX_RULES} alert rules set in the portal: delete one first`);
+    }
     const scope = await resolveScope(ctx, condition.metric, body, app);
     const { channels, secrets, created } = await materialise(ctx, body.channels, [], body.name);
     try {
       const rule = await ctx.store.createAlertRule({
         name: body.name, ...scope, condition, channels, repeatSeconds: body.repeatSeconds ?? null, enabled: body.enabled ?? true,
+        createdBy: byPortal ? 'portal' : 'operator',
       }, Date.now());
       return ruleOut(rule, secrets);
     } catch (err) {
@@ -201,6 +220,12 @@ export function alertRoutes(r: Router, ctx: ApiContext): void {
 
   const update = async (id: string, body: AlertRulePatch, app: App | null, byPortal = false) => {
     const current = await load(id, app);
+    if (byPortal) {
+      refuseOperatorRule(current);
+      if (body.repeatSeconds != null && body.repeatSeconds < PORTAL_MIN_REPEAT_SECONDS) {
+        throw new HeraldError('invalid_alert_rule', `repeatSeconds must be at least ${PORTAL_MIN_REPEAT_SECONDS} in the portal`);
+      }
+    }
     const patch: StorePatch = { name: body.name, repeatSeconds: body.repeatSeconds, enabled: body.enabled };
     if (body.condition) {
       patch.condition = normaliseCondition(body.condition);
@@ -297,13 +322,13 @@ export function alertRoutes(r: Router, ctx: ApiContext): void {
     handler: async (req) => {
       const app = await loadApp(ctx, req.params.app);
       const page = await ctx.store.listAlertRules({ ...pageQuery(req), appId: app.id });
-      return { ...page, data: page.data.map((x) => ruleOut(x)) };
+      return { ...page, data: page.data.map((x) => ruleOut(x, undefined, req.principal?.kind === 'portal')) };
     },
   });
   r.add({
     method: 'GET', operationId: 'getAppAlertRule', access: 'view', url: `${appBase}/:id`, tag: 'alerts', summary: 'Get an alert rule of this app',
     params: AppAlertRuleParams, response: { status: 200, schema: AlertRuleOut },
-    handler: async (req) => ruleOut(await load(req.params.id, await loadApp(ctx, req.params.app))),
+    handler: async (req) => ruleOut(await load(req.params.id, await loadApp(ctx, req.params.app)), undefined, req.principal?.kind === 'portal'),
   });
   r.add({
     method: 'PATCH', operationId: 'updateAppAlertRule', access: 'manage_endpoints', url: `${appBase}/:id`, tag: 'alerts',
@@ -315,7 +340,9 @@ export function alertRoutes(r: Router, ctx: ApiContext): void {
     method: 'DELETE', operationId: 'deleteAppAlertRule', access: 'manage_endpoints', url: `${appBase}/:id`, tag: 'alerts',
     summary: 'Delete an alert rule of this app and its webhook channels', params: AppAlertRuleParams, response: { status: 204 },
     handler: async (req, reply) => {
-      await remove(req.params.id, await loadApp(ctx, req.params.app));
+      const app = await loadApp(ctx, req.params.app);
+      if (req.principal?.kind === 'portal') refuseOperatorRule(await load(req.params.id, app));
+      await remove(req.params.id, app);
       return reply.status(204).send();
     },
   });

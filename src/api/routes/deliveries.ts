@@ -6,6 +6,7 @@ import { loadApp, pageQuery, type ApiContext } from '../context.js';
 import type { Router } from '../router.js';
 import { AppParams, DeliveryDetailOut, DeliveryListQuery, DeliveryOut, DeliveryParams, RetryOut, pageOf } from '../schemas.js';
 import { heldReasons } from '../held.js';
+import { HIDDEN_VALUE, readsHeaderValues } from '../sessions.js';
 import { attemptOut, deliveryOut } from '../wire.js';
 
 /** The delivery log: one delivery per event × endpoint, with every attempt. */
@@ -35,7 +36,9 @@ export function deliveryRoutes(r: Router, ctx: ApiContext): void {
       if (event && endpoint && !app.sourceId) {
         const last = found.attempts.at(-1);
         const claimed = { ...d, oneShot: false, body: event.body, headers: null, endpoint, profile: app.signatureProfile };
-        request = { url: endpoint.url, headers: shownHeaders(claimed, last?.number ?? 1, Math.floor((last?.startedAt ?? Date.now()) / 1000)), body: event.body };
+        const headers = shownHeaders(claimed, last?.number ?? 1, Math.floor((last?.startedAt ?? Date.now()) / 1000));
+        if (!readsHeaderValues(req)) for (const name of Object.keys(endpoint.headers)) headers[name] = HIDDEN_VALUE;
+        request = { url: endpoint.url, headers, body: event.body };
       }
       return { ...deliveryOut(d, held(d)), attempts: found.attempts.map(attemptOut), request };
     },

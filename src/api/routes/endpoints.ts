@@ -14,6 +14,7 @@ import {
   RecoverBody, RecoverOut, RotateBody, SecretOut, StatsOut, TestBody, TestOut, pageOf,
 } from '../schemas.js';
 import { heldReasons } from '../held.js';
+import { readsHeaderValues } from '../sessions.js';
 import { TimeseriesOut, TimeseriesQuery } from '../portal-schemas.js';
 import { deliveryOut, endpointOut, statsOut } from '../wire.js';
 import { Type } from '@sinclair/typebox';
@@ -65,8 +66,8 @@ async function relayStatuses(ctx: ApiContext, endpoints: Endpoint[]): Promise<Ma
   return out;
 }
 
-async function out(ctx: ApiContext, e: Endpoint, withSecret = false) {
-  return endpointOut(e, withSecret, (await relayStatuses(ctx, [e])).get(e.id) ?? null);
+async function out(ctx: ApiContext, e: Endpoint, withSecret = false, hideHeaders = false) {
+  return endpointOut(e, withSecret, (await relayStatuses(ctx, [e])).get(e.id) ?? null, hideHeaders);
 }
 
 /** Header names are case-insensitive: stored lower-case so Herald's own always override. */
@@ -112,7 +113,7 @@ export function endpointRoutes(r: Router, ctx: ApiContext): void {
       const app = await loadApp(ctx, req.params.app);
       const page = await ctx.store.listEndpoints(app.id, { ...pageQuery(req), status: req.query.status });
       const relays = await relayStatuses(ctx, page.data);
-      return { ...page, data: page.data.map((e) => endpointOut(e, false, relays.get(e.id) ?? null)) };
+      return { ...page, data: page.data.map((e) => endpointOut(e, false, relays.get(e.id) ?? null, !readsHeaderValues(req))) };
     },
   });
   r.add({
@@ -120,7 +121,7 @@ export function endpointRoutes(r: Router, ctx: ApiContext): void {
     response: { status: 200, schema: EndpointOut },
     handler: async (req) => {
       const { endpoint } = await loadEndpoint(ctx, req.params.app, req.params.ep);
-      return out(ctx, endpoint);
+      return out(ctx, endpoint, false, !readsHeaderValues(req));
     },
   });
   r.add({

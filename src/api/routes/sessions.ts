@@ -75,7 +75,7 @@ export function sessionRoutes(r: Router, ctx: ApiContext, apiKey: string): void 
       const p = req.principal!;
       if (p.session && p.cookie) {
         await ctx.store.deleteSession(hashSecret(p.cookie));
-        clearSessionCookie(reply, p.kind);
+        clearSessionCookie(reply, p.kind, cookieOptions(req));
       }
       return reply.status(204).send();
     },

@@ -21,7 +21,7 @@ export class PostgresAlerts extends PostgresInbound implements AlertStore {
     const { rows } = await this.run('insertAlertRule', {
       id: newId('alr', now), name: r.name, app_id: r.appId, endpoint_id: r.endpointId, source_id: r.sourceId,
       condition: JSON.stringify(r.condition), channels: sealChannels(this.sealer, r.channels), repeat_seconds: r.repeatSeconds,
-      enabled: r.enabled, now,
+      enabled: r.enabled, created_by: r.createdBy, now,
     });
     return toAlertRule(rows[0], this.sealer);
   }

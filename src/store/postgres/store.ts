@@ -284,6 +284,8 @@ export class PostgresStore extends PostgresAlerts implements Store {
       const { rows } = await run('redeemPortalToken', { token_hash: tokenHash, now });
       if (!rows[0]) return null;
       const session = toUiSession({ ...rows[0], kind: 'portal', created_at: now });
+      // A product may hand out a link per page view and never use the console: sessions are purged here too.
+      await run('purgeSessions', { now });
       await run('insertSession', this.sessionColumns(sessionHash, session));
       return session;
     });

@@ -16,7 +16,7 @@ export class SqliteAlerts extends SqliteInbound implements AlertStore {
     const row = this.s.insertAlertRule.get({
       id: newId('alr', now), name: r.name, app_id: r.appId, endpoint_id: r.endpointId, source_id: r.sourceId,
       condition: JSON.stringify(r.condition), channels: sealChannels(this.sealer, r.channels), repeat_seconds: r.repeatSeconds,
-      enabled: r.enabled ? 1 : 0, now,
+      enabled: r.enabled ? 1 : 0, created_by: r.createdBy, now,
     });
     return toAlertRule(row as Row, this.sealer);
   }

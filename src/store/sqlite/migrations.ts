@@ -352,4 +352,14 @@ ALTER TABLE endpoints ADD COLUMN channels TEXT;
 ALTER TABLE events ADD COLUMN channels TEXT;
 `,
   },
+  {
+    version: 7,
+    name: 'alert rules: who made them',
+    sql: `
+-- A rule set by the operator (API key, console) on a customer's app is shown to the customer's
+-- portal without its channels (Slack URLs are credentials, addresses are the operator's) and
+-- can't be changed from there.
+ALTER TABLE alert_rules ADD COLUMN created_by TEXT NOT NULL DEFAULT 'operator';
+`,
+  },
 ];

@@ -283,9 +283,9 @@ export const SQL = {
                      AND waiting = 0 AND app_pending = 0 LIMIT @limit)`,
   // ── alerts ────────────────────────────────────────────────────────────
   insertAlertRule: `INSERT INTO alert_rules (id, name, app_id, endpoint_id, source_id, condition, channels, repeat_seconds, enabled,
-                      created_at, updated_at)
+                      created_by, created_at, updated_at)
                     VALUES (@id, @name, @app_id, @endpoint_id, @source_id, @condition, @channels, @repeat_seconds, @enabled,
-                      @now, @now) RETURNING *`,
+                      @created_by, @now, @now) RETURNING *`,
   alertRule: `SELECT * FROM alert_rules WHERE id = @id`,
   listAlertRules: `SELECT * FROM alert_rules WHERE id > @after AND (@app_id IS NULL OR app_id = @app_id) ORDER BY id LIMIT @limit`,
   // A changed condition (or a rule switched off) starts again from ok, silently (@reset).

@@ -269,6 +269,8 @@ export class SqliteStore extends SqliteAlerts implements Store {
       const t = this.s.redeemPortalToken.get({ token_hash: tokenHash, now }) as Row | undefined;
       if (!t) return null;
       const session = toUiSession({ ...t, kind: 'portal', created_at: now });
+      // A product may hand out a link per page view and never use the console: sessions are purged here too.
+      this.s.purgeSessions.run({ now });
       this.insertSession(sessionHash, session);
       return session;
     }).immediate();

@@ -32,21 +32,35 @@ export function cleanTheme(t: Partial<Record<keyof PortalTheme, unknown>> | null
   return out;
 }
 
-/** ?primaryColor=%23…&dark=1&productName=…&logoUrl=https://… of the portal URL. */
-export function themeFromQuery(search: string): PortalTheme {
+/**
+ * What a portal link may set: colour and dark mode only. The product name and logo come only from the app's own
+ * settings (session.theme): a URL anyone can craft must not rebrand the portal on a trusted origin (phishing) or
+ * load an image from anywhere (a tracking pixel).
+ */
+export type LinkTheme = Pick<PortalTheme, 'primaryColor' | 'darkMode'>;
+
+/** The parts of `t` a link may set, valid ones only (also for what an older tab kept in sessionStorage). */
+export function linkTheme(t: Partial<Record<keyof PortalTheme, unknown>> | null | undefined): LinkTheme {
+  const { primaryColor, darkMode } = cleanTheme(t);
+  const out: LinkTheme = {};
+  if (primaryColor !== undefined) out.primaryColor = primaryColor;
+  if (darkMode !== undefined) out.darkMode = darkMode;
+  return out;
+}
+
+/** ?primaryColor=%23…&dark=1 of the portal URL; any productName/logoUrl there is ignored. */
+export function themeFromQuery(search: string): LinkTheme {
   const q = new URLSearchParams(search);
   const dark = q.get('dark') ?? q.get('darkMode');
-  return cleanTheme({
-    productName: q.get('productName') ?? undefined,
+  return linkTheme({
     primaryColor: q.get('primaryColor') ?? undefined,
-    logoUrl: q.get('logoUrl') ?? undefined,
     darkMode: dark === null ? undefined : dark === '1' || dark === 'true',
   });
 }
 
-/** The app's theme with the URL's on top. */
-export function mergeTheme(base: PortalTheme | null | undefined, override: PortalTheme): PortalTheme {
-  return { ...cleanTheme(base), ...override };
+/** The app's theme with the link's colour and dark mode on top (never its name or logo). */
+export function mergeTheme(base: PortalTheme | null | undefined, override: LinkTheme): PortalTheme {
+  return { ...cleanTheme(base), ...linkTheme(override) };
 }
 
 function rgb(hex: string): [number, number, number] {
