@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // Herald benchmark: raw signed-POST ceiling, Herald end-to-end throughput (1 and 50
-// endpoints), publish→delivery latency at a steady rate, memory while a million
-// deliveries wait on a dead endpoint, and fairness (healthy endpoints' latency next to one
-// that hangs). See bench/README.md. Entry point of `npm run bench`.
+// endpoints, and 50 endpoints with payload filters against 25 without), publish→delivery
+// latency at a steady rate, memory while a million deliveries wait on a dead endpoint, and
+// fairness (healthy endpoints' latency next to one that hangs). See bench/README.md. Entry point of `npm run bench`.
 import { mkdirSync, writeFileSync, existsSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { cpus } from 'node:os';
@@ -18,8 +18,9 @@ const HELP = `usage: node bench/run.mjs [options]      (npm run bench -- [option
   --quick               short smoke run (1 run, small N, 5 s latency phase, 100k waiting deliveries,
                         15 s fairness runs)
   --runs N              repetitions of each throughput scenario, median reported (default 3; --quick 1)
-  --only LIST           comma-separated subset of: ceiling,b1,b2,latency,fairness,memory
-  --events N            deliveries per throughput run (default 50000; --quick 5000)
+  --only LIST           comma-separated subset of: ceiling,b1,b2,b2f,latency,fairness,memory
+  --events N            deliveries per throughput run (default 50000; --quick 5000); b2f's two
+                        runs make as many as b2, 25 per event
   --mem-events N        events published for the memory scenario (default 1000000; --quick 100000)
   --latency-seconds S   length of the steady-rate phase of (c) (default 15; --quick 5)
   --fairness-seconds S  length of each of the two steady-rate runs of (e) (default 20; --quick 15)
@@ -34,7 +35,9 @@ const HELP = `usage: node bench/run.mjs [options]      (npm run bench -- [option
 // half is left out because it includes heap and SQLite page-cache warm-up).
 // Fairness: with one endpoint of 50 hanging, the healthy endpoints' p99 publish→delivery
 // latency may be at most twice that of the same run with all 50 healthy.
-const TARGETS = { pctOfCeiling: 50, p99Ms: 25, flatSlopeMBPerMin: 6, growthMBPer100k: 5, fairnessRatio: 2 };
+// Filters (issue 12): 50 endpoints with a 5-condition filter each, 25 of them matching, must
+// keep ≥ 90 % of the deliveries/s and of the publish rate of 25 endpoints without filters.
+const TARGETS = { pctOfCeiling: 50, p99Ms: 25, flatSlopeMBPerMin: 6, growthMBPer100k: 5, fairnessRatio: 2, filterPctOfUnfiltered: 90 };
 
 // ── configuration ────────────────────────────────────────────────────────
 let opts;
@@ -70,9 +73,12 @@ const cfg = {
 };
 // 50 endpoints × events = deliveries: round to a whole number of events per endpoint
 cfg.deliveries50 = Math.max(cfg.fanout, Math.round(cfg.deliveries / cfg.fanout) * cfg.fanout);
+// (b2f): of the 50 filtered endpoints, this many match every event; the unfiltered reference
+// has this many endpoints. Both make cfg.deliveries50 deliveries, from deliveries50 / 25 events.
+cfg.filterMatching = cfg.fanout / 2;
 const wanted = (s) => !cfg.only || cfg.only.includes(s);
 for (const s of cfg.only ?? []) {
-  if (!['ceiling', 'b1', 'b2', 'latency', 'fairness', 'memory'].includes(s)) {
+  if (!['ceiling', 'b1', 'b2', 'b2f', 'latency', 'fairness', 'memory'].includes(s)) {
     process.stderr.write(`bench: unknown scenario '${s}' in --only\n`);
     process.exit(2);
   }
@@ -95,6 +101,22 @@ function payload(i, sentAt) {
     customer: { id: `cus_${i % 997}`, email: `customer${i % 997}@example.com` },
     items: 1 + (i % 5),
     sentAt,
+  };
+}
+
+/**
+ * (b2f) The filter of a filtered endpoint: five conditions on fields of payload(). A filter is
+ * an AND of its keys, tested in order, that stops at the first false one: the first four hold
+ * for every event, the fifth for `matching` endpoints only, so an endpoint that does not match
+ * still tests all five (the most a 5-condition filter costs).
+ */
+function fiveConditionFilter(matching) {
+  return {
+    'data.amount': { $gte: 100 },
+    'data.currency': { $in: ['EUR', 'USD'] },
+    'data.customer.email': { $endsWith: '@example.com' },
+    'data.items': { $lte: 5 },
+    'data.customer.id': { $startsWith: matching ? 'cus_' : 'acct_' },
   };
 }
 
@@ -280,18 +302,23 @@ async function publishSteady(herald, appId, total, { t0, tWarm, event }) {
   return { apiLat, ...loop };
 }
 
-// ── (b1)/(b2) Herald end to end ──────────────────────────────────────────
-async function heraldThroughput(receiver, { endpoints, deliveries, label }) {
+// ── (b1)/(b2)/(b2f) Herald end to end ────────────────────────────────────
+/**
+ * `endpoints` endpoints at /ep/<j>; with `filter`, endpoint j gets `filter(j)` and the first
+ * `matching` of them match every event (the others none), so an event makes `matching`
+ * deliveries and `deliveries / matching` events are published.
+ */
+async function heraldThroughput(receiver, { endpoints, deliveries, label, filter = null, matching = endpoints }) {
   const herald = await startHerald({ label, env: cfg.heraldEnv });
   try {
     const app = await herald.createApp(`bench ${label}`);
     const secrets = {};
     for (let j = 0; j < endpoints; j++) {
       const path = `/ep/${j}`;
-      const ep = await herald.createEndpoint(app.id, { url: receiver.origin + path });
+      const ep = await herald.createEndpoint(app.id, { url: receiver.origin + path, ...(filter ? { filter: filter(j) } : {}) });
       secrets[path] = ep.secret;
     }
-    const events = deliveries / endpoints;
+    const events = deliveries / matching;
     receiver.reset();
     receiver.setSecrets(secrets);
     const reached = receiver.arm(deliveries);
@@ -313,6 +340,7 @@ async function heraldThroughput(receiver, { endpoints, deliveries, label }) {
       const rcpu = cpuSeconds(receiver.pid) - rcpu0;
       await sleep(1000); // let stray duplicates or retries show up, and the last results be written
       const st = await receiver.stats();
+      if (st.paths !== matching) throw new Error(`${label}: deliveries reached ${st.paths} endpoints, expected ${matching}`);
       const m = await herald.metrics();
       const out = {
         deliveriesPerSec: round(deliveries / seconds, 0),
@@ -321,6 +349,9 @@ async function heraldThroughput(receiver, { endpoints, deliveries, label }) {
         publishSeconds: round(pub.seconds, 3),
         ingestEventsPerSec: round(events / pub.seconds, 0),
         ingestDeliveriesPerSec: round(deliveries / pub.seconds, 0),
+        events,
+        endpoints,
+        matchingEndpoints: matching,
         requests: st.total,
         duplicates: st.duplicates,
         perEndpointMin: st.minPerPath,
@@ -717,6 +748,50 @@ async function memory() {
   }
 }
 
+// ── (b2f) filtered against unfiltered ────────────────────────────────────
+/**
+ * (b2f)'s figures against its reference (25 endpoints, no filter): same events, same 25
+ * deliveries per event, same deliveries, so deliveries/s and events/s compare directly; per
+ * event and per delivery are the same ratio here. Judged on the ratio of the medians; the
+ * ratio within each run (filtered and reference ran back to back) is shown beside it. Against
+ * (b2) (50 unfiltered endpoints, 50 deliveries per event) only for information.
+ */
+function filterComparison(r) {
+  const f = r.herald50f.runs;
+  const ref = r.herald25.runs;
+  const pct = (a, b) => (a && b ? round((a / b) * 100, 1) : null);
+  const med = (xs, key) => median(xs.map((x) => x[key]));
+  const perRun = (key) => f.map((x) => ({ run: x.run, pct: pct(x[key], ref.find((y) => y.run === x.run)?.[key]) })).filter((x) => x.pct !== null);
+  const out = {
+    filteredEndpoints: cfg.fanout,
+    matchingEndpoints: cfg.filterMatching,
+    referenceEndpoints: cfg.filterMatching,
+    conditionsPerFilter: Object.keys(fiveConditionFilter(true)).length,
+    events: cfg.deliveries50 / cfg.filterMatching,
+    deliveries: cfg.deliveries50,
+    filtered: { deliveriesPerSec: med(f, 'deliveriesPerSec'), ingestEventsPerSec: med(f, 'ingestEventsPerSec'), ingestDeliveriesPerSec: med(f, 'ingestDeliveriesPerSec') },
+    reference: { deliveriesPerSec: med(ref, 'deliveriesPerSec'), ingestEventsPerSec: med(ref, 'ingestEventsPerSec'), ingestDeliveriesPerSec: med(ref, 'ingestDeliveriesPerSec') },
+    deliveriesPctOfReference: null,
+    ingestPctOfReference: null,
+    deliveriesPctPerRun: perRun('deliveriesPerSec'),
+    ingestPctPerRun: perRun('ingestEventsPerSec'),
+    vsB2: null,
+  };
+  out.deliveriesPctOfReference = pct(out.filtered.deliveriesPerSec, out.reference.deliveriesPerSec);
+  out.ingestPctOfReference = pct(out.filtered.ingestEventsPerSec, out.reference.ingestEventsPerSec);
+  out.deliveriesPass = out.deliveriesPctOfReference === null ? null : out.deliveriesPctOfReference >= TARGETS.filterPctOfUnfiltered;
+  out.ingestPass = out.ingestPctOfReference === null ? null : out.ingestPctOfReference >= TARGETS.filterPctOfUnfiltered;
+  const b2 = r.herald50.runs;
+  if (b2.length && f.length) {
+    out.vsB2 = {
+      deliveriesPct: pct(out.filtered.deliveriesPerSec, med(b2, 'deliveriesPerSec')),
+      ingestEventsPct: pct(out.filtered.ingestEventsPerSec, med(b2, 'ingestEventsPerSec')),
+      ingestDeliveriesPct: pct(out.filtered.ingestDeliveriesPerSec, med(b2, 'ingestDeliveriesPerSec')),
+    };
+  }
+  return out;
+}
+
 // ── main ─────────────────────────────────────────────────────────────────
 async function attempt(name, fn) {
   try {
@@ -773,12 +848,16 @@ async function main() {
     ceiling: { runs: [] },
     herald1: { runs: [] },
     herald50: { runs: [] },
+    // (b2f): 50 filtered endpoints (25 match), and its reference, 25 endpoints without filters
+    herald50f: { runs: [] },
+    herald25: { runs: [] },
+    filters: null,
     latency: null,
     fairness: null,
     memory: null,
   };
   try {
-    // Interleaved (a, b1, b2, a, b1, b2, …) so that each scenario sees the same noise.
+    // Interleaved (a, b1, b2, b2f, a, b1, b2, b2f, …) so that each scenario sees the same noise.
     for (let run = 1; run <= cfg.runs; run++) {
       if (wanted('ceiling')) {
         const r = await attempt(`ceiling run ${run}`, () => rawCeiling(receiver, run));
@@ -799,6 +878,22 @@ async function main() {
         if (r) {
           results.herald50.runs.push(r);
           log(`(b2) Herald ${cfg.fanout} endpoints run ${run}/${cfg.runs}: ${fmtInt(r.deliveriesPerSec)} deliveries/s (${r.seconds} s; publish ${r.publishSeconds} s; Herald CPU ${r.heraldCpuPct}%, other load ${r.otherCpuPct}%, dup ${r.duplicates})`);
+        }
+      }
+      if (wanted('b2f')) {
+        // The filtered run and its unfiltered reference back to back, in turn first, so that
+        // neither always runs on a machine warmed (or disturbed) by the other.
+        const k = cfg.filterMatching;
+        const pair = [
+          ['herald50f', `b2f run ${run}`, { endpoints: cfg.fanout, matching: k, filter: (j) => fiveConditionFilter(j < k) }, `${cfg.fanout} filtered endpoints (${k} match)`],
+          ['herald25', `b2f-ref run ${run}`, { endpoints: k }, `${k} endpoints, no filter`],
+        ];
+        for (const [key, label, shape, what] of run % 2 ? pair : pair.reverse()) {
+          const r = await attempt(label, () => heraldThroughput(receiver, { ...shape, deliveries: cfg.deliveries50, label }));
+          if (r) {
+            results[key].runs.push({ run, ...r });
+            log(`(b2f) Herald ${what} run ${run}/${cfg.runs}: ${fmtInt(r.deliveriesPerSec)} deliveries/s (${r.seconds} s; publish ${r.publishSeconds} s, ${fmtInt(r.ingestEventsPerSec)} events/s; Herald CPU ${r.heraldCpuPct}%, other load ${r.otherCpuPct}%, dup ${r.duplicates})`);
+          }
         }
       }
     }
@@ -826,6 +921,7 @@ async function main() {
   results.herald50.median = h50;
   results.herald1.pctOfCeiling = ceiling && h1 ? round((h1 / ceiling) * 100, 1) : null;
   results.herald50.pctOfCeiling = ceiling && h50 ? round((h50 / ceiling) * 100, 1) : null;
+  if (wanted('b2f')) results.filters = filterComparison(results);
   results.targets = TARGETS;
   results.heraldNotes = heraldNotes.filter((n) => n.logProblems.count > 0 || !n.stop.graceful);
   results.failures = failures;
@@ -868,6 +964,27 @@ function printTable(r) {
     row('     duplicates / failed attempts (all runs)', `${fmtInt(dups)} / ${fmtInt(retries)}`);
     row('     publish (ingest) rate, median', `${fmtInt(median(h.runs.map((x) => x.ingestEventsPerSec)))} events/s = ${fmtInt(median(h.runs.map((x) => x.ingestDeliveriesPerSec)))} deliveries/s`);
   }
+  const fc = r.filters;
+  if (fc && r.herald50f.runs.length && r.herald25.runs.length) {
+    const [hf, h25] = [r.herald50f, r.herald25];
+    const ratios = (xs) => (xs.length > 1 ? `  [runs: ${xs.map((x) => fmt(x.pct)).join(', ')} %]` : '');
+    row(`(b2f) Herald, ${fc.filteredEndpoints} endpoints × ${fc.conditionsPerFilter}-condition filter, ${fc.matchingEndpoints} match, × ${fmtInt(fc.events)} events`,
+      `${fmtInt(fc.filtered.deliveriesPerSec)} deliveries/s${runsOf(hf.runs, 'deliveriesPerSec')}`);
+    row(`     reference: ${fc.referenceEndpoints} endpoints, no filter, × ${fmtInt(fc.events)} events`, `${fmtInt(fc.reference.deliveriesPerSec)} deliveries/s${runsOf(h25.runs, 'deliveriesPerSec')}`);
+    row(`     deliveries/s, filtered ÷ reference (${fc.matchingEndpoints} deliveries per event in both)`, `${fmt(fc.deliveriesPctOfReference)} %${ratios(fc.deliveriesPctPerRun)}`,
+      `≥ ${TARGETS.filterPctOfUnfiltered} %`, verdict(fc.deliveriesPass));
+    row('     publish (ingest) rate, filtered / reference, median', `${fmtInt(fc.filtered.ingestEventsPerSec)} / ${fmtInt(fc.reference.ingestEventsPerSec)} events/s` +
+      ` = ${fmtInt(fc.filtered.ingestDeliveriesPerSec)} / ${fmtInt(fc.reference.ingestDeliveriesPerSec)} deliveries/s`);
+    row('     events/s accepted, filtered ÷ reference (= per delivery)', `${fmt(fc.ingestPctOfReference)} %${ratios(fc.ingestPctPerRun)}`,
+      `≥ ${TARGETS.filterPctOfUnfiltered} %`, verdict(fc.ingestPass));
+    if (fc.vsB2) {
+      row(`     vs (b2), ${cfg.fanout} deliveries per event: not judged`,
+        `deliveries/s ${fmt(fc.vsB2.deliveriesPct)} %; ingest per event ${fmt(fc.vsB2.ingestEventsPct)} %, per delivery ${fmt(fc.vsB2.ingestDeliveriesPct)} %`);
+    }
+    const dups = [...hf.runs, ...h25.runs].reduce((a, x) => a + x.duplicates, 0);
+    const retries = [...hf.runs, ...h25.runs].reduce((a, x) => a + (x.metricsAfter?.retry ?? 0) + (x.metricsAfter?.failed ?? 0), 0);
+    row('     duplicates / failed attempts (all runs, both)', `${fmtInt(dups)} / ${fmtInt(retries)}`);
+  } else row('(b2f) Herald, filtered endpoints', missing('b2f'));
   const l = r.latency;
   if (l) {
     row(`(c) publish→delivery latency @ ${fmtInt(l.rate)} ev/s, p50 / p99`, `${fmt(l.p50, 2)} / ${fmt(l.p99, 2)} ms`, `p99 ≤ ${TARGETS.p99Ms} ms`, verdict(l.p99 <= TARGETS.p99Ms));
@@ -919,8 +1036,8 @@ function printTable(r) {
   } else row('(e) fairness', missing('fairness'));
   const one = (x) => (x ? [x] : []);
   const fr = f ? [f.allHealthy, f.oneHanging] : [];
-  row("noise: other processes' CPU, % of one CPU", `(a) ${loads(c.runs)}  (b1) ${loads(r.herald1.runs)}  (b2) ${loads(r.herald50.runs)}  (c) ${loads(one(l))}  (d) ${loads(one(m))}  (e) ${loads(fr)}`);
-  row('       hypervisor steal, % of one CPU', `(a) ${loads(c.runs, 'stealPct')}  (b1) ${loads(r.herald1.runs, 'stealPct')}  (b2) ${loads(r.herald50.runs, 'stealPct')}  (c) ${loads(one(l), 'stealPct')}  (d) ${loads(one(m), 'stealPct')}  (e) ${loads(fr, 'stealPct')}`);
+  row("noise: other processes' CPU, % of one CPU", `(a) ${loads(c.runs)}  (b1) ${loads(r.herald1.runs)}  (b2) ${loads(r.herald50.runs)}  (b2f) ${loads(r.herald50f.runs)} ref ${loads(r.herald25.runs)}  (c) ${loads(one(l))}  (d) ${loads(one(m))}  (e) ${loads(fr)}`);
+  row('       hypervisor steal, % of one CPU', `(a) ${loads(c.runs, 'stealPct')}  (b1) ${loads(r.herald1.runs, 'stealPct')}  (b2) ${loads(r.herald50.runs, 'stealPct')}  (b2f) ${loads(r.herald50f.runs, 'stealPct')} ref ${loads(r.herald25.runs, 'stealPct')}  (c) ${loads(one(l), 'stealPct')}  (d) ${loads(one(m), 'stealPct')}  (e) ${loads(fr, 'stealPct')}`);
 
   const w = [0, 1, 2].map((i) => Math.max(...rows.map((x) => x[i].length)));
   const line = (x) => `${x[0].padEnd(w[0])}  ${x[1].padEnd(w[1])}  ${x[2].padEnd(w[2])}  ${x[3]}`.trimEnd();
