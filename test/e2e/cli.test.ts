@@ -31,6 +31,12 @@ describe('herald CLI', () => {
     expect(first.output()).toContain(`curl -s -X POST http://127.0.0.1:${port}/v1/apps`);
     const res = await fetch(`http://127.0.0.1:${port}/v1/apps`, { headers: { authorization: `Bearer ${key}` } });
     expect(res.status).toBe(200);
+    // Where the dashboard is, and that it is there: the built web app, under its CSP.
+    expect(first.output()).toContain(`Dashboard: http://127.0.0.1:${port}/ui/ (sign in with the API key)`);
+    const page = await fetch(`http://127.0.0.1:${port}/ui/`);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toMatch(/<script type="module"[^>]* src="\/ui\/assets\/index-[\w-]+\.js"/);
+    expect(page.headers.get('content-security-policy')).toContain("script-src 'self'");
     first.child.kill('SIGTERM');
     expect(await first.exited).toBe(0);
 
