@@ -119,12 +119,15 @@ export class Publisher {
       }
       const channels = input.channels?.length ? [...new Set(input.channels)] : [];
       let envelope: FilterEnvelope | undefined;
+      let shared: Map<string, unknown[]> | undefined;
       const endpointIds: string[] = [];
       for (const e of endpoints) {
         if (!subscribes(e.events, input.type) || !sharesChannel(e.channels, channels)) continue;
         if (e.filter) {
           envelope ??= { id, type: input.type, timestamp: new Date(timestamp).toISOString(), data: input.data, channels };
-          if (!this.filterOf(e)(envelope)) continue;
+          // The endpoints' filters share what they find at each path of this event.
+          shared ??= new Map();
+          if (!this.filterOf(e)(envelope, shared)) continue;
         }
         endpointIds.push(e.id);
       }

@@ -36,7 +36,12 @@ export interface FilterReason {
 }
 
 export interface CompiledFilter {
-  (doc: unknown): boolean;
+  /**
+   * `shared`: the values found at each path of this doc, for the filters of many endpoints to
+   * share (fan-out gives each event a fresh Map): a path is walked once per event, not once per
+   * endpoint. Only ever pass a Map made for this very doc.
+   */
+  (doc: unknown, shared?: Map<string, unknown[]>): boolean;
   /** `reasons` names the first condition that failed (for `$or`, the first of every branch) */
   explain(doc: unknown): { matches: boolean; reasons: FilterReason[] };
 }
@@ -128,6 +133,9 @@ interface Node {
 
 interface Ctx { conditions: number; base: string }
 
+/** The `shared` Map of the matcher call under way (evaluation is synchronous: one at a time). */
+let sharedValues: Map<string, unknown[]> | null = null;
+
 const pointer = (parts: readonly string[]): string => parts.map((p) => '/' + p.replace(/~/g, '~0').replace(/\//g, '~1')).join('');
 
 function invalid(ctx: Ctx, at: readonly string[], message: string, extra: Record<string, unknown> = {}): HeraldError {
@@ -153,7 +161,15 @@ export function compileFilter(filter: unknown, base = '/filter'): CompiledFilter
   if (bytes > FILTER_LIMITS.maxBytes) throw invalid(ctx, [], `the filter is ${bytes} bytes; at most ${FILTER_LIMITS.maxBytes}`, { limit: FILTER_LIMITS.maxBytes });
   if (depthOf(filter, FILTER_LIMITS.maxDepth) > FILTER_LIMITS.maxDepth) throw invalid(ctx, [], `the filter nests more than ${FILTER_LIMITS.maxDepth} levels`, { limit: FILTER_LIMITS.maxDepth });
   const root = node(filter, [], [], ctx);
-  const fn = ((doc: unknown) => root.test(doc)) as CompiledFilter;
+  const fn = ((doc: unknown, shared?: Map<string, unknown[]>) => {
+    const outer = sharedValues;
+    sharedValues = shared ?? null;
+    try {
+      return root.test(doc);
+    } finally {
+      sharedValues = outer;
+    }
+  }) as CompiledFilter;
   fn.explain = (doc) => {
     const matches = root.test(doc);
     return { matches, reasons: matches ? [] : root.explain(doc) };
@@ -303,11 +319,23 @@ function condition(op: FieldOp, arg: unknown, field: string[], at: string[], ctx
       break;
     }
   }
-  const values = (doc: unknown) => valuesAt(doc, field);
+  // One buffer per condition, refilled at each call: a test reads it before the next one is
+  // made, and 50 filters of 5 conditions on every event would otherwise allocate 250 arrays.
+  const buffer: unknown[] = [];
+  const key = field.join('\u0000');
+  const values = (doc: unknown) => {
+    if (sharedValues) {
+      let found = sharedValues.get(key);
+      if (!found) sharedValues.set(key, (found = valuesAt(doc, field)));
+      return found;
+    }
+    buffer.length = 0;
+    return valuesAt(doc, field, 0, buffer);
+  };
   return {
     test: (doc) => test(values(doc)),
     explain: (doc) => {
-      const found = values(doc);
+      const found = [...values(doc)];
       const reason: FilterReason = { path, field: name, operator: op, expected: arg, message: '' };
       if (found.length > 0) reason.actual = found.slice(0, 5);
       reason.message = found.length === 0 && op !== '$exists'

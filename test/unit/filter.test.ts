@@ -240,6 +240,23 @@ describe('filter: compiled matcher', () => {
     expect(matched).toBeGreaterThan(seeds / 10);
     expect(matched).toBeLessThan(seeds * 4.9);
   });
+
+  it('gives the same answers when many filters share the values found on one event (as fan-out does)', () => {
+    const seeds = Number(process.env.FILTER_PROPERTY_RUNS ?? 2000) / 10;
+    for (let seed = 1; seed <= seeds; seed++) {
+      const r = rng(seed);
+      const filters = Array.from({ length: 8 }, () => genFilter(r, 3));
+      const compiled = filters.map((x) => compileFilter(x));
+      for (let j = 0; j < 5; j++) {
+        const doc = genValue(r, 4);
+        const shared = new Map<string, unknown[]>();
+        compiled.forEach((f, i) => {
+          const want = ref(filters[i], doc);
+          if (f(doc, shared) !== want) throw new Error(`seed ${seed}, filter ${i}: ${JSON.stringify(filters[i])} on ${JSON.stringify(doc)} with shared values: reference says ${want}`);
+        });
+      }
+    }
+  });
 });
 
 describe('filter: refused filters', () => {
