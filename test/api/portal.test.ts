@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { API_KEY, eventually, type TestHerald } from '../helpers/herald.js';
 import { fixtures } from '../helpers/fixtures.js';
 import { heraldTargets } from '../helpers/postgres.js';

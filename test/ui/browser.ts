@@ -1,5 +1,4 @@
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
@@ -16,52 +15,6 @@ if (!hasChromium) {
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const SHOTS = join(ROOT, 'docs/img');
-
-function newest(dir: string): number {
-  let t = 0;
-  for (const f of readdirSync(dir)) {
-    const p = join(dir, f);
-    const s = statSync(p);
-    t = Math.max(t, s.isDirectory() ? newest(p) : s.mtimeMs);
-  }
-  return t;
-}
-
-/**
- * Builds dist/ui when it is missing or older than its sources (ui/, the typed client, the shared src/core helpers). Test
- * files run in parallel: a lock directory makes the others wait for the one that builds.
- */
-export async function ensureUiBuilt(): Promise<void> {
-  const index = join(ROOT, 'dist/ui/index.html');
-  const stale = () => !existsSync(index) || statSync(index).mtimeMs < Math.max(newest(join(ROOT, 'ui')), newest(join(ROOT, 'src/sdk/client')), newest(join(ROOT, 'src/core')));
-  if (!stale()) return;
-  const lock = join(ROOT, 'dist/.ui-build-lock');
-  mkdirSync(join(ROOT, 'dist'), { recursive: true });
-  const deadline = Date.now() + 120_000;
-  for (;;) {
-    try {
-      mkdirSync(lock);
-      break;
-    } catch {
-      // Someone else builds; a lock older than two minutes is left over from a killed run.
-      if (existsSync(lock) && Date.now() - statSync(lock).mtimeMs > 120_000) rmSync(lock, { recursive: true, force: true });
-      if (Date.now() > deadline) throw new Error('timed out waiting for another UI build');
-      await new Promise((r) => setTimeout(r, 250));
-      if (!stale()) return;
-    }
-  }
-  try {
-    if (stale()) {
-      execFileSync(process.execPath, [join(ROOT, 'node_modules/vite/bin/vite.js'), 'build', '--config', 'ui/vite.config.ts', '--logLevel', 'warn'], {
-        cwd: ROOT, stdio: 'inherit',
-        // vitest sets NODE_ENV=test, which would make this a development build: test what ships.
-        env: { ...process.env, NODE_ENV: 'production' },
-      });
-    }
-  } finally {
-    rmSync(lock, { recursive: true, force: true });
-  }
-}
 
 export async function launch(): Promise<Browser> {
   const { chromium } = await import('playwright-core');

@@ -3,7 +3,7 @@ import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestHerald } from '../helpers/herald.js';
 import { Receiver } from '../helpers/receiver.js';
-import { ensureUiBuilt, hasChromium, horizontalOverflow, launch, openPage, shot } from './browser.js';
+import { hasChromium, horizontalOverflow, launch, openPage, shot } from './browser.js';
 import { API_KEY, startUiHerald } from './herald.js';
 
 const SECRET = 'gh-secret';
@@ -22,7 +22,6 @@ describe.skipIf(!hasChromium)('operator console', () => {
   let source: { id: string; name: string };
 
   beforeAll(async () => {
-    await ensureUiBuilt();
     [t, browser, receiver] = await Promise.all([startUiHerald(), launch(), new Receiver().start()]);
     await t.api('POST', '/v1/apps', { name: 'Acme Inc', uid: 'acme' });
     await t.api('POST', '/v1/apps', { name: 'Globex', uid: 'globex' });

@@ -14,3 +14,14 @@ export async function portalLink(t: TestHerald, app: string, body: Record<string
   if (r.status !== 201) throw new Error(`portal-access: ${r.status} ${JSON.stringify(r.body)}`);
   return r.body.url as string;
 }
+
+/** The event-type catalogue the portal tests' customer picks from. */
+export async function seedCatalogue(t: TestHerald): Promise<void> {
+  await t.api('POST', '/v1/event-types', {
+    name: 'person.created', description: 'A person was added to the address book',
+    schema: { type: 'object', properties: { name: { type: 'string' }, email: { type: 'string', format: 'email' } }, required: ['name'] },
+    examples: [{ name: 'Ada Lovelace', email: 'ada@example.com' }],
+  });
+  await t.api('POST', '/v1/event-types', { name: 'person.deleted', description: 'A person was removed' });
+  await t.api('POST', '/v1/event-types', { name: 'invoice.paid', description: 'An invoice was paid' });
+}

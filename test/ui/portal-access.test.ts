@@ -2,8 +2,8 @@ import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Receiver } from '../helpers/receiver.js';
 import type { TestHerald } from '../helpers/herald.js';
-import { ensureUiBuilt, hasChromium, launch, openPage, shot } from './browser.js';
-import { portalLink, startUiHerald } from './herald.js';
+import { hasChromium, launch, openPage, shot } from './browser.js';
+import { portalLink, seedCatalogue, startUiHerald } from './herald.js';
 
 /** Who gets into the customer portal, with what, and how it looks: capabilities, used links, branding. */
 describe.skipIf(!hasChromium)('customer portal access', () => {
@@ -13,16 +13,9 @@ describe.skipIf(!hasChromium)('customer portal access', () => {
   let app: string;
 
   beforeAll(async () => {
-    await ensureUiBuilt();
     [t, browser, receiver] = await Promise.all([startUiHerald(), launch(), new Receiver().start()]);
     app = (await t.api('POST', '/v1/apps', { name: 'Acme Inc', uid: 'acme' })).body.id;
-    await t.api('POST', '/v1/event-types', {
-      name: 'person.created', description: 'A person was added to the address book',
-      schema: { type: 'object', properties: { name: { type: 'string' }, email: { type: 'string', format: 'email' } }, required: ['name'] },
-      examples: [{ name: 'Ada Lovelace', email: 'ada@example.com' }],
-    });
-    await t.api('POST', '/v1/event-types', { name: 'person.deleted', description: 'A person was removed' });
-    await t.api('POST', '/v1/event-types', { name: 'invoice.paid', description: 'An invoice was paid' });
+    await seedCatalogue(t);
   }, 60_000);
 
   afterAll(async () => {

@@ -1,5 +1,4 @@
 import type { Static } from '@sinclair/typebox';
-import { Type } from '@sinclair/typebox';
 import { HeraldError, notFound } from '../../errors.js';
 import { loadApp, pageQuery, type ApiContext } from '../context.js';
 import type { Router } from '../router.js';

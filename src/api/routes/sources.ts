@@ -17,7 +17,7 @@ import {
 import { pageOf } from '../schemas.js';
 import { heldReasons } from '../held.js';
 import { attemptOut, deliveryOut, requestOut, sourceOut } from '../wire.js';
-import { Type, type Static } from '@sinclair/typebox';
+import type { Static } from '@sinclair/typebox';
 
 const invalid = (message: string, details?: unknown) => new HeraldError('invalid_source', message, details);
 

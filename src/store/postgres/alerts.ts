@@ -8,8 +8,6 @@ import { toPage } from '../page.js';
 import type { Page, PageQuery } from '../types.js';
 import { PostgresInbound } from './inbound.js';
 
-type Row = Record<string, any>;
-
 /**
  * Alert rules, their history, the notification outbox and the figures of an evaluation round
  * (AlertStore), on PostgreSQL. Every worker process evaluates the rules; transitionAlert's
