@@ -1,4 +1,5 @@
 import { HeraldApiError, HeraldClient } from 'herald-webhooks/client';
+import type { FieldProblem } from '../utils/filters';
 
 /**
  * The one HeraldClient of the page. It authenticates with the session cookie (same origin);
@@ -54,4 +55,21 @@ export function errorMessage(err: unknown): string {
     return err.message;
   }
   return err instanceof Error ? err.message : String(err);
+}
+
+/**
+ * Which part of a request a 422 is about ('filter', 'channels', 'event', …), with the
+ * server's message and the JSON pointer it names; undefined for any other error.
+ */
+export function problemOf(err: unknown): { field: string; problem: FieldProblem } | undefined {
+  if (!(err instanceof HeraldApiError) || err.status !== 422) return undefined;
+  if (err.code === 'invalid_filter') {
+    const path = (err.details as { path?: unknown } | undefined)?.path;
+    return { field: 'filter', problem: { message: err.message, path: typeof path === 'string' ? path : undefined } };
+  }
+  const first = Array.isArray(err.details) ? (err.details[0] as { path?: unknown; message?: unknown } | undefined) : undefined;
+  if (err.code === 'validation_failed' && first && typeof first.path === 'string') {
+    return { field: first.path.split('/')[1] ?? '', problem: { message: typeof first.message === 'string' ? first.message : err.message, path: first.path } };
+  }
+  return undefined;
 }

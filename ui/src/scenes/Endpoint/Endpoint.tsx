@@ -3,6 +3,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { errorMessage, herald } from '../../api/client';
 import { useAsync, useInterval } from '../../api/useAsync';
 import { ConfirmDialog } from '../../common/ConfirmDialog/ConfirmDialog';
+import { lazy } from '../../common/Lazy/Lazy';
 import { PageHeader } from '../../common/Layout/Layout';
 import { MetricsChart } from '../../common/MetricsChart/MetricsChart';
 import { useTimeseries } from '../../common/MetricsChart/useTimeseries';
@@ -18,6 +19,8 @@ import { useEndpointStats } from '../Endpoints/useEndpoints';
 import { Recover } from './Recover';
 import { SecretPanel } from './SecretPanel';
 import { SendTestEvent } from './SendTestEvent';
+
+const FilterPanel = lazy(() => import('./FilterPanel').then((m) => m.FilterPanel), 'Loading the filter…');
 
 /** One endpoint: its health, its last 24 hours, its secret, and the tools to test and recover it. */
 export function Endpoint({ ep }: { ep: string }) {
@@ -126,6 +129,7 @@ function EndpointView({ endpoint, onChange, reload }: { endpoint: EndpointT; onC
 
       <SecretPanel ep={endpoint.id} initial={newSecret} />
       <Recover ep={endpoint.id} onRecovered={() => void stats.reload(true)} />
+      <FilterPanel endpoint={endpoint} />
 
       <section class="card stack" aria-labelledby="config-h">
         <h2 id="config-h">Configuration</h2>

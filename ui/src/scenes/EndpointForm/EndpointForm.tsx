@@ -1,13 +1,17 @@
 import type { Endpoint, EndpointCreate } from 'herald-webhooks/client';
 import { useState } from 'preact/hooks';
-import { herald } from '../../api/client';
+import { herald, problemOf } from '../../api/client';
 import { useAsync } from '../../api/useAsync';
 import { EventPicker } from '../../common/EventPicker/EventPicker';
+import { lazy } from '../../common/Lazy/Lazy';
 import { HeadersEditor, headersFromRows, rowsFromHeaders, type HeaderRow } from '../../common/HeadersEditor/HeadersEditor';
 import { PageHeader } from '../../common/Layout/Layout';
 import { ErrorMessage, Loading } from '../../common/Notice/Notice';
 import { navigate } from '../../router';
 import { useScope } from '../../session';
+import { addChannels, channelProblem, filterText, parseFilter, splitChannels, type FieldProblem } from '../../utils/filters';
+
+const FilterSection = lazy(() => import('./FilterSection').then((m) => m.FilterSection), 'Loading the filter editor…');
 
 /** The secret of an endpoint just created, shown once on its page. */
 export const created: { id?: string; secret?: string } = {};
@@ -20,7 +24,15 @@ interface Draft {
   rateLimit: string;
   retrySchedule: string;
   timeoutSeconds: string;
+  /** the filter box's text: '' for none */
+  filter: string;
+  channels: string[];
+  /** typed in the channels box, not yet a chip */
+  channelText: string;
 }
+
+/** The fields whose problems show beside them rather than under the form. */
+type FieldProblems = { filter?: FieldProblem; channels?: FieldProblem };
 
 function draftOf(ep?: Endpoint): Draft {
   return {
@@ -31,6 +43,9 @@ function draftOf(ep?: Endpoint): Draft {
     rateLimit: ep?.rateLimit != null ? String(ep.rateLimit) : '',
     retrySchedule: ep?.retrySchedule ? ep.retrySchedule.join(', ') : '',
     timeoutSeconds: ep?.timeoutMs != null ? String(ep.timeoutMs / 1000) : '',
+    filter: filterText(ep?.filter),
+    channels: ep?.channels ?? [],
+    channelText: '',
   };
 }
 
@@ -61,10 +76,17 @@ export function bodyOf(d: Draft): { body: EndpointCreate } | { problem: string; 
     if (!Number.isFinite(s) || s < 0.1 || s > 300) return { problem: 'The timeout is between 0.1 and 300 seconds.', field: 'timeoutSeconds' };
     timeoutMs = Math.round(s * 1000);
   }
+  const filter = parseFilter(d.filter);
+  if ('problem' in filter) return { problem: `The filter: ${filter.problem}`, field: 'filter' };
+  const channels = addChannels(d.channels, splitChannels(d.channelText));
+  const cp = channelProblem(channels);
+  if (cp) return { problem: cp, field: 'channels' };
   return {
     body: {
       url, description: d.description.trim() || null, events: d.events, headers: headersFromRows(d.headers),
       rateLimit, retrySchedule, timeoutMs,
+      // null removes them; the server stores {} and [] as null too.
+      filter: filter.filter, channels: channels.length > 0 ? channels : null,
     },
   };
 }
@@ -83,19 +105,33 @@ function Form({ app, base, endpoint }: { app: string; base: string; endpoint?: E
   const [d, setD] = useState<Draft>(() => draftOf(endpoint));
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>();
+  const [problems, setProblems] = useState<FieldProblems>({});
+  const [narrowing, setNarrowing] = useState(() => !!(endpoint?.filter || endpoint?.channels?.length));
   const set = (patch: Partial<Draft>) => setD((x) => ({ ...x, ...patch }));
+  /** The filter and channels section opened, and the field with the problem focused. */
+  const showField = (field: 'filter' | 'channels') => {
+    setNarrowing(true);
+    setTimeout(() => document.getElementById(`f-${field}`)?.focus(), 0);
+  };
   const cancelTo = endpoint ? `${base}/endpoints/${encodeURIComponent(endpoint.id)}` : `${base}/endpoints`;
 
   const submit = async (e: Event) => {
     e.preventDefault();
     const r = bodyOf(d);
     if ('problem' in r) {
+      if (r.field === 'filter' || r.field === 'channels') {
+        setProblems({ [r.field]: { message: r.problem } });
+        setError(new Error(`Check the ${r.field === 'filter' ? 'filter' : 'channels'} above.`));
+        showField(r.field);
+        return;
+      }
       setError(new Error(r.problem));
       document.getElementById(`f-${r.field}`)?.focus();
       return;
     }
     setBusy(true);
     setError(undefined);
+    setProblems({});
     try {
       if (endpoint) {
         await herald.endpoints.update(app, endpoint.id, r.body);
@@ -107,7 +143,15 @@ function Form({ app, base, endpoint }: { app: string; base: string; endpoint?: E
         navigate(`${base}/endpoints/${encodeURIComponent(made.id)}`);
       }
     } catch (err) {
-      setError(err);
+      // A 422 about the filter or the channels is shown beside them.
+      const p = problemOf(err);
+      if (p && (p.field === 'filter' || p.field === 'channels')) {
+        setProblems({ [p.field]: p.problem });
+        setError(new Error(`Check the ${p.field === 'filter' ? 'filter' : 'channels'} above.`));
+        showField(p.field);
+      } else {
+        setError(err);
+      }
     } finally {
       setBusy(false);
     }
@@ -128,6 +172,24 @@ function Form({ app, base, endpoint }: { app: string; base: string; endpoint?: E
         <div id="f-events" tabIndex={-1}>
           <EventPicker value={d.events} onChange={(events) => set({ events })} />
         </div>
+        <details class="advanced" open={narrowing} onToggle={(e) => setNarrowing(e.currentTarget.open)}>
+          <summary>Filter and channels <span class="muted">(optional: only some events of these types)</span></summary>
+          <FilterSection
+            filter={d.filter}
+            events={d.events}
+            channels={d.channels}
+            channelText={d.channelText}
+            problems={problems}
+            onFilter={(filter) => {
+              set({ filter });
+              if (problems.filter) setProblems((p) => ({ ...p, filter: undefined }));
+            }}
+            onChannels={(channels, channelText) => {
+              set({ channels, channelText });
+              if (problems.channels) setProblems((p) => ({ ...p, channels: undefined }));
+            }}
+          />
+        </details>
         <details class="advanced">
           <summary>Advanced: headers, rate limit, retries, timeout</summary>
           <div class="stack">
