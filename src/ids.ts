@@ -6,7 +6,7 @@ import { randomFillSync } from 'node:crypto';
  * process increment the random part, so ids sort in creation order and double as
  * pagination cursors (Svix does the same with KSUIDs).
  */
-export type IdPrefix = 'app' | 'ep' | 'evt' | 'dlv' | 'att' | 'et' | 'src' | 'req' | 'gwy' | 'alr' | 'ntf';
+export type IdPrefix = 'app' | 'ep' | 'evt' | 'dlv' | 'att' | 'et' | 'src' | 'req' | 'gwy' | 'alr' | 'ntf' | 'pol';
 
 const ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
 const RANDOM_BYTES = 10;

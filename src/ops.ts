@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { Publisher } from './api/publish.js';
+import type { Publisher } from './publish/publisher.js';
 import type { App, AttemptOutcome, ClaimedDelivery, Endpoint, HealthChange, Store } from './store/types.js';
 
 /**

@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import { AlertEngine } from './alerts/engine.js';
 import { AlertOutbox, smtpMailer } from './alerts/outbox.js';
 import { buildApi } from './api/app.js';
-import { Publisher } from './api/publish.js';
+import { Publisher } from './publish/publisher.js';
 import type { HeraldConfig } from './config.js';
 import { AddressPolicy } from './core/address-policy.js';
 import { SecretBox } from './core/secret-box.js';
@@ -14,6 +14,9 @@ import { OperatorNotifier } from './ops.js';
 import { Retention } from './delivery/retention.js';
 import { InboundForwarder } from './inbound/forwarder.js';
 import { InboundGateway } from './inbound/gateway.js';
+import { createPollFetcher } from './inbound/poll-fetch.js';
+import { Poller } from './inbound/poller.js';
+import { VERSION } from './version.js';
 import { DeliveryWorker } from './delivery/worker.js';
 import { createLogger } from './logger.js';
 import { Metrics } from './metrics.js';
@@ -92,8 +95,17 @@ export async function createHerald(config: HeraldConfig, options: HeraldOptions)
     if (claim) notifyWorker();
     if (source.destinations.some((d) => d.type === 'app')) forwarder?.kick();
   });
+  // Reconciliation by polling: on a timer with the worker role, and on demand (POST …/poll) in any process.
+  const pollFetcher = createPollFetcher({ policy, resolve: options.resolve, userAgent: `Herald/${VERSION}` });
+  const poller = new Poller({
+    store, fetcher: pollFetcher, logger, metrics, maxRetryAfterSeconds: config.maxRetryAfterSeconds,
+    onAccepted: (source) => {
+      notifyWorker();
+      if (source.destinations.some((d) => d.type === 'app')) forwarder?.kick();
+    },
+  });
   const fastify = config.roles.api
-    ? buildApi({ store, config, metrics, publisher, notifyWorker, addressPolicy: policy, ops, gateway, relay }, { logger, apiKey: options.apiKey }).fastify
+    ? buildApi({ store, config, metrics, publisher, notifyWorker, addressPolicy: policy, ops, gateway, relay, poller }, { logger, apiKey: options.apiKey }).fastify
     : null;
 
   const retention = worker ? new Retention(store, config.retentionDays, logger) : null;
@@ -119,6 +131,9 @@ export async function createHerald(config: HeraldConfig, options: HeraldOptions)
         worker.start();
         retention?.start();
         forwarder?.start();
+        // Runs a crash cut short held their source's lease: this is the only poller of the file.
+        if (!store.leasesExpire) await store.releasePollLeases();
+        poller.start();
         alerts?.start();
         outbox?.start();
         // Other processes' publishes wake this worker at once (PostgreSQL LISTEN/NOTIFY).
@@ -137,6 +152,8 @@ export async function createHerald(config: HeraldConfig, options: HeraldOptions)
       if (unlisten) await unlisten();
       await retention?.stop();
       await forwarder?.stop();
+      await poller.stop();
+      await pollFetcher.close();
       await alerts?.stop();
       await outbox?.stop(Math.min(graceMs, 2000));
       if (worker) await worker.stop(graceMs);

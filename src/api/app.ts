@@ -18,6 +18,7 @@ import { ingestRoutes } from './routes/ingest.js';
 import { relayRoutes } from './routes/relay.js';
 import { sessionRoutes } from './routes/sessions.js';
 import { sourceRoutes } from './routes/sources.js';
+import { sourcePollRoutes } from './routes/source-poll.js';
 import { uiRoutes } from './routes/ui.js';
 import { authenticate } from './sessions.js';
 import { PATTERN_HINTS } from './schemas.js';
@@ -196,6 +197,7 @@ export function buildApi(ctx: ApiContext, options: { logger: Logger; apiKey: str
   eventRoutes(router, ctx);
   deliveryRoutes(router, ctx);
   sourceRoutes(router, ctx);
+  sourcePollRoutes(router, ctx);
   sessionRoutes(router, ctx, options.apiKey);
   alertRoutes(router, ctx);
   ingestRoutes(fastify, ctx, router.specs);

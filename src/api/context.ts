@@ -6,8 +6,9 @@ import type { OperatorNotifier } from '../ops.js';
 import { HeraldError, notFound } from '../errors.js';
 import type { Metrics } from '../metrics.js';
 import type { App, Endpoint, Store } from '../store/types.js';
-import type { Publisher } from './publish.js';
+import type { Publisher } from '../publish/publisher.js';
 import type { InboundGateway } from '../inbound/gateway.js';
+import type { Poller } from '../inbound/poller.js';
 import type { RelayHub } from '../relay/hub.js';
 
 /** What route handlers get: the store seam and a few services, never SQL. */
@@ -26,6 +27,8 @@ export interface ApiContext {
   ops: OperatorNotifier | null;
   /** relay listeners of this process; null without the worker role (nothing would send to them) */
   relay: RelayHub | null;
+  /** runs a source's poll on demand (POST /v1/sources/{id}/poll); its timer runs with the worker role only */
+  poller: Poller;
 }
 
 export async function loadApp(ctx: ApiContext, key: string): Promise<App> {
@@ -58,9 +61,4 @@ export function pageQuery(req: { query: any }): { limit: number; iterator?: stri
   return { limit: req.query.limit ?? 50, iterator: req.query.iterator };
 }
 
-/** A validated date-time as epoch ms; one Date can't represent (a leap second, 23:59:60) is the caller's 400, not a NaN. */
-export function parseTime(value: string, field: string): number {
-  const ms = Date.parse(value);
-  if (Number.isNaN(ms)) throw new HeraldError('validation_failed', `${field} is not a valid time: give a date-time like 2025-01-31T12:00:00Z`);
-  return ms;
-}
+export { parseTime } from '../core/time.js';

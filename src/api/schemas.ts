@@ -217,7 +217,7 @@ export const EventOut = Type.Composite([PublishOut, Type.Object({ channels: Type
 export const EventDetailOut = Type.Composite([EventOut, Type.Object({
   endpointIds: Type.Array(Type.String(), { description: 'the endpoints it was fanned out to (its deliveries), so "why didn\'t I get it" has an answer; POST …/endpoints/{ep}/filter/test {eventId} explains a filter that did not match' }),
 })]);
-const FilterReason = Type.Object({
+export const FilterReason = Type.Object({
   path: Type.String({ description: 'JSON pointer of the condition in the filter' }), field: Type.String(), operator: Type.String(),
   expected: Type.Optional(Type.Unknown()), actual: Type.Optional(Type.Array(Type.Unknown())), message: Type.String(),
 });

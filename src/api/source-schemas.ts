@@ -1,7 +1,8 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { SELECTOR_PATTERN } from '../inbound/selectors.js';
 import { EVENT_TYPE_PATTERN } from '../core/match.js';
-import { DeliveryDetailOut, EndpointCreate, HEADER_NAME_PATTERN, hinted, IdIterator, PageQueryOf } from './schemas.js';
+import { PollIn, PollStateOut } from './poll-schemas.js';
+import { DeliveryDetailOut, EndpointCreate, FilterReason, HEADER_NAME_PATTERN, hinted, IdIterator, PageQueryOf } from './schemas.js';
 
 /** Request and response schemas of the inbound gateway's API (sources and their request log). */
 const strict = { additionalProperties: false } as const;
@@ -40,9 +41,15 @@ export const VerificationOut = Type.Object({
   scheme: Type.String(), secretCount: Type.Integer(), toleranceSeconds: Type.Optional(Type.Integer()), ...HmacOptions,
 });
 
+/** A destination's filter: the payload filters of docs/filters.md, over what the gateway verified. */
+const RequestFilter = Type.Record(Type.String(), Type.Unknown(), {
+  description: 'Only requests matching it go to this destination. Paths over {headers (lower-case names), body (JSON, form fields, or the text), query}: {"headers.x-github-event": "push", "body.ref": "refs/heads/main"}; operators as in endpoint filters (docs/filters.md). null or absent: every request',
+});
+const DestinationFilter = { filter: Type.Optional(Nullable(RequestFilter)) };
+
 const HttpDestinationFields = Type.Pick(EndpointCreate, ['type', 'url', 'description', 'secret', 'headers', 'retrySchedule', 'timeoutMs', 'rateLimit', 'maxInFlight', 'disableAfterFailures', 'disableAfterSeconds']);
 export const HttpDestinationIn = Type.Composite(
-  [Type.Object({ id: Type.Optional(Type.String({ maxLength: 64, description: 'an existing destination to keep (PATCH)' })) }), HttpDestinationFields],
+  [Type.Object({ id: Type.Optional(Type.String({ maxLength: 64, description: 'an existing destination to keep (PATCH)' })), ...DestinationFilter }), HttpDestinationFields],
   strict,
 );
 export const AppDestinationIn = Type.Object(
@@ -53,6 +60,7 @@ export const AppDestinationIn = Type.Object(
       pattern: hinted(`^(?:${bare(SELECTOR_PATTERN)}|${bare(EVENT_TYPE_PATTERN)})$`, `must be an event type name like person.created, or ${SELECTOR_HINT}`),
       description: 'an event type, or a selector (header:…, body:$.…) to take it from the request',
     }),
+    ...DestinationFilter,
   },
   strict,
 );
@@ -90,6 +98,7 @@ export const SourceCreate = Type.Object(
     forwardHeaders: Type.Optional(Nullable(Type.Array(HeaderName, { maxItems: 100, description: 'original headers forwarded; default all but credentials and hop-by-hop' }))),
     rateLimit: Type.Optional(Nullable(Type.Number({ minimum: 0.01, maximum: 1_000_000, description: 'requests per second accepted at most; above it 429' }))),
     response: Type.Optional(Nullable(ResponseIn)),
+    poll: Type.Optional(Nullable(PollIn)),
   },
   strict,
 );
@@ -100,8 +109,9 @@ export const DestinationOut = Type.Union([
     type: Type.Literal('http'), id: Type.String(), url: Type.String(), status: Type.String(), circuitState: Type.String(),
     secret: Type.Optional(Type.String({ description: 'signs what Herald forwards (Standard Webhooks); shown on create' })),
     rateLimit: Nullable(Type.Number()), maxInFlight: Nullable(Type.Integer()), timeoutMs: Nullable(Type.Integer()),
+    filter: Nullable(RequestFilter),
   }),
-  Type.Object({ type: Type.Literal('app'), app: Type.String(), eventType: Type.String() }),
+  Type.Object({ type: Type.Literal('app'), app: Type.String(), eventType: Type.String(), filter: Nullable(RequestFilter) }),
 ]);
 export const SourceOut = Type.Object({
   id: Type.String(), name: Type.String(), ingestUrl: Type.String(), appId: Type.String(), verification: VerificationOut,
@@ -109,9 +119,11 @@ export const SourceOut = Type.Object({
   ordering: Nullable(Type.Object({ key: Type.String(), sequence: Nullable(Type.String()), gapTimeoutSeconds: Type.Number(), firstSequence: Nullable(Type.Integer()) })),
   destinations: Type.Array(DestinationOut), forwardHeaders: Nullable(Type.Array(Type.String())),
   rateLimit: Nullable(Type.Number()), response: Nullable(Type.Object({ status: Type.Integer(), body: Nullable(Type.String()), contentType: Nullable(Type.String()) })),
+  ...PollStateOut,
   createdAt: Timestamp, updatedAt: Timestamp,
 });
 
+const RequestVia = Type.Union([Type.Literal('webhook'), Type.Literal('poll')]);
 const InboundStatus = Type.Union(['accepted', 'rejected', 'duplicate', 'stale'].map((s) => Type.Literal(s)));
 export const RequestOut = Type.Object({
   id: Type.String(), sourceId: Type.String(), status: InboundStatus, reason: Nullable(Type.String()), detail: Nullable(Type.String()),
@@ -121,10 +133,14 @@ export const RequestOut = Type.Object({
   forwarding: Type.Union(['none', 'waiting', 'pending', 'delivered', 'failed'].map((s) => Type.Literal(s))),
   deliveries: Type.Object({ pending: Type.Integer(), success: Type.Integer(), failed: Type.Integer() }),
   appError: Nullable(Type.String()),
+  via: Type.Union([Type.Literal('webhook'), Type.Literal('poll')], { description: 'posted by the provider, or found by polling its changes API' }),
+  routes: Nullable(Type.Array(Type.String(), {
+    description: 'the destinations whose filters it matched: HTTP destinations by id, app destinations as app:<app>:<eventType>; [] when none did (forwarding is then none); null when the source filters none (all got it)',
+  })),
 });
 export const RequestDetailOut = Type.Composite([RequestOut, Type.Object({ deliveryLog: Type.Array(DeliveryDetailOut, { description: 'its deliveries to HTTP destinations, with attempts' }) })]);
 export const SourceListQuery = PageQueryOf(IdIterator('src'));
-export const RequestListQuery = Type.Composite([PageQueryOf(IdIterator('req')), Type.Object({ status: Type.Optional(InboundStatus) })], strict);
+export const RequestListQuery = Type.Composite([PageQueryOf(IdIterator('req')), Type.Object({ status: Type.Optional(InboundStatus), via: Type.Optional(RequestVia) })], strict);
 export const SourceParams = Type.Object({ id: Type.String({ maxLength: 64 }) });
 export const RequestParams = Type.Object({ id: Type.String({ maxLength: 64 }), req: Type.String({ maxLength: 64 }) });
 export const ReplayBody = Type.Object(
@@ -137,6 +153,23 @@ export const ReplayBody = Type.Object(
 );
 
 export const ReplayOut = Type.Object({ replayed: Type.Integer() });
+
+const RequestDocument = Type.Object({
+  headers: Type.Optional(Type.Record(Type.String(), Type.String({ maxLength: 8192 }), { description: 'lower-case names, as the gateway sees them' })),
+  body: Type.Optional(Type.Unknown({ description: 'the body as parsed JSON (or form fields, or text)' })),
+  query: Type.Optional(Type.Record(Type.String(), Type.Union([Type.String(), Type.Array(Type.String())]))),
+}, strict);
+export const RoutingTestIn = Type.Object({
+  request: Type.Optional(RequestDocument),
+  requestId: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'a logged request of the source (its logged headers and stored body; the query is not kept)' })),
+}, { ...strict, description: 'exactly one of request or requestId' });
+export const RoutingTestOut = Type.Object({
+  routes: Type.Array(Type.String(), { description: 'the destinations the request goes to (see RequestOut.routes)' }),
+  destinations: Type.Array(Type.Object({
+    destination: Type.String(), matches: Type.Boolean(),
+    reasons: Type.Array(FilterReason, { description: 'empty when it matches; else the first condition that failed' }),
+  })),
+});
 
 export type SourceCreate = Static<typeof SourceCreate>;
 export type SourcePatch = Static<typeof SourcePatch>;

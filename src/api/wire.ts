@@ -66,11 +66,11 @@ export const sourceOut = (s: Source, endpoints: Map<string, Endpoint>, baseUrl: 
     verification: { ...verification, secretCount: list.length },
     dedup: s.dedup, ordering: s.ordering,
     destinations: s.destinations.map((d) => {
-      if (d.type === 'app') return d;
+      if (d.type === 'app') return { type: 'app' as const, app: d.app, eventType: d.eventType, filter: d.filter ?? null };
       const e = endpoints.get(d.endpointId);
       return {
         type: 'http' as const, id: d.endpointId, url: e?.url ?? '', status: e?.status ?? 'deleted', circuitState: e?.circuitState ?? 'closed',
-        rateLimit: e?.rateLimit ?? null, maxInFlight: e?.maxInFlight ?? null, timeoutMs: e?.timeoutMs ?? null,
+        rateLimit: e?.rateLimit ?? null, maxInFlight: e?.maxInFlight ?? null, timeoutMs: e?.timeoutMs ?? null, filter: d.filter ?? null,
         ...(secrets.has(d.endpointId) ? { secret: secrets.get(d.endpointId) } : {}),
       };
     }),
@@ -83,4 +83,5 @@ export const requestOut = (r: InboundRequest) => ({
   id: r.id, sourceId: r.sourceId, status: r.status, reason: r.reason, detail: r.detail, receivedAt: iso(r.receivedAt),
   headers: r.headers, contentType: r.contentType, bodySize: r.bodySize, dedupKey: r.dedupKey, orderingKey: r.orderingKey,
   sequence: r.sequence, gap: r.gap, forwarding: r.forwardState, deliveries: r.deliveries, appError: r.appError,
+  routes: r.routes, via: r.via,
 });

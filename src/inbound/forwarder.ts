@@ -1,9 +1,10 @@
 import type { Logger } from 'pino';
-import type { Publisher } from '../api/publish.js';
+import type { Publisher } from '../publish/publisher.js';
 import { jsonProblem, MAX_JSON_DEPTH } from '../core/json.js';
 import { HeraldError } from '../errors.js';
 import type { AppForward, Source } from '../store/inbound.js';
 import type { Store } from '../store/types.js';
+import { routeKey } from './routing.js';
 import { RequestView } from './selectors.js';
 
 export interface ForwarderOptions {
@@ -88,8 +89,10 @@ export class InboundForwarder {
       if (!source) continue;
       const view = new RequestView(f.headers, f.body, f.contentType);
       const problems: string[] = [];
+      const routes = f.routes === null ? null : new Set(f.routes);
       for (const d of source.destinations) {
-        if (d.type !== 'app') continue;
+        // Only those whose filters matched when the request came (see routing.ts).
+        if (d.type !== 'app' || (routes && !routes.has(routeKey(d)))) continue;
         try {
           const app = await this.o.store.getApp(d.app);
           if (!app) throw new HeraldError('not_found', `app '${d.app}' not found`);

@@ -5,11 +5,12 @@ import { newId } from '../ids.js';
 import type { Metrics } from '../metrics.js';
 import { WebhookVerificationError } from '../sdk/receiver/errors.js';
 import { headerLookup } from '../sdk/receiver/headers.js';
-import type { Handoff } from '../api/publish.js';
+import type { Handoff } from '../publish/publisher.js';
 import type { IngestResult, InboundRequest, Source } from '../store/inbound.js';
 import { httpDestinationIds } from '../store/rows.js';
 import type { ClaimedDelivery, Store } from '../store/types.js';
 import { forwardedHeaders, loggedHeaders } from './headers.js';
+import { requestDocument, SourceRouter, type QueryValues } from './routing.js';
 import { RequestView } from './selectors.js';
 import { createVerifier, type Verifier } from './verification.js';
 
@@ -36,6 +37,8 @@ function dedupOf(source: Source, scheme: string, signedTimestamp: boolean, view:
 export interface IngestRequest {
   headers: Record<string, string | string[] | undefined>;
   body: Buffer;
+  /** the ingest URL's query parameters (destination filters may test them) */
+  query?: QueryValues;
 }
 
 export interface IngestResponse {
@@ -49,6 +52,8 @@ interface Loaded {
   verifier: Verifier;
   /** HTTP destinations (their state is read at commit: see InboundInput.endpointIds) */
   endpointIds: string[];
+  /** the destinations' filters compiled; null when none has one */
+  router: SourceRouter | null;
   bucket: TokenBucket | null;
   /** rejected requests are logged one by one up to this rate; past it they are only counted */
   rejections: TokenBucket;
@@ -154,6 +159,7 @@ export class InboundGateway {
       // Every HTTP destination, disabled ones included (held for, not dropped): the store
       // reads their state in the request's transaction.
       endpointIds: httpDestinationIds(source),
+      router: SourceRouter.of(source),
     };
     if (this.cache.size > 10_000) this.cache.clear();
     if (edits === this.edits) this.cache.set(id, loaded);
@@ -222,7 +228,10 @@ export class InboundGateway {
     const ordering = source.ordering;
     const orderingKey = ordering ? view.selectKey(ordering.key) : null;
     const forward = forwardedHeaders(headers, source.forwardHeaders);
-    const lease = loaded.endpointIds.length > 0 ? this.worker?.reserve(loaded.endpointIds.length) ?? null : null;
+    // Decided once, here, and stored with the request (see routing.ts).
+    const routing = loaded.router?.route(requestDocument(view, req.query)) ?? null;
+    const endpointIds = routing?.endpointIds ?? loaded.endpointIds;
+    const lease = endpointIds.length > 0 ? this.worker?.reserve(endpointIds.length) ?? null : null;
     let result: IngestResult;
     try {
       result = await this.store.ingest(source, {
@@ -232,7 +241,9 @@ export class InboundGateway {
         ...dedupOf(source, verifier.scheme, signedTimestamp, view),
         orderingKey,
         sequence: ordering?.sequence && orderingKey !== null ? view.selectInteger(ordering.sequence) : null,
+        // All of them (successors this request releases go to theirs), narrowed by routes.
         endpointIds: loaded.endpointIds,
+        routes: routing?.routes ?? null,
         lease: lease ?? undefined,
       }, receivedAt);
     } catch (err) {
@@ -249,7 +260,7 @@ export class InboundGateway {
     this.metrics.inboundRequests.labels(r.status).inc();
     this.metrics.inboundAck.observe((Date.now() - receivedAt) / 1000);
     // Waiting successors released by this request, or deliveries beyond the hand-off, are due in the database.
-    if (r.status === 'accepted') this.onAccepted(source, result.leased.length < loaded.endpointIds.length || r.sequence !== null);
+    if (r.status === 'accepted') this.onAccepted(source, result.leased.length < endpointIds.length || r.sequence !== null);
     return this.answer(source, r, result.duplicateOf);
   }
 

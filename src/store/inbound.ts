@@ -8,6 +8,7 @@
  * jitter, attempt logs, health, circuit breaker, throttling and `failed` as the dead letter.
  */
 import type { Endpoint, Page, PageQuery, PublishLease } from './types.js';
+import type { RequestVia, SourcePoll } from './poll.js';
 
 export type VerificationSchemeName = 'standard' | 'legacy' | 'github' | 'stripe' | 'slack' | 'shopify' | 'hmac' | 'none';
 
@@ -43,10 +44,14 @@ export interface SourceOrdering {
   firstSequence: number | null;
 }
 
-/** An HTTP destination is an endpoint of the source's app; an app destination publishes into another app. */
+/**
+ * An HTTP destination is an endpoint of the source's app; an app destination publishes into
+ * another app. A destination with a `filter` (core/filter.ts, over {headers, body, query} of
+ * the verified request) gets only the requests it matches: see inbound/routing.ts.
+ */
 export type SourceDestination =
-  | { type: 'http'; endpointId: string }
-  | { type: 'app'; app: string; eventType: string };
+  | { type: 'http'; endpointId: string; filter?: Record<string, unknown> | null }
+  | { type: 'app'; app: string; eventType: string; filter?: Record<string, unknown> | null };
 
 export interface SourceResponse {
   status: number;
@@ -68,6 +73,8 @@ export interface Source {
   /** accepted requests per second at most; null = unlimited */
   rateLimit: number | null;
   response: SourceResponse | null;
+  /** reconciliation by polling the provider (see store/poll.ts); null or absent: webhooks only */
+  poll?: SourcePoll | null;
   createdAt: number;
   updatedAt: number;
 }
@@ -101,6 +108,10 @@ export interface InboundRequest {
   deliveries: { pending: number; success: number; failed: number };
   /** error from publishing into app destinations, if any */
   appError: string | null;
+  /** how it came: posted by the provider, or found by a poll of its changes API */
+  via: RequestVia;
+  /** the destinations (routeKey) whose filters matched; null: the source filters none, all of them get it */
+  routes: string[] | null;
 }
 
 export interface InboundInput {
@@ -125,6 +136,13 @@ export interface InboundInput {
    * meanwhile is not dropped, and one accepted after it is enabled again is not held.
    */
   endpointIds: string[];
+  /**
+   * The destinations (routeKey) this request goes to, decided by their filters at the gateway
+   * and kept with the request: one that waits for an earlier sequence is released to these.
+   * null: the source filters none, so all of them. `endpointIds` stays every HTTP destination
+   * all the same: the waiting successors a request releases go to theirs.
+   */
+  routes: string[] | null;
   /** hand fresh deliveries straight to the local worker (see PublishLease); backends may ignore it */
   lease?: PublishLease;
 }
@@ -156,6 +174,8 @@ export interface AppForward {
   contentType: string | null;
   orderingKey: string | null;
   receivedAt: number;
+  /** the destinations it goes to (see InboundInput.routes); null: all */
+  routes: string[] | null;
 }
 
 /**
@@ -193,7 +213,7 @@ export interface InboundStore {
    * shared by several processes times this by its own clock rather than `now`.
    */
   gatewayPresence(processId: string, sourceIds: string[], now: number, ttlMs: number): Promise<Map<string, number>>;
-  listRequests(sourceId: string, q: PageQuery & { status?: InboundStatus }): Promise<Page<InboundRequest>>;
+  listRequests(sourceId: string, q: PageQuery & { status?: InboundStatus; via?: RequestVia }): Promise<Page<InboundRequest>>;
   getRequest(sourceId: string, id: string): Promise<InboundRequest | null>;
   /** The bytes an accepted request carried, as received; null for one not stored (rejected, duplicate, stale, pruned). */
   getRequestBody(sourceId: string, id: string): Promise<{ body: Buffer; contentType: string | null } | null>;

@@ -2,6 +2,7 @@ import type { SecretBox } from '../core/secret-box.js';
 import type { App, Attempt, Delivery, Endpoint, EventType, PreviousSecret, StoredEvent, UiSession } from './types.js';
 import { ORDER_HELD_AT, PARKED_AT } from './types.js';
 import type { ForwardState, InboundRequest, Source, SourceVerification } from './inbound.js';
+import { openPoll } from './poll-rows.js';
 
 /**
  * Row → domain object conversions, shared by the backends. Column names are the same in
@@ -204,6 +205,7 @@ export const toSource = (r: Row, sealer: Sealer = plainSealer): Source => {
     forwardHeaders: json(r.forward_headers, null),
     rateLimit: r.rate_limit,
     response: json(r.response, null),
+    poll: openPoll(sealer, r.poll),
     createdAt: r.created_at,
     updatedAt: r.updated_at,
   };
@@ -222,6 +224,22 @@ export interface ReleaseTarget {
 export const releaseTarget = (s: Source, t: { endpointIds: string[]; parked: Set<string> }): ReleaseTarget => ({
   sourceId: s.id, appId: s.appId, endpointIds: t.endpointIds, parked: t.parked, hasApps: s.destinations.some((d) => d.type === 'app'),
 });
+
+/**
+ * A release's target narrowed to the destinations whose filters matched the request (routes,
+ * as stored with it; null: the source filters none, so every destination).
+ */
+export function routed<T extends ReleaseTarget>(t: T, routes: string[] | null): T {
+  if (routes === null) return t;
+  const keys = new Set(routes);
+  return { ...t, endpointIds: t.endpointIds.filter((id) => keys.has(id)), hasApps: t.hasApps && routes.some((k) => k.startsWith(APP_ROUTE)) };
+}
+
+/** Route keys of app destinations start with this (inbound/routing.ts); HTTP destinations' are their endpoint ids. */
+export const APP_ROUTE = 'app:';
+
+/** A request row's routes column (JSON text on SQLite, json on PostgreSQL). */
+export const routesOf = (r: Row): string[] | null => json<string[] | null>(r.routes, null);
 
 /** The endpoint ids of a source's HTTP destinations, each once. */
 export const httpDestinationIds = (s: Source): string[] =>
@@ -251,24 +269,31 @@ export function forwardStateOf(r: Row, counts: DeliveryCounts): ForwardState {
   return 'delivered';
 }
 
-export const toRequest = (r: Row, counts: DeliveryCounts = noDeliveries()): InboundRequest => ({
-  id: r.id,
-  sourceId: r.source_id,
-  status: r.status,
-  reason: r.reason,
-  detail: r.detail,
-  receivedAt: Number(r.received_at),
-  headers: json(r.headers, {}),
-  contentType: r.content_type,
-  bodySize: r.body_size,
-  dedupKey: r.dedup_key,
-  orderingKey: r.ordering_key,
-  sequence: r.sequence == null ? null : Number(r.sequence),
-  gap: r.gap_from == null ? null : { from: Number(r.gap_from), to: Number(r.gap_to) },
-  forwardState: forwardStateOf(r, counts),
-  deliveries: counts,
-  appError: r.app_error,
-});
+export const toRequest = (r: Row, counts: DeliveryCounts = noDeliveries()): InboundRequest => {
+  const routes = r.status === 'accepted' ? routesOf(r) : null;
+  // Accepted, but no destination's filter matched it: not forwarded, as a duplicate isn't.
+  const unrouted = routes !== null && routes.length === 0 && !(r.waiting === 1 || r.waiting === true);
+  return {
+    id: r.id,
+    sourceId: r.source_id,
+    status: r.status,
+    reason: r.reason,
+    detail: r.detail,
+    receivedAt: Number(r.received_at),
+    headers: json(r.headers, {}),
+    contentType: r.content_type,
+    bodySize: r.body_size,
+    dedupKey: r.dedup_key,
+    orderingKey: r.ordering_key,
+    sequence: r.sequence == null ? null : Number(r.sequence),
+    gap: r.gap_from == null ? null : { from: Number(r.gap_from), to: Number(r.gap_to) },
+    forwardState: unrouted ? 'none' : forwardStateOf(r, counts),
+    deliveries: counts,
+    appError: r.app_error,
+    routes,
+    via: r.via ?? 'webhook',
+  };
+};
 
 /** Rows of (event_pk, status, n) → counts per event pk. */
 export function countsByEvent(rows: Array<{ event_pk: number | string; status: string; n: number | string }>): Map<number, DeliveryCounts> {

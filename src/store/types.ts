@@ -5,6 +5,7 @@
  */
 import type { InboundStore } from './inbound.js';
 import type { AlertStore } from './alerts.js';
+import type { PollStore } from './poll.js';
 
 /**
  * How an app's deliveries brand the legacy HMAC headers, for products that embed Herald
@@ -333,7 +334,7 @@ export interface SessionStore {
   expirePortalSessions(appId: string, label: string | null, now: number): Promise<number>;
 }
 
-export interface Store extends InboundStore, SessionStore, AlertStore {
+export interface Store extends InboundStore, PollStore, SessionStore, AlertStore {
   readonly kind: 'sqlite' | 'postgres';
   /**
    * Whether a claim's lease ends by itself at leaseUntil (several worker processes: one that

@@ -193,6 +193,13 @@ describe('herald-webhooks/client against a real server', () => {
     await eventually(async () => (await client.sources.request(source.id, request.id)).forwarding === 'delivered');
     expect(await client.sources.replayRequest(source.id, request.id)).toEqual({ replayed: 1 });
     expect((await client.sources.replay(source.id, { since: new Date(Date.now() - 60_000).toISOString() })).replayed).toBe(0);
+    const routing = await client.sources.testRouting(source.id, { requestId: request.id });
+    expect(routing).toMatchObject({ routes: [(source.destinations[0] as { id: string }).id], destinations: [{ matches: true, reasons: [] }] });
+    const polled = await client.sources.update(source.id, { dedup: { key: 'body:$.id' }, poll: { url: `${receiver.url}/changes`, items: '$', key: '$.id' } });
+    expect(polled.poll).toMatchObject({ url: `${receiver.url}/changes`, headerNames: [], intervalSeconds: 300 });
+    // The receiver answers "OK", which is no changes API: the run says so (409 while the worker's first run is under way).
+    const run = await eventually(() => client.sources.poll(source.id, { cursor: null }));
+    expect(run.error).toMatchObject({ code: 'invalid_json' });
     await client.sources.delete(source.id);
 
     expect((await client.eventTypes.archive('person.created')).archived).toBe(true);

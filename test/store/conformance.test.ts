@@ -72,6 +72,42 @@ for (const backend of backends) {
       expect((await store.listDeliveries(appId, {}, { limit: 50 })).data).toHaveLength(4);
     });
 
+    it('publishes many at once (one group on SQLite): each answered with its own, repeats found, one failing alone', async () => {
+      const other = (await store.createApp({ name: 'B', uid: 'b', metadata: {}, signatureProfile: null })).id;
+      const now = Date.now();
+      // A group that commits as one.
+      const together = await Promise.all(Array.from({ length: 5 }, (_, i) => store.publish(appId, [event('a.b', [epId], `t${i}`)], now)));
+      expect(together.map(([r]) => [r.event.id, r.created, r.deliveryIds.length])).toEqual(Array.from({ length: 5 }, (_, i) => [`t${i}`, true, 1]));
+      expect(together.map(([r]) => r.event.sequence).sort()).toEqual([1, 2, 3, 4, 5]);
+      expect((await store.listDeliveries(appId, {}, { limit: 50 })).data).toHaveLength(5);
+      await store.deleteApp(appId);
+      appId = (await store.createApp({ name: 'A', uid: 'a', metadata: {}, signatureProfile: null })).id;
+      epId = (await store.createEndpoint({ appId, url: 'https://e.x/h', description: null, events: null, status: 'active', secret: 'whsec_x', headers: {}, retrySchedule: null, timeoutMs: null, rateLimit: null, maxInFlight: null, disableAfterFailures: null, disableAfterSeconds: null, metadata: {} })).id;
+      // One that doesn't: each alone.
+      const calls = [
+        ...Array.from({ length: 20 }, (_, i) => store.publish(i % 2 ? appId : other, [event('a.b', i % 2 ? [epId] : [], `g${i}`)], now)),
+        // The same id twice among them: one event, the second answered with the first.
+        store.publish(appId, [event('a.b', [epId], 'g1')], now),
+        // An app that doesn't exist: it fails, the others commit.
+        store.publish('app_missing', [event('a.b', [], 'gx')], now),
+        store.publish(appId, [{ ...event('a.b', [epId]), idempotencyKey: 'gk' }], now),
+        store.publish(appId, [{ ...event('a.b', [epId]), idempotencyKey: 'gk' }], now),
+      ];
+      const settled = await Promise.allSettled(calls);
+      const ok = settled.flatMap((r) => (r.status === 'fulfilled' ? [r.value[0]] : []));
+      expect(settled.filter((r) => r.status === 'rejected').map((r) => (r as PromiseRejectedResult).reason.code)).toEqual(['not_found']);
+      expect(ok).toHaveLength(23);
+      expect(ok.filter((r) => r.created)).toHaveLength(21);
+      expect(ok[20]).toMatchObject({ created: false, event: { id: 'g1' } });
+      expect(ok[22]).toMatchObject({ created: false, event: { id: ok[21].event.id } });
+      // Sequences per app: 1…11 for this one (10 + the keyed), 1…10 for the other, no gaps.
+      const seqs = (id: string) => ok.filter((r) => r.created && r.event.appId === id).map((r) => r.event.sequence).sort((a, b) => a - b);
+      expect(seqs(appId)).toEqual(Array.from({ length: 11 }, (_, i) => i + 1));
+      expect(seqs(other)).toEqual(Array.from({ length: 10 }, (_, i) => i + 1));
+      expect((await store.listDeliveries(appId, {}, { limit: 50 })).data).toHaveLength(11);
+      expect(await store.getEvent(appId, 'gx')).toBeNull();
+    });
+
     it('claims due deliveries once, under a lease, and records outcomes', async () => {
       await store.publish(appId, [event('a.b', [epId]), event('a.b', [epId])], Date.now());
       const now = Date.now();

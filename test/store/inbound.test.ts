@@ -30,7 +30,7 @@ for (const backend of backends) {
     const input = (over: Partial<InboundInput> = {}): InboundInput => ({
       id: newId('req'), receivedAt: Date.now(), loggedHeaders: { 'x-github-event': 'push', authorization: '[redacted]' },
       forwardHeaders: { 'content-type': 'application/json', 'x-github-event': 'push' }, contentType: 'application/json',
-      body: Buffer.from('{"a":1}'), dedupKey: null, dedupTtlMs: 60_000, orderingKey: null, sequence: null, endpointIds: [epId],
+      body: Buffer.from('{"a":1}'), dedupKey: null, dedupTtlMs: 60_000, orderingKey: null, sequence: null, endpointIds: [epId], routes: null,
       ...over,
     });
 

@@ -216,7 +216,7 @@ describe.skipIf(!pgUrl)('PostgreSQL store under concurrency', () => {
       const now = Date.now();
       const ingest = store.ingest(source, {
         id: newId('req'), receivedAt: now, loggedHeaders: {}, forwardHeaders: {}, contentType: 'application/json',
-        body: Buffer.from('{"k":"a"}'), dedupKey: null, dedupTtlMs: 60_000, orderingKey: 'a', sequence: null, endpointIds: [ep.id],
+        body: Buffer.from('{"k":"a"}'), dedupKey: null, dedupTtlMs: 60_000, orderingKey: 'a', sequence: null, endpointIds: [ep.id], routes: null,
       }, now);
       await sleep(300);
       // The destination is enabled meanwhile, and a worker probes it as soon as that commits.

@@ -4,7 +4,7 @@ import { subscribes } from '../../core/match.js';
 import { HeraldError, notFound } from '../../errors.js';
 import type { Endpoint, StoredEvent } from '../../store/types.js';
 import { loadEndpoint, type ApiContext } from '../context.js';
-import { sharesChannel, type FilterEnvelope } from '../publish.js';
+import { sharesChannel, type FilterEnvelope } from '../../publish/publisher.js';
 import type { Router } from '../router.js';
 import { EndpointFilterTestIn, EndpointParams, FilterTestIn, FilterTestOut } from '../schemas.js';
 

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import type { ApiContext } from '../context.js';
 import { Router } from '../router.js';
+import type { QueryValues } from '../../inbound/routing.js';
 
 /**
  * POST /in/{sourceId}: where providers send webhooks. Any content type is taken as raw
@@ -21,7 +22,7 @@ export function ingestRoutes(fastify: FastifyInstance, ctx: ApiContext, specs: R
       response: { status: 202, description: '{"id","status","forwarding"} or the source\'s configured response' },
       handler: async (req, reply) => {
         const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-        const res = await ctx.gateway.handle(req.params.sourceId, { headers: req.headers, body });
+        const res = await ctx.gateway.handle(req.params.sourceId, { headers: req.headers, body, query: req.query as QueryValues });
         reply.status(res.status).headers(res.headers);
         return res.status === 204 ? reply.send() : reply.send(res.body);
       },

@@ -4,14 +4,19 @@ import { generateSecret } from '../../core/signing.js';
 import { HeraldError, notFound } from '../../errors.js';
 import { newId } from '../../ids.js';
 import { DEFAULT_DEDUP_TTL_SECONDS } from '../../inbound/gateway.js';
+import { explainRouting, requestDocument, type RequestDocument } from '../../inbound/routing.js';
+import { RequestView } from '../../inbound/selectors.js';
 import { verificationProblem } from '../../inbound/verification.js';
+import { compileFilter } from '../../core/filter.js';
 import type { Source, SourceDestination, SourcePatch as StoredPatch, SourceVerification } from '../../store/inbound.js';
 import type { Endpoint } from '../../store/types.js';
 import { baseUrlOf, pageQuery, parseTime, type ApiContext } from '../context.js';
 import type { Router } from '../router.js';
 import { checkEndpoint, normaliseHeaders } from './endpoints.js';
+import { pollOf, pollStateOut } from './source-poll.js';
 import {
-  ReplayBody, ReplayOut, RequestDetailOut, RequestListQuery, RequestOut, RequestParams, SourceCreate, SourceListQuery, SourceOut, SourceParams, SourcePatch,
+  ReplayBody, ReplayOut, RequestDetailOut, RequestListQuery, RequestOut, RequestParams, RoutingTestIn, RoutingTestOut, SourceCreate, SourceListQuery,
+  SourceOut, SourceParams, SourcePatch,
   type AppDestinationIn, type HttpDestinationIn,
 } from '../source-schemas.js';
 import { pageOf } from '../schemas.js';
@@ -49,6 +54,11 @@ export function sourceRoutes(r: Router, ctx: ApiContext): void {
     return source;
   }
 
+  /** A source as the API shows it, with its polling (configuration without header values, and state). */
+  async function sourceWithPoll(source: Source, base: string, secrets?: Map<string, string>) {
+    return { ...sourceOut(source, await endpointsOf(source), base, secrets), ...pollStateOut(source, await ctx.store.getPollState(source.id)) };
+  }
+
   async function endpointsOf(source: Source): Promise<Map<string, Endpoint>> {
     const page = await ctx.store.listEndpoints(source.appId, { limit: 250 });
     return new Map(page.data.map((e) => [e.id, e]));
@@ -65,6 +75,8 @@ export function sourceRoutes(r: Router, ctx: ApiContext): void {
         if (d.id) ids.add(d.id);
         continue;
       }
+      // checkEndpoint compiles an HTTP destination's filter; an app destination's is compiled here (422 invalid_filter, with where).
+      if (d.filter) compileFilter(d.filter, `/destinations/${i}/filter`);
       const app = await ctx.store.getApp(d.app);
       if (!app) throw invalid(`destinations[${i}].app '${d.app}' not found`);
       // Its events are that source's requests: it takes no publishes (see Publisher.publish).
@@ -87,20 +99,23 @@ export function sourceRoutes(r: Router, ctx: ApiContext): void {
     }
     const destinations: SourceDestination[] = [];
     const secrets = new Map<string, string>();
+    // A kept destination keeps its filter unless the request gives one (null removes it).
+    const filters = new Map(source.destinations.flatMap((d) => (d.type === 'http' && d.filter ? [[d.endpointId, d.filter] as const] : [])));
+    const withFilter = <T extends SourceDestination>(dest: T, filter: Record<string, unknown> | null | undefined): T => (filter ? { ...dest, filter } : dest);
     for (const d of list) {
       if (!isHttp(d)) {
-        destinations.push({ type: 'app', app: d.app, eventType: d.eventType });
+        destinations.push(withFilter({ type: 'app', app: d.app, eventType: d.eventType }, d.filter));
       } else if (d.id) {
         // A kept destination changes only in what the request gives: `{"id"}` alone keeps it as it is.
         const given = Object.fromEntries(Object.entries(endpointFields(d)).filter(([k]) => (k === 'url' ? d.url !== undefined || d.type === 'relay' : (d as Record<string, unknown>)[k] !== undefined)));
         await ctx.store.updateEndpoint(source.appId, d.id, given, Date.now());
-        destinations.push({ type: 'http', endpointId: d.id });
+        destinations.push(withFilter({ type: 'http', endpointId: d.id }, d.filter === undefined ? filters.get(d.id) : d.filter));
       } else {
         const ep = await ctx.store.createEndpoint({
           appId: source.appId, ...endpointFields(d), events: null, status: 'active', secret: d.secret ?? generateSecret(), metadata: {},
         });
         secrets.set(ep.id, ep.secret);
-        destinations.push({ type: 'http', endpointId: ep.id });
+        destinations.push(withFilter({ type: 'http', endpointId: ep.id }, d.filter));
       }
     }
     for (const id of existing.keys()) if (!keep.has(id)) await ctx.store.deleteEndpoint(source.appId, id);
@@ -124,11 +139,12 @@ export function sourceRoutes(r: Router, ctx: ApiContext): void {
       const created = await ctx.store.createSource({
         id: newId('src'), appId: newId('app'), name: b.name, verification, dedup: dedup(b.dedup), ordering: ordering(b.ordering),
         destinations: [], forwardHeaders: b.forwardHeaders ?? null, rateLimit: b.rateLimit ?? null, response: response(b.response),
+        poll: pollOf(ctx, b.poll, null, { verification, dedup: dedup(b.dedup) }),
       });
       try {
         const { destinations, secrets } = await applyDestinations(created, b.destinations);
         const source = (await ctx.store.updateSource(created.id, { destinations }, Date.now()))!;
-        return reply.status(201).send(sourceOut(source, await endpointsOf(source), baseUrl(req), secrets));
+        return reply.status(201).send(await sourceWithPoll(source, baseUrl(req), secrets));
       } catch (err) {
         await ctx.store.deleteSource(created.id);
         throw err;
@@ -141,7 +157,7 @@ export function sourceRoutes(r: Router, ctx: ApiContext): void {
     handler: async (req) => {
       const page = await ctx.store.listSources(pageQuery(req));
       const data = [];
-      for (const s of page.data) data.push(sourceOut(s, await endpointsOf(s), baseUrl(req)));
+      for (const s of page.data) data.push(await sourceWithPoll(s, baseUrl(req)));
       return { ...page, data };
     },
   });
@@ -150,7 +166,7 @@ export function sourceRoutes(r: Router, ctx: ApiContext): void {
     response: { status: 200, schema: SourceOut },
     handler: async (req) => {
       const source = await loadSource(req.params.id);
-      return sourceOut(source, await endpointsOf(source), baseUrl(req));
+      return sourceWithPoll(source, baseUrl(req));
     },
   });
   r.add({
@@ -167,6 +183,10 @@ export function sourceRoutes(r: Router, ctx: ApiContext): void {
         ordering: b.ordering !== undefined ? ordering(b.ordering) : undefined,
         response: b.response !== undefined ? response(b.response) : undefined,
       };
+      // Checked against the source as it will be: a dedup change can make its polling unusable.
+      patch.poll = pollOf(ctx, b.poll, current.poll ?? null, {
+        verification: patch.verification ?? current.verification, dedup: patch.dedup !== undefined ? patch.dedup : current.dedup,
+      });
       let secrets = new Map<string, string>();
       if (b.destinations) {
         await checkApps(b.destinations);
@@ -177,7 +197,7 @@ export function sourceRoutes(r: Router, ctx: ApiContext): void {
       const source = await ctx.store.updateSource(current.id, patch, Date.now());
       if (!source) throw notFound('source', req.params.id);
       ctx.gateway.invalidate(source.id);
-      return sourceOut(source, await endpointsOf(source), baseUrl(req), secrets);
+      return sourceWithPoll(source, baseUrl(req), secrets);
     },
   });
   r.add({
@@ -196,7 +216,7 @@ export function sourceRoutes(r: Router, ctx: ApiContext): void {
     params: SourceParams, querystring: RequestListQuery, response: { status: 200, schema: pageOf(RequestOut) },
     handler: async (req) => {
       const source = await loadSource(req.params.id);
-      const page = await ctx.store.listRequests(source.id, { ...pageQuery(req), status: req.query.status });
+      const page = await ctx.store.listRequests(source.id, { ...pageQuery(req), status: req.query.status, via: req.query.via });
       return { ...page, data: page.data.map(requestOut) };
     },
   });
@@ -228,6 +248,28 @@ export function sourceRoutes(r: Router, ctx: ApiContext): void {
       // Someone else's bytes: never rendered or sniffed as a page of this origin.
       return reply.type(found.contentType ?? 'application/octet-stream').header('x-content-type-options', 'nosniff')
         .header('content-disposition', 'attachment').send(found.body);
+    },
+  });
+  r.add({
+    method: 'POST', operationId: 'testSourceRouting', url: '/v1/sources/:id/routing/test', tag: 'sources',
+    summary: "Which destinations would get this request? Each destination's filter against {headers, body, query} (request) or a logged request (requestId); reasons names the first condition that failed",
+    params: SourceParams, body: RoutingTestIn, response: { status: 200, schema: RoutingTestOut },
+    handler: async (req) => {
+      const b = req.body as Static<typeof RoutingTestIn>;
+      if ((b.request === undefined) === (b.requestId === undefined)) throw new HeraldError('validation_failed', 'give exactly one of request ({headers, body, query}) or requestId');
+      const source = await loadSource(req.params.id);
+      let doc: RequestDocument;
+      if (b.request) {
+        doc = { headers: b.request.headers ?? {}, body: b.request.body ?? null, query: b.request.query ?? {} };
+      } else {
+        const logged = await ctx.store.getRequest(source.id, b.requestId!);
+        if (!logged) throw notFound('request', b.requestId!);
+        const stored = await ctx.store.getRequestBody(source.id, logged.id);
+        if (!stored) throw new HeraldError('conflict', `request '${logged.id}' was ${logged.status}: its body was not kept`);
+        doc = requestDocument(new RequestView(logged.headers, stored.body, stored.contentType));
+      }
+      const destinations = explainRouting(source, doc);
+      return { routes: [...new Set(destinations.filter((d) => d.matches).map((d) => d.destination))], destinations };
     },
   });
   r.add({

@@ -51,6 +51,8 @@ export const ROUTES = {
   getSourceRequestBody: ['GET', '/v1/sources/{id}/requests/{req}/body'],
   replaySourceRequest: ['POST', '/v1/sources/{id}/requests/{req}/replay'],
   replaySource: ['POST', '/v1/sources/{id}/replay'],
+  pollSource: ['POST', '/v1/sources/{id}/poll'],
+  testSourceRouting: ['POST', '/v1/sources/{id}/routing/test'],
 
   createAlertRule: ['POST', '/v1/alert-rules'],
   listAlertRules: ['GET', '/v1/alert-rules'],

@@ -6,6 +6,7 @@
 import type { Static } from '@sinclair/typebox';
 import type * as S from '../../api/schemas.js';
 import type * as I from '../../api/source-schemas.js';
+import type * as PS from '../../api/poll-schemas.js';
 import type * as P from '../../api/portal-schemas.js';
 import type * as A from '../../api/alert-schemas.js';
 
@@ -50,7 +51,11 @@ export type SourcePatch = Static<typeof I.SourcePatch>;
 export type InboundRequest = Static<typeof I.RequestOut>;
 export type InboundRequestDetail = Static<typeof I.RequestDetailOut>;
 export type RequestListQuery = Static<typeof I.RequestListQuery>;
+export type RoutingTest = Static<typeof I.RoutingTestIn>;
+export type RoutingTestResult = Static<typeof I.RoutingTestOut>;
 export type Replay = Static<typeof I.ReplayBody>;
+export type PollNow = Static<typeof PS.PollNowBody>;
+export type PollResult = Static<typeof PS.PollResultOut>;
 export type TestEvent = Static<typeof S.TestBody>;
 export type PortalTheme = Static<typeof S.PortalTheme>;
 export type Capability = Static<typeof P.Capability>;

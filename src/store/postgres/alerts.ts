@@ -6,7 +6,7 @@ import {
 import { sealChannels, toAlertHistory, toAlertNotification, toAlertRule } from '../alert-rows.js';
 import { toPage } from '../page.js';
 import type { Page, PageQuery } from '../types.js';
-import { PostgresInbound } from './inbound.js';
+import { PostgresPoll } from './poll.js';
 
 /**
  * Alert rules, their history, the notification outbox and the figures of an evaluation round
@@ -14,7 +14,7 @@ import { PostgresInbound } from './inbound.js';
  * conditional UPDATE lets exactly one of them apply (and notify) each transition, and the
  * outbox is claimed with SKIP LOCKED, so each notification is sent by one process.
  */
-export class PostgresAlerts extends PostgresInbound implements AlertStore {
+export class PostgresAlerts extends PostgresPoll implements AlertStore {
   async createAlertRule(r: NewAlertRule, now: number): Promise<AlertRule> {
     const { rows } = await this.run('insertAlertRule', {
       id: newId('alr', now), name: r.name, app_id: r.appId, endpoint_id: r.endpointId, source_id: r.sourceId,

@@ -6,7 +6,7 @@
 import { HeraldError } from '../../errors.js';
 import { newId } from '../../ids.js';
 import type { InboundInput, IngestResult, Source } from '../inbound.js';
-import { liveTargets, noDeliveries, toRequest } from '../rows.js';
+import { jsonOrNull, liveTargets, noDeliveries, releaseTarget, routed, toRequest } from '../rows.js';
 import { ORDER_HELD_AT, PARKED_AT } from '../types.js';
 import type { Run } from './connection.js';
 
@@ -79,10 +79,11 @@ export async function ingestGroup(run: Run, group: Queued[], wake: (run: Run) =>
     const owner = input.dedupKey === null ? input.id : owners.get(pairKey(source.id, input.dedupKey));
     if (owner === undefined) throw new HeraldError('not_found', `source '${source.id}' not found`);
     const dup = owner !== input.id;
-    const live = liveTargets(dup ? [] : input.endpointIds, statuses);
+    // Only the destinations whose filters matched (the gateway decided: InboundInput.routes).
+    const live = routed(releaseTarget(source, liveTargets(dup ? [] : input.endpointIds, statuses)), input.routes);
     return {
       source, input, now, owner: dup ? owner : null,
-      hasApps: !dup && source.destinations.some((d) => d.type === 'app'),
+      hasApps: !dup && live.hasApps,
       endpointIds: live.endpointIds, parked: live.parked,
     };
   });
@@ -126,6 +127,7 @@ export async function ingestGroup(run: Run, group: Queued[], wake: (run: Run) =>
     sequences: col((r) => r.input.sequence), raws: col((r) => (r.owner === null ? r.input.body : null)),
     forward_headers: col((r) => JSON.stringify(r.input.forwardHeaders)), per_requests: col((r) => r.endpointIds.length),
     app_pendings: col((r) => r.hasApps), nows: col((r) => r.now),
+    routes: col((r) => (r.owner === null ? jsonOrNull(r.input.routes) : null)),
   })).rows;
   const byId = new Map(written.map((w) => [w.id as string, w]));
   if (byId.size !== rows.length) throw new HeraldError('not_found', 'a source of the group is gone');

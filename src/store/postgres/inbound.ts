@@ -5,8 +5,11 @@ import type {
   SourcePatch,
 } from '../inbound.js';
 import { toPage } from '../page.js';
+import type { RequestVia } from '../poll.js';
+import { sealPoll } from '../poll-rows.js';
 import {
-  countsByEvent, destinationTargets, jsonOrNull, liveTargets, noDeliveries, releaseTarget, sealVerification, toRequest, toSource, type ReleaseTarget,
+  countsByEvent, destinationTargets, jsonOrNull, liveTargets, noDeliveries, releaseTarget, routed, routesOf, sealVerification, toRequest, toSource,
+  type ReleaseTarget,
 } from '../rows.js';
 import { ORDER_HELD_AT, PARKED_AT, type Page, type PageQuery } from '../types.js';
 import { isForeignKeyViolation, type Run } from './connection.js';
@@ -21,6 +24,8 @@ interface Stored {
   pk: number;
   event_pk: number;
   id: string;
+  /** the destinations its filters matched (routesOf) */
+  routes: unknown;
 }
 
 /** A source deleted while its request was being recorded: its rows' foreign keys say so. */
@@ -88,6 +93,7 @@ export class PostgresInbound extends PostgresQueue {
       name: s.name, verification: sealVerification(this.sealer, s.verification), dedup: jsonOrNull(s.dedup),
       ordering: jsonOrNull(s.ordering), destinations: JSON.stringify(s.destinations),
       forward_headers: jsonOrNull(s.forwardHeaders), rate_limit: s.rateLimit ?? null, response: jsonOrNull(s.response),
+      poll: sealPoll(this.sealer, s.poll),
     };
   }
 
@@ -205,6 +211,11 @@ export class PostgresInbound extends PostgresQueue {
 
   /** A request with a sequence number: its key's state is read and written under the key's lock. */
   private async ingestSequenced(source: Source, input: InboundInput, now: number): Promise<IngestResult> {
+    return sourceMustExist(source.id, this.tx((run) => this.ingestSequencedIn(run, source, input, now)));
+  }
+
+  /** The same, inside the caller's transaction: a poll writes a page of them with its cursor (postgres/poll.ts). */
+  protected async ingestSequencedIn(run: Run, source: Source, input: InboundInput, now: number): Promise<IngestResult> {
     let target = releaseTarget(source, { endpointIds: [], parked: new Set() });
     const gapTimeoutMs = (source.ordering?.gapTimeoutSeconds ?? 0) * 1000;
     const log = {
@@ -212,7 +223,7 @@ export class PostgresInbound extends PostgresQueue {
       content_type: input.contentType, body_size: input.body.length, dedup_key: input.dedupKey,
       ordering_key: input.orderingKey, sequence: input.sequence,
     };
-    return sourceMustExist(source.id, this.tx(async (run): Promise<IngestResult> => {
+    return (async (): Promise<IngestResult> => {
       const record = async (status: InboundStatus, reason: string, detail: string, duplicateOf: string | null = null): Promise<IngestResult> => {
         const { rows } = await run('insertRequest', { ...log, status, reason, detail });
         return { request: toRequest(rows[0]), duplicateOf, leased: [] };
@@ -227,12 +238,13 @@ export class PostgresInbound extends PostgresQueue {
       const store = async (waiting: boolean): Promise<Row> => {
         const { rows } = await run('insertAccepted', {
           ...log, app_id: source.appId, raw: input.body, forward_headers: JSON.stringify(input.forwardHeaders), waiting, now,
+          routes: jsonOrNull(input.routes),
         });
         if (!rows[0]) throw new HeraldError('not_found', `source '${source.id}' not found`);
         return rows[0];
       };
       const released = (rows: Row[], pk: number): IngestResult => ({
-        request: toRequest(rows.find((r) => r.pk === pk)!, { ...noDeliveries(), pending: target.endpointIds.length }),
+        request: toRequest(rows.find((r) => r.pk === pk)!, { ...noDeliveries(), pending: routed(target, input.routes).endpointIds.length }),
         // No hand-off here: several processes deliver, and LISTEN/NOTIFY wakes whichever is free.
         duplicateOf: null, leased: [],
       });
@@ -245,6 +257,7 @@ export class PostgresInbound extends PostgresQueue {
         throw new HeraldError('not_found', `source '${source.id}' not found`);
       }
       // After the wait for the key: the destinations as they are now, locked until the commit.
+      // Every destination: the successors this request releases go to theirs (release routes each).
       target = releaseTarget(source, liveTargets(input.endpointIds, await destinationStatuses(run, input.endpointIds)));
       const state = (await run<{ next_seq: number; gap_deadline: number | null }>('sequenceState', { source_id: source.id, key })).rows[0];
       const expected = state?.next_seq ?? source.ordering!.firstSequence ?? seq;
@@ -267,7 +280,7 @@ export class PostgresInbound extends PostgresQueue {
         gap_deadline: successors.more ? await gapDeadline(run, source.id, key, gapTimeoutMs) : null,
       });
       return released(rows, row.pk);
-    }));
+    })();
   }
 
   /**
@@ -314,16 +327,19 @@ export class PostgresInbound extends PostgresQueue {
    * Returns the requests' rows as released.
    */
   private async release(run: Run, t: ReleaseTarget, orderingKey: string | null, reqs: Stored[], now: number, gap?: { from: number; to: number }): Promise<Row[]> {
+    // Each request to the destinations whose filters matched when it came.
+    const targets = reqs.map((r) => routed(t, routesOf(r)));
+    const endpoints = [...new Set(targets.flatMap((x) => x.endpointIds))];
     const busy = new Set<string>();
-    if (orderingKey !== null && t.endpointIds.length > 0) {
-      const pairs = { endpoint_ids: t.endpointIds, keys: t.endpointIds.map(() => orderingKey) };
+    if (orderingKey !== null && endpoints.length > 0) {
+      const pairs = { endpoint_ids: endpoints, keys: endpoints.map(() => orderingKey) };
       await run('lockKeys', pairs);
       for (const r of (await run('busyKeys', pairs)).rows) busy.add(r.endpoint_id);
     }
     const dl = { delivery_ids: [] as string[], delivery_ns: [] as number[], endpoint_ids: [] as string[], next_attempt_ats: [] as number[] };
     let due = false;
     reqs.forEach((_, i) => {
-      for (const endpointId of t.endpointIds) {
+      for (const endpointId of targets[i].endpointIds) {
         const waits = orderingKey !== null && busy.has(endpointId);
         if (orderingKey !== null) busy.add(endpointId);
         const parked = !waits && t.parked.has(endpointId);
@@ -333,13 +349,14 @@ export class PostgresInbound extends PostgresQueue {
       }
     });
     const { rows } = await run('releaseRequests', {
-      ...dl, app_id: t.appId, ordering_key: orderingKey, now, per_request: t.endpointIds.length, app_pending: t.hasApps,
+      ...dl, app_id: t.appId, ordering_key: orderingKey, now,
+      per_requests: targets.map((x) => x.endpointIds.length), app_pendings: targets.map((x) => x.hasApps),
       pks: reqs.map((r) => r.pk), event_pks: reqs.map((r) => r.event_pk), event_ids: reqs.map((r) => r.id),
       gap_froms: reqs.map((_, i) => (i === 0 && gap ? gap.from : null)), gap_tos: reqs.map((_, i) => (i === 0 && gap ? gap.to : null)),
     });
     if (rows.length !== reqs.length) throw new HeraldError('not_found', `source '${t.sourceId}' not found`);
     // Work for a worker in whichever process: deliveries due now, or the app-destination outbox.
-    if (due || t.hasApps) await this.wake(run);
+    if (due || targets.some((x) => x.hasApps)) await this.wake(run);
     return rows;
   }
 
@@ -401,8 +418,8 @@ export class PostgresInbound extends PostgresQueue {
     return rows.map((r) => toRequest(r, counts.get(r.event_pk) ?? noDeliveries()));
   }
 
-  async listRequests(sourceId: string, q: PageQuery & { status?: InboundStatus }): Promise<Page<InboundRequest>> {
-    const { rows } = await this.run('listRequests', { source_id: sourceId, before: q.iterator ?? '~', status: q.status ?? null, limit: q.limit + 1 });
+  async listRequests(sourceId: string, q: PageQuery & { status?: InboundStatus; via?: RequestVia }): Promise<Page<InboundRequest>> {
+    const { rows } = await this.run('listRequests', { source_id: sourceId, before: q.iterator ?? '~', status: q.status ?? null, via: q.via ?? null, limit: q.limit + 1 });
     return toPage(await this.withCounts(rows), q.limit, (r) => r.id, q.iterator);
   }
 
@@ -421,7 +438,7 @@ export class PostgresInbound extends PostgresQueue {
     return rows.map((r) => ({
       requestId: r.id, sourceId: r.source_id, body: r.raw as Buffer,
       headers: r.headers == null ? {} : typeof r.headers === 'string' ? JSON.parse(r.headers) : r.headers,
-      contentType: r.content_type, orderingKey: r.ordering_key, receivedAt: r.received_at,
+      contentType: r.content_type, orderingKey: r.ordering_key, receivedAt: r.received_at, routes: routesOf(r),
     }));
   }
 

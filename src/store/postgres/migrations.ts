@@ -411,7 +411,42 @@ ALTER TABLE events ADD COLUMN channels TEXT;
 ALTER TABLE alert_rules ADD COLUMN created_by TEXT NOT NULL DEFAULT 'operator';
 `,
   },
+  {
+    version: 10,
+    name: 'inbound routes',
+    sql: `
+-- Which of its source's destinations a request goes to, decided by their filters when it is
+-- accepted (inbound/routing.ts): JSON keys, NULL when no destination of the source filters
+-- (every one gets it). A request held for an earlier sequence is released to these later.
+ALTER TABLE inbound_requests ADD COLUMN routes JSON;
+`,
+  },
+  {
+    version: 11,
+    name: 'inbound polling',
+    sql: `
+-- A source's poll configuration (inbound/poller.ts): JSON, its header values sealed; NULL
+-- when the source takes webhooks only.
+ALTER TABLE sources ADD COLUMN poll JSON;
+-- How each request came: 'webhook' (posted by the provider) or 'poll' (found in its changes API).
+ALTER TABLE inbound_requests ADD COLUMN via TEXT NOT NULL DEFAULT 'webhook';
+-- What polling a source has learned: the cursor (written in the transaction of the page it
+-- came with), the schedule, the last outcome, and the lease of the run under way, timed by
+-- the database's clock. next_poll_at NULL: due now (never polled, or a run a crash cut short).
+CREATE TABLE source_polls (
+  source_id    TEXT COLLATE "C" PRIMARY KEY REFERENCES sources(id) ON DELETE CASCADE,
+  cursor       TEXT,
+  next_poll_at BIGINT,
+  last_poll_at BIGINT,
+  last_result  JSON,
+  failures     INTEGER NOT NULL DEFAULT 0,
+  lease_owner  TEXT,
+  lease_until  BIGINT
+);
+`,
+  },
 ];
+
 
 /**
  * Applies the missing migrations. Several processes may start at once on an empty database:

@@ -7,6 +7,8 @@
  * Batches travel as arrays (`:ids::text[]`) unnested server-side, so a batch of 500 is one
  * statement, not 500: the hot paths cost a constant number of round trips per batch.
  */
+import { POLL_TEXT } from './poll-sql.js';
+
 // The sentinels of types.ts (PARKED_AT, ORDER_HELD_AT) spelled out, so that the partial index
 // deliveries_held, whose WHERE repeats them, is usable by the statements below.
 const PARKED = '8000000000000000';
@@ -72,6 +74,7 @@ const sourceKeyHash = (sourceId: string, key: string) =>
   `hashtextextended(${key}, hashtextextended('herald_inbound:' || ${sourceId}, 0))`;
 
 const TEXT = {
+  ...POLL_TEXT,
   // ── apps ──────────────────────────────────────────────────────────────
   insertApp: `INSERT INTO apps (id, uid, name, metadata, signature_profile, portal, created_at, updated_at)
               VALUES (:id, :uid, :name, :metadata, :signature_profile, :portal, :now, :now) RETURNING *`,
@@ -358,16 +361,16 @@ const TEXT = {
 
   // ── inbound: sources ──────────────────────────────────────────────────
   insertSource: `INSERT INTO sources (id, app_id, name, verification, dedup, ordering, destinations, forward_headers,
-                   rate_limit, response, created_at, updated_at)
+                   rate_limit, response, poll, created_at, updated_at)
                  VALUES (:id, :app_id, :name, :verification, :dedup, :ordering, :destinations, :forward_headers,
-                   :rate_limit, :response, :now, :now) RETURNING *`,
+                   :rate_limit, :response, :poll, :now, :now) RETURNING *`,
   source: `SELECT * FROM sources WHERE id = :id`,
   // NO KEY UPDATE: ingests (key share) go on meanwhile; only a delete conflicts.
   sourceForUpdate: `SELECT * FROM sources WHERE id = :id FOR NO KEY UPDATE`,
   listSources: `SELECT * FROM sources WHERE id > :after ORDER BY id LIMIT :limit`,
   updateSource: `UPDATE sources SET name = :name, verification = :verification, dedup = :dedup, ordering = :ordering,
                    destinations = :destinations, forward_headers = :forward_headers, rate_limit = :rate_limit,
-                   response = :response, updated_at = GREATEST(:now, updated_at + 1)
+                   response = :response, poll = :poll, updated_at = GREATEST(:now, updated_at + 1)
                  WHERE id = :id RETURNING *`,
   // A source goes first (its requests, keys and sequences cascade), then its app (events,
   // endpoints, deliveries cascade): see the lock order above.
@@ -410,18 +413,21 @@ const TEXT = {
                        :raw::bytea, :forward_headers::json, 0, :now::bigint
                      FROM seq RETURNING pk)
                    INSERT INTO inbound_requests (id, source_id, status, received_at, headers, content_type, body_size,
-                     dedup_key, ordering_key, sequence, event_pk, waiting)
+                     dedup_key, ordering_key, sequence, event_pk, waiting, routes)
                    SELECT :id, :source_id::text, 'accepted', :received_at::bigint, :headers::json, :content_type::text,
-                     :body_size::int, :dedup_key::text, :ordering_key::text, :sequence::bigint, ev.pk, :waiting::boolean
+                     :body_size::int, :dedup_key::text, :ordering_key::text, :sequence::bigint, ev.pk, :waiting::boolean,
+                     :routes::json
                    FROM ev RETURNING *`,
   // Forwards stored requests, in the given order: each is numbered by a fresh sequence of the
   // source's app (so deliveries of one ordering key go out in release order), gets one delivery
-  // per destination endpoint (:next_attempt_ats from the caller, ORDER_HELD_AT where its key is
-  // busy, as in publish) and a mark for the app-destination outbox. Rows travel as arrays;
-  // deliveries name their request by its position (:delivery_ns, 1-based).
+  // per destination endpoint its filters matched (:next_attempt_ats from the caller,
+  // ORDER_HELD_AT where its key is busy, as in publish) and, if it matched an app destination, a
+  // mark for the app-destination outbox. Rows travel as arrays; deliveries name their request by
+  // its position (:delivery_ns, 1-based).
   releaseRequests: `WITH r AS (
                       SELECT * FROM unnest(:pks::bigint[], :event_pks::bigint[], :event_ids::text[], :gap_froms::bigint[],
-                        :gap_tos::bigint[]) WITH ORDINALITY AS r(pk, event_pk, event_id, gap_from, gap_to, n)),
+                        :gap_tos::bigint[], :per_requests::int[], :app_pendings::boolean[])
+                        WITH ORDINALITY AS r(pk, event_pk, event_id, gap_from, gap_to, per_request, app_pending, n)),
                     -- Increasing numbers, one per request in order (nextval per row of the series).
                     seq AS (
                       SELECT g.n, nextval('inbound_sequence') AS s
@@ -435,9 +441,9 @@ const TEXT = {
                         AS d(id, n, endpoint_id, next_attempt_at)
                       JOIN r ON r.n = d.n JOIN seq ON seq.n = r.n),
                     ev AS (
-                      UPDATE events e SET deliveries = e.deliveries + :per_request::int
-                      FROM r WHERE e.pk = r.event_pk AND :per_request::int > 0)
-                    UPDATE inbound_requests q SET waiting = false, release_seq = seq.s, app_pending = :app_pending,
+                      UPDATE events e SET deliveries = e.deliveries + r.per_request
+                      FROM r WHERE e.pk = r.event_pk AND r.per_request > 0)
+                    UPDATE inbound_requests q SET waiting = false, release_seq = seq.s, app_pending = r.app_pending,
                       gap_from = r.gap_from, gap_to = r.gap_to
                     FROM r JOIN seq ON seq.n = r.n WHERE q.pk = r.pk RETURNING q.*`,
   // ── inbound: group commit (PostgresInbound.ingest) ──────────────────
@@ -480,9 +486,10 @@ const TEXT = {
                   SELECT * FROM unnest(:ids::text[], :source_ids::text[], :app_ids::text[], :statuses::text[], :reasons::text[],
                     :details::text[], :received_ats::bigint[], :headers::json[], :content_types::text[], :body_sizes::int[],
                     :dedup_keys::text[], :ordering_keys::text[], :sequences::bigint[], :raws::bytea[], :forward_headers::json[],
-                    :per_requests::int[], :app_pendings::boolean[], :nows::bigint[])
+                    :per_requests::int[], :app_pendings::boolean[], :nows::bigint[], :routes::json[])
                     WITH ORDINALITY AS r(id, source_id, app_id, status, reason, detail, received_at, headers, content_type,
-                      body_size, dedup_key, ordering_key, sequence, raw, forward_headers, per_request, app_pending, now, n)),
+                      body_size, dedup_key, ordering_key, sequence, raw, forward_headers, per_request, app_pending, now, routes,
+                      n)),
                 seq AS (SELECT r.n, nextval('inbound_sequence') AS s FROM r WHERE r.status = 'accepted' ORDER BY r.n),
                 ev AS (
                   INSERT INTO events (app_id, id, type, timestamp, sequence, ordering_key, body, raw, headers, deliveries, created_at)
@@ -498,9 +505,9 @@ const TEXT = {
                     AS d(id, n, endpoint_id, next_attempt_at)
                   JOIN r ON r.n = d.n JOIN seq ON seq.n = r.n JOIN ev ON ev.id = r.id)
                 INSERT INTO inbound_requests (id, source_id, status, reason, detail, received_at, headers, content_type,
-                  body_size, dedup_key, ordering_key, sequence, event_pk, waiting, release_seq, app_pending)
+                  body_size, dedup_key, ordering_key, sequence, event_pk, waiting, release_seq, app_pending, routes)
                 SELECT r.id, r.source_id, r.status, r.reason, r.detail, r.received_at, r.headers, r.content_type, r.body_size,
-                  r.dedup_key, r.ordering_key, r.sequence, ev.pk, false, seq.s, seq.s IS NOT NULL AND r.app_pending
+                  r.dedup_key, r.ordering_key, r.sequence, ev.pk, false, seq.s, seq.s IS NOT NULL AND r.app_pending, r.routes
                 FROM r LEFT JOIN seq ON seq.n = r.n LEFT JOIN ev ON ev.id = r.id
                 ORDER BY r.n RETURNING *`,
   // A key is taken if absent or expired; rowCount says whether this request took it. A
@@ -526,7 +533,7 @@ const TEXT = {
   // A key's gap deadline runs from the arrival of its oldest request still waiting.
   oldestWaiting: `SELECT min(received_at)::bigint AS at FROM inbound_requests
                   WHERE source_id = :source_id AND ordering_key = :key AND waiting`,
-  waitingFrom: `SELECT pk, id, event_pk, sequence FROM inbound_requests
+  waitingFrom: `SELECT pk, id, event_pk, sequence, routes FROM inbound_requests
                 WHERE source_id = :source_id AND ordering_key = :key AND sequence >= :from AND waiting
                 ORDER BY sequence LIMIT :limit`,
   // One key whose gap timed out, locked with its source's row (SKIP LOCKED: a key someone is
@@ -548,14 +555,14 @@ const TEXT = {
   // (endpointForUpdate) or deleted waits for this commit, or this read sees its result.
   destinationStatuses: `SELECT id, status FROM endpoints WHERE id = ANY(:ids::text[]) ORDER BY id FOR KEY SHARE`,
   listRequests: `SELECT * FROM inbound_requests WHERE source_id = :source_id AND id < :before
-                 AND (:status::text IS NULL OR status = :status) ORDER BY id DESC LIMIT :limit`,
+                 AND (:status::text IS NULL OR status = :status) AND (:via::text IS NULL OR via = :via) ORDER BY id DESC LIMIT :limit`,
   request: `SELECT * FROM inbound_requests WHERE source_id = :source_id AND id = :id`,
   requestBody: `SELECT e.raw, r.content_type FROM inbound_requests r JOIN events e ON e.pk = r.event_pk
                 WHERE r.source_id = :source_id AND r.id = :id`,
   // Delivery states of a page of requests' events, through deliveries_event.
   deliveryCounts: `SELECT event_pk, status, count(*) AS n FROM deliveries WHERE event_pk = ANY(:pks::bigint[])
                    GROUP BY event_pk, status`,
-  appForwards: `SELECT r.id, r.source_id, r.ordering_key, r.received_at, r.content_type, e.raw, e.headers
+  appForwards: `SELECT r.id, r.source_id, r.ordering_key, r.received_at, r.content_type, r.routes, e.raw, e.headers
                 FROM inbound_requests r JOIN events e ON e.pk = r.event_pk
                 WHERE r.app_pending ORDER BY r.release_seq LIMIT :limit`,
   finishAppForwards: `UPDATE inbound_requests q SET app_pending = false, app_error = f.error

@@ -6,12 +6,12 @@ import {
 import { sealChannels, toAlertHistory, toAlertNotification, toAlertRule } from '../alert-rows.js';
 import { toPage } from '../page.js';
 import type { Page, PageQuery } from '../types.js';
-import { SqliteInbound } from './inbound.js';
+import { SqlitePoll } from './poll.js';
 
 type Row = Record<string, any>;
 
 /** Alert rules, their history, the notification outbox and the figures of an evaluation round (AlertStore), on SQLite. */
-export class SqliteAlerts extends SqliteInbound implements AlertStore {
+export class SqliteAlerts extends SqlitePoll implements AlertStore {
   async createAlertRule(r: NewAlertRule, now: number): Promise<AlertRule> {
     const row = this.s.insertAlertRule.get({
       id: newId('alr', now), name: r.name, app_id: r.appId, endpoint_id: r.endpointId, source_id: r.sourceId,

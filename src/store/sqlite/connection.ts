@@ -6,6 +6,7 @@ import { BUSY_TIMEOUT_MS, isBusy } from './busy.js';
 import { BACKSTOP_PAGES, BackgroundCheckpointer } from './checkpointer.js';
 import { migrations } from './migrations.js';
 import { sealerFor, type Sealer } from '../rows.js';
+import type { App, EventType } from '../types.js';
 import { SQL } from './sql.js';
 
 /** WAL pages past which a commit checkpoints by itself */
@@ -71,6 +72,32 @@ export class SqliteConnection {
   }
 
   private checkpointer: BackgroundCheckpointer | null = null;
+
+  /**
+   * Apps and event types as every publish reads them (getApp, getEventType; a type not in the
+   * catalogue is cached as null), so the publish path reads neither from the file: 6 % of
+   * Herald's CPU at 1,000 single publishes/s. Cleared by every write to them through this
+   * connection (forgetConfig), and whenever another connection has committed to the file
+   * since: PRAGMA data_version moves then (a CLI or a second process on the same file).
+   */
+  protected readonly appCache = new Map<string, App>();
+  protected readonly typeCache = new Map<string, EventType | null>();
+  private dataVersion: Database.Statement | null = null;
+  private seenVersion = -1;
+
+  protected cachedConfig(): void {
+    this.dataVersion ??= this.db.prepare('PRAGMA data_version').pluck();
+    const v = this.dataVersion.get() as number;
+    if (v !== this.seenVersion) {
+      this.seenVersion = v;
+      this.forgetConfig();
+    }
+  }
+
+  protected forgetConfig(): void {
+    this.appCache.clear();
+    this.typeCache.clear();
+  }
 
   async migrate(): Promise<void> {
     this.db.exec(`CREATE TABLE IF NOT EXISTS herald_migrations (

@@ -5,8 +5,11 @@ import type {
   SourcePatch,
 } from '../inbound.js';
 import { toPage } from '../page.js';
+import type { RequestVia } from '../poll.js';
+import { sealPoll } from '../poll-rows.js';
 import {
-  countsByEvent, destinationTargets, jsonOrNull, liveTargets, noDeliveries, releaseTarget, sealVerification, toRequest, toSource, type ReleaseTarget,
+  countsByEvent, destinationTargets, jsonOrNull, liveTargets, noDeliveries, releaseTarget, routed, routesOf, sealVerification, toRequest, toSource,
+  type ReleaseTarget,
 } from '../rows.js';
 import { ORDER_HELD_AT, PARKED_AT, type Page, type PageQuery, type PublishLease } from '../types.js';
 import { isForeignKeyViolation } from './connection.js';
@@ -24,6 +27,7 @@ type Target = ReleaseTarget & { gapTimeoutMs: number; states?: Map<string, Row> 
  */
 export class SqliteInbound extends SqliteQueue {
   async createSource(s: NewSource): Promise<Source> {
+    this.forgetConfig(); // getApp reads an app's source
     return this.db.transaction(() => {
       const now = Date.now();
       this.s.insertApp.run({
@@ -38,6 +42,7 @@ export class SqliteInbound extends SqliteQueue {
       name: s.name, verification: sealVerification(this.sealer, s.verification), dedup: jsonOrNull(s.dedup),
       ordering: jsonOrNull(s.ordering), destinations: JSON.stringify(s.destinations),
       forward_headers: jsonOrNull(s.forwardHeaders), rate_limit: s.rateLimit, response: jsonOrNull(s.response),
+      poll: sealPoll(this.sealer, s.poll),
     };
   }
 
@@ -68,6 +73,7 @@ export class SqliteInbound extends SqliteQueue {
   async deleteSource(id: string): Promise<boolean> {
     const row = this.s.source.get({ id }) as Row | undefined;
     // The source, its requests, keys and sequences go with its app (foreign keys cascade).
+    this.forgetConfig();
     return row ? this.s.deleteApp.run({ id: row.app_id }).changes > 0 : false;
   }
 
@@ -110,19 +116,21 @@ export class SqliteInbound extends SqliteQueue {
   }
 
   /** One request, inside the caller's transaction. */
-  private ingestOne(source: Source, input: InboundInput, now: number): IngestResult {
+  protected ingestOne(source: Source, input: InboundInput, now: number): IngestResult {
     const log = {
       id: input.id, source_id: source.id, received_at: input.receivedAt, headers: JSON.stringify(input.loggedHeaders),
       content_type: input.contentType, body_size: input.body.length, dedup_key: input.dedupKey,
       ordering_key: input.orderingKey, sequence: input.sequence, event_pk: null as number | null, waiting: 0,
-      release_seq: null as number | null, app_pending: 0,
+      release_seq: null as number | null, app_pending: 0, routes: jsonOrNull(input.routes),
     };
     const states = this.destinationStates(input.endpointIds);
-    const target: Target = {
+    // Every destination (for the successors this request may release), and this request's own.
+    const all: Target = {
       ...releaseTarget(source, liveTargets(input.endpointIds, new Map([...states].map(([id, st]) => [id, st.status as string])))),
       gapTimeoutMs: (source.ordering?.gapTimeoutSeconds ?? 0) * 1000,
       states,
     };
+    const target = routed(all, input.routes);
     const leased: IngestResult['leased'] = [];
     // The answer is built from what was written rather than read back.
     const answer = (status: InboundStatus, reason: string | null, detail: string | null, released: boolean, duplicateOf: string | null = null): IngestResult => ({
@@ -134,7 +142,7 @@ export class SqliteInbound extends SqliteQueue {
       leased,
     });
     const record = (status: InboundStatus, reason: string, detail: string, duplicateOf: string | null = null) => {
-      this.s.insertRequest.run({ ...log, status, reason, detail });
+      this.s.insertRequest.run({ ...log, status, reason, detail, routes: null });
       return answer(status, reason, detail, false, duplicateOf);
     };
     if (input.dedupKey !== null) {
@@ -177,7 +185,7 @@ export class SqliteInbound extends SqliteQueue {
       return answer('accepted', null, null, false);
     }
     acceptNow();
-    const next = this.releaseRun(target, key, seq + 1, now);
+    const next = this.releaseRun(all, key, seq + 1, now);
     this.s.saveSequence.run({
       source_id: source.id, key, next_seq: next, gap_timeout_ms: target.gapTimeoutMs, gap_deadline: this.gapDeadline(source.id, key, target.gapTimeoutMs),
     });
@@ -220,7 +228,9 @@ export class SqliteInbound extends SqliteQueue {
    * fresh sequence of the source's app so that deliveries of one ordering key go out in
    * release order (which is sequence order), and a mark for the app-destination outbox.
    */
-  private release(t: Target, r: { event_pk: number; id: string; ordering_key: string | null }, now: number, gap?: { from: number; to: number }): void {
+  private release(to: Target, r: { event_pk: number; id: string; ordering_key: string | null; routes: string | null }, now: number, gap?: { from: number; to: number }): void {
+    // Only the destinations whose filters matched when the request came.
+    const t = routed(to, routesOf(r));
     const { last_sequence } = this.s.bumpSequence.get({ n: 1, id: t.appId }) as { last_sequence: number };
     this.addDeliveries(t, r, now, last_sequence);
     if (t.endpointIds.length > 0) this.s.addEventDeliveries.run({ n: t.endpointIds.length, pk: r.event_pk });
@@ -271,7 +281,7 @@ export class SqliteInbound extends SqliteQueue {
     for (;;) {
       const row = this.s.waitingAt.get({ source_id: t.sourceId, key, sequence: next }) as Row | undefined;
       if (!row) return next;
-      this.release(t, row as { event_pk: number; id: string; ordering_key: string }, now);
+      this.release(t, row as { event_pk: number; id: string; ordering_key: string; routes: string | null }, now);
       next++;
     }
   }
@@ -294,7 +304,7 @@ export class SqliteInbound extends SqliteQueue {
         let next = g.next_seq as number;
         if (first) {
           // The missing sequences are given up on: the oldest waiting one goes, the gap recorded.
-          this.release(t, first as { event_pk: number; id: string; ordering_key: string }, now, { from: next, to: first.sequence - 1 });
+          this.release(t, first as { event_pk: number; id: string; ordering_key: string; routes: string | null }, now, { from: next, to: first.sequence - 1 });
           next = this.releaseRun(t, g.key, first.sequence + 1, now);
           released += next - first.sequence;
         }
@@ -312,7 +322,7 @@ export class SqliteInbound extends SqliteQueue {
       id: input.id, source_id: sourceId, status: 'rejected', reason: input.reason, detail: input.detail,
       received_at: input.receivedAt, headers: JSON.stringify(input.loggedHeaders), content_type: input.contentType,
       body_size: input.bodySize, dedup_key: null, ordering_key: null, sequence: null, event_pk: null, waiting: 0,
-      release_seq: null, app_pending: 0,
+      release_seq: null, app_pending: 0, routes: null,
     });
   }
 
@@ -322,8 +332,8 @@ export class SqliteInbound extends SqliteQueue {
     return rows.map((r) => toRequest(r, counts.get(r.event_pk) ?? noDeliveries()));
   }
 
-  async listRequests(sourceId: string, q: PageQuery & { status?: InboundStatus }): Promise<Page<InboundRequest>> {
-    const rows = this.s.listRequests.all({ source_id: sourceId, before: q.iterator ?? '~', status: q.status ?? null, limit: q.limit + 1 }) as Row[];
+  async listRequests(sourceId: string, q: PageQuery & { status?: InboundStatus; via?: RequestVia }): Promise<Page<InboundRequest>> {
+    const rows = this.s.listRequests.all({ source_id: sourceId, before: q.iterator ?? '~', status: q.status ?? null, via: q.via ?? null, limit: q.limit + 1 }) as Row[];
     return toPage(this.withCounts(rows), q.limit, (r) => r.id, q.iterator);
   }
 
@@ -340,7 +350,7 @@ export class SqliteInbound extends SqliteQueue {
   async pendingAppForwards(limit: number): Promise<AppForward[]> {
     return (this.s.appForwards.all({ limit }) as Row[]).map((r) => ({
       requestId: r.id, sourceId: r.source_id, body: r.raw as Buffer, headers: JSON.parse(r.headers ?? '{}'),
-      contentType: r.content_type, orderingKey: r.ordering_key, receivedAt: r.received_at,
+      contentType: r.content_type, orderingKey: r.ordering_key, receivedAt: r.received_at, routes: routesOf(r),
     }));
   }
 

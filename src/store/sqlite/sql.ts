@@ -2,6 +2,8 @@
  * Every SQL statement of the SQLite backend, grouped by area. Named parameters (@name)
  * are bound by better-sqlite3; statements are prepared once per connection.
  */
+import { POLL_SQL } from './poll-sql.js';
+
 // The sentinels of types.ts (PARKED_AT, ORDER_HELD_AT) spelled out, so that the partial index
 // deliveries_held, whose WHERE repeats them, is usable by the statements below.
 const PARKED = '8000000000000000';
@@ -14,6 +16,7 @@ const FILTERS = `AND (@endpoint_id IS NULL OR endpoint_id = @endpoint_id)
   AND (@status IS NULL OR status = @status)`;
 
 export const SQL = {
+  ...POLL_SQL,
   // ── apps ──────────────────────────────────────────────────────────────
   insertApp: `INSERT INTO apps (id, uid, name, metadata, signature_profile, portal, created_at, updated_at)
               VALUES (@id, @uid, @name, @metadata, @signature_profile, @portal, @now, @now) RETURNING *`,
@@ -216,21 +219,21 @@ export const SQL = {
 
   // ── inbound: sources ──────────────────────────────────────────────────
   insertSource: `INSERT INTO sources (id, app_id, name, verification, dedup, ordering, destinations, forward_headers,
-                   rate_limit, response, created_at, updated_at)
+                   rate_limit, response, poll, created_at, updated_at)
                  VALUES (@id, @app_id, @name, @verification, @dedup, @ordering, @destinations, @forward_headers,
-                   @rate_limit, @response, @now, @now) RETURNING *`,
+                   @rate_limit, @response, @poll, @now, @now) RETURNING *`,
   source: `SELECT * FROM sources WHERE id = @id`,
   listSources: `SELECT * FROM sources WHERE id > @after ORDER BY id LIMIT @limit`,
   updateSource: `UPDATE sources SET name = @name, verification = @verification, dedup = @dedup, ordering = @ordering,
                    destinations = @destinations, forward_headers = @forward_headers, rate_limit = @rate_limit,
-                   response = @response, updated_at = MAX(@now, updated_at + 1)
+                   response = @response, poll = @poll, updated_at = MAX(@now, updated_at + 1)
                  WHERE id = @id RETURNING *`,
 
   // ── inbound: requests ─────────────────────────────────────────────────
   insertRequest: `INSERT INTO inbound_requests (id, source_id, status, reason, detail, received_at, headers, content_type,
-                    body_size, dedup_key, ordering_key, sequence, event_pk, waiting, release_seq, app_pending)
+                    body_size, dedup_key, ordering_key, sequence, event_pk, waiting, release_seq, app_pending, routes)
                   VALUES (@id, @source_id, @status, @reason, @detail, @received_at, @headers, @content_type,
-                    @body_size, @dedup_key, @ordering_key, @sequence, @event_pk, @waiting, @release_seq, @app_pending)`,
+                    @body_size, @dedup_key, @ordering_key, @sequence, @event_pk, @waiting, @release_seq, @app_pending, @routes)`,
   insertRawEvent: `INSERT INTO events (app_id, id, type, timestamp, sequence, ordering_key, body, raw, headers, deliveries, created_at)
                    VALUES (@app_id, @id, 'inbound.request', @now, @sequence, @ordering_key, '', @raw, @headers, @deliveries, @now)`,
   addEventDeliveries: `UPDATE events SET deliveries = deliveries + @n WHERE pk = @pk`,
@@ -244,12 +247,12 @@ export const SQL = {
                  VALUES (@source_id, @key, @next_seq, @gap_timeout_ms, @gap_deadline)
                  ON CONFLICT (source_id, key) DO UPDATE SET next_seq = excluded.next_seq,
                    gap_timeout_ms = excluded.gap_timeout_ms, gap_deadline = excluded.gap_deadline`,
-  waitingAt: `SELECT id, event_pk, ordering_key FROM inbound_requests
+  waitingAt: `SELECT id, event_pk, ordering_key, routes FROM inbound_requests
               WHERE source_id = @source_id AND ordering_key = @key AND sequence = @sequence AND waiting = 1`,
   // A key's gap deadline runs from the arrival of its oldest request still waiting.
   oldestWaiting: `SELECT min(received_at) AS at FROM inbound_requests
                   WHERE source_id = @source_id AND ordering_key = @key AND waiting = 1`,
-  firstWaiting: `SELECT id, event_pk, ordering_key, sequence FROM inbound_requests
+  firstWaiting: `SELECT id, event_pk, ordering_key, sequence, routes FROM inbound_requests
                  WHERE source_id = @source_id AND ordering_key = @key AND waiting = 1 ORDER BY sequence LIMIT 1`,
   releaseRequest: `UPDATE inbound_requests SET waiting = 0, release_seq = @release_seq, app_pending = @app_pending,
                      gap_from = @gap_from, gap_to = @gap_to WHERE source_id = @source_id AND id = @id`,
@@ -257,14 +260,14 @@ export const SQL = {
             WHERE s.gap_deadline <= @now ORDER BY s.gap_deadline LIMIT @limit`,
   appEndpointIds: `SELECT id, status FROM endpoints WHERE app_id = @app_id ORDER BY id`,
   listRequests: `SELECT * FROM inbound_requests WHERE source_id = @source_id AND id < @before
-                 AND (@status IS NULL OR status = @status) ORDER BY id DESC LIMIT @limit`,
+                 AND (@status IS NULL OR status = @status) AND (@via IS NULL OR via = @via) ORDER BY id DESC LIMIT @limit`,
   request: `SELECT * FROM inbound_requests WHERE source_id = @source_id AND id = @id`,
   requestBody: `SELECT e.raw, r.content_type FROM inbound_requests r JOIN events e ON e.pk = r.event_pk
                 WHERE r.source_id = @source_id AND r.id = @id`,
   // Delivery states of a page of requests' events, through deliveries_event.
   deliveryCounts: `SELECT event_pk, status, COUNT(*) AS n FROM deliveries
                    WHERE event_pk IN (SELECT value FROM json_each(@pks)) GROUP BY event_pk, status`,
-  appForwards: `SELECT r.id, r.source_id, r.ordering_key, r.received_at, r.content_type, e.raw, e.headers
+  appForwards: `SELECT r.id, r.source_id, r.ordering_key, r.received_at, r.content_type, r.routes, e.raw, e.headers
                 FROM inbound_requests r JOIN events e ON e.pk = r.event_pk
                 WHERE r.app_pending = 1 ORDER BY r.release_seq LIMIT @limit`,
   finishAppForward: `UPDATE inbound_requests SET app_pending = 0, app_error = @error WHERE source_id = @source_id AND id = @id`,

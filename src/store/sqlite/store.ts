@@ -36,8 +36,15 @@ export class SqliteStore extends SqliteAlerts implements Store {
   }
 
   async getApp(key: string): Promise<App | null> {
+    this.cachedConfig();
+    const cached = this.appCache.get(key);
+    if (cached) return cached;
     const row = this.s.appByIdOrUid.get({ key });
-    return row ? toApp(row as object) : null;
+    if (!row) return null;
+    const app = toApp(row as object);
+    if (this.appCache.size >= 10_000) this.appCache.clear();
+    this.appCache.set(key, app);
+    return app;
   }
 
   async listApps(q: PageQuery): Promise<Page<App>> {
@@ -46,6 +53,7 @@ export class SqliteStore extends SqliteAlerts implements Store {
   }
 
   async updateApp(id: string, patch: AppPatch): Promise<App | null> {
+    this.forgetConfig();
     const current = this.s.appByIdOrUid.get({ key: id }) as Record<string, unknown> | undefined;
     if (!current) return null;
     const app = toApp(current);
@@ -65,11 +73,13 @@ export class SqliteStore extends SqliteAlerts implements Store {
   }
 
   async deleteApp(id: string): Promise<boolean> {
+    this.forgetConfig();
     return this.s.deleteApp.run({ id }).changes > 0;
   }
 
   // ── event types ─────────────────────────────────────────────────────────
   async createEventType(t: NewEventType): Promise<EventType> {
+    this.forgetConfig();
     try {
       return toEventType(this.s.insertEventType.get({ name: t.name, description: t.description, schema: jsonOrNull(t.schema), examples: JSON.stringify(t.examples ?? []), now: Date.now() }) as object);
     } catch (err) {
@@ -79,8 +89,14 @@ export class SqliteStore extends SqliteAlerts implements Store {
   }
 
   async getEventType(name: string): Promise<EventType | null> {
+    this.cachedConfig();
+    const cached = this.typeCache.get(name);
+    if (cached !== undefined) return cached;
     const row = this.s.eventType.get({ name });
-    return row ? toEventType(row as object) : null;
+    const type = row ? toEventType(row as object) : null;
+    if (this.typeCache.size >= 10_000) this.typeCache.clear();
+    this.typeCache.set(name, type);
+    return type;
   }
 
   async listEventTypes(q: PageQuery & { includeArchived: boolean }): Promise<Page<EventType>> {
@@ -93,6 +109,7 @@ export class SqliteStore extends SqliteAlerts implements Store {
   async updateEventType(name: string, patch: EventTypePatch): Promise<EventType | null> {
     const current = await this.getEventType(name);
     if (!current) return null;
+    this.forgetConfig();
     const row = this.s.updateEventType.get({
       name,
       description: patch.description !== undefined ? patch.description : current.description,

@@ -1,6 +1,8 @@
 import type { PageList } from '../pages.js';
 import type { Transport } from '../transport.js';
-import type { InboundRequest, InboundRequestDetail, PageQuery, Replay, RequestListQuery, Source, SourceCreate, SourcePatch } from '../types.js';
+import type {
+  InboundRequest, InboundRequestDetail, PageQuery, PollNow, PollResult, Replay, RequestListQuery, RoutingTest, RoutingTestResult, Source, SourceCreate, SourcePatch,
+} from '../types.js';
 
 /** The inbound gateway: sources, their request log, and replay. */
 export class Sources {
@@ -40,5 +42,13 @@ export class Sources {
   /** forwards again the deliveries of requests received in [since, until) that ended in `status` (default failed) */
   replay(id: string, body: Replay): Promise<{ replayed: number }> {
     return this.t.call('replaySource', { params: { id }, body });
+  }
+  /** polls the provider's changes API now (`{cursor: null}`: from the start) and answers what the run found */
+  poll(id: string, body: PollNow = {}): Promise<PollResult> {
+    return this.t.call('pollSource', { params: { id }, body });
+  }
+  /** which destinations get a request ({request: {headers, body, query}} or {requestId}), each destination's filter explained */
+  testRouting(id: string, body: RoutingTest): Promise<RoutingTestResult> {
+    return this.t.call('testSourceRouting', { params: { id }, body });
   }
 }

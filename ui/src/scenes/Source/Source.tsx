@@ -43,7 +43,10 @@ export function Source({ id }: { id: string }) {
           <dt>Forwards to</dt>
           <dd>
             {s.destinations.map((d, i) => (
-              <div key={i}>{d.type === 'http' ? <code class="url">{d.url}</code> : <span>app <code>{d.app}</code> as <code>{d.eventType}</code></span>}</div>
+              <div key={i}>
+                {destinationLabel(d)}
+                {d.filter && <span class="small muted"> only when <code>{JSON.stringify(d.filter)}</code></span>}
+              </div>
             ))}
           </dd>
         </dl>
@@ -69,7 +72,7 @@ export function Source({ id }: { id: string }) {
         {requests.loading && pages.items.length === 0 && <Loading />}
         {!requests.loading && pages.items.length === 0 && <Empty title="No requests yet" />}
         <ul class="log" aria-label="Requests">
-          {pages.items.map((r) => <RequestRow key={r.id} source={id} r={r} />)}
+          {pages.items.map((r) => <RequestRow key={r.id} source={s} r={r} />)}
         </ul>
         {!pages.done && pages.iterator && (
           <div class="center">
@@ -90,7 +93,53 @@ export function Source({ id }: { id: string }) {
   );
 }
 
-function RequestRow({ source, r }: { source: string; r: InboundRequest }) {
+type Destination = SourceT['destinations'][number];
+
+const destinationLabel = (d: Destination) =>
+  d.type === 'http' ? <code class="url">{d.url}</code> : <span>app <code>{d.app}</code> as <code>{d.eventType}</code></span>;
+
+/** A destination's name in a request's routes (the API's RequestOut.routes). */
+const routeKey = (d: Destination) => (d.type === 'http' ? d.id : `app:${d.app}:${d.eventType}`);
+
+/** Where a request went, when the source's destinations filter; and on asking, why not elsewhere. */
+function Routes({ source, r }: { source: SourceT; r: InboundRequest }) {
+  const [why, setWhy] = useState<Array<{ label: ReturnType<typeof destinationLabel>; message: string }> | string | null>(null);
+  if (r.status !== 'accepted' || r.routes === null) return null;
+  const went = source.destinations.filter((d) => r.routes!.includes(routeKey(d)));
+  return (
+    <div class="stack">
+      <h3>Forwarded to</h3>
+      {went.length === 0 ? <p class="small">No destination&apos;s filter matched this request: it was accepted and not forwarded.</p> : (
+        <ul class="routes">{went.map((d) => <li key={routeKey(d)}>{destinationLabel(d)}</li>)}</ul>
+      )}
+      {went.length < source.destinations.length && (
+        <button
+          type="button"
+          class="btn btn-small"
+          onClick={async () => {
+            try {
+              const t = await herald.sources.testRouting(source.id, { requestId: r.id });
+              setWhy(t.destinations.flatMap((x, i) => (x.matches ? [] : [{ label: destinationLabel(source.destinations[i]), message: x.reasons[0]?.message ?? 'its filter does not match' }])));
+            } catch (err) {
+              setWhy(errorMessage(err));
+            }
+          }}
+        >
+          Why not the others?
+        </button>
+      )}
+      {typeof why === 'string' && <p class="error-text">{why}</p>}
+      {Array.isArray(why) && (
+        <ul class="routes small" aria-label="Destinations not matched">
+          {why.map((w, i) => <li key={i}>{w.label}: {w.message}</li>)}
+        </ul>
+      )}
+    </div>
+  );
+}
+
+function RequestRow({ source: src, r }: { source: SourceT; r: InboundRequest }) {
+  const source = src.id;
   const [open, setOpen] = useState(false);
   const [body, setBody] = useState<string | null>(null);
   const [msg, setMsg] = useState('');
@@ -154,6 +203,7 @@ function RequestRow({ source, r }: { source: string; r: InboundRequest }) {
           </table>
           <h3>Body</h3>
           {body === null ? <Loading /> : <JSONViewer value={body} label={`Body of request ${r.id}`} />}
+          <Routes source={src} r={r} />
           {r.appError && <p class="error-text">{r.appError}</p>}
           {r.dedupKey && <p class="small muted">Dedup key: <code>{r.dedupKey}</code></p>}
           {r.gap && <p class="small muted">Waiting for sequence {r.gap.from}–{r.gap.to}</p>}

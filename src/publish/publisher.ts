@@ -8,7 +8,7 @@ import { subscribes } from '../core/match.js';
 import { HeraldError } from '../errors.js';
 import { newId } from '../ids.js';
 import type { Metrics } from '../metrics.js';
-import { parseTime } from './context.js';
+import { parseTime } from '../core/time.js';
 import type { App, ClaimedDelivery, Endpoint, EventType, NewEvent, PublishLease, PublishResult, Store } from '../store/types.js';
 
 /** The delivery worker of this process, when there is one (see DeliveryWorker.reserve). */
