@@ -12,7 +12,12 @@ import { Pool } from 'undici';
 
 export const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
 export const ROOT = join(BENCH_DIR, '..');
-export const now = () => performance.timeOrigin + performance.now();
+// Milliseconds on the machine's monotonic clock (CLOCK_MONOTONIC, shared by every process), so
+// a time taken in the bench and one taken in the receiver compare. timeOrigin + performance.now()
+// doesn't: each process fixes its timeOrigin from the wall clock when it starts, and while NTP
+// slews the wall clock (a machine just booted) two processes disagree by milliseconds, which
+// showed as negative publish→delivery latencies.
+export const now = () => Number(process.hrtime.bigint()) / 1e6;
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 /** A sleep that doesn't keep the process alive: for the losing side of Promise.race. */
 export const sleepUnref = (ms) => new Promise((r) => setTimeout(r, ms).unref());
@@ -41,6 +46,14 @@ export function parseArgs(argv) {
     else if (name === '--latency-seconds') o.latencySeconds = int(2);
     else if (name === '--fairness-seconds') o.fairnessSeconds = int(5);
     else if (name === '--rate') o.rate = int(1);
+    else if (name === '--capacity-seconds') o.capacitySeconds = int(3);
+    else if (name === '--capacity-start') o.capacityStart = int(1);
+    else if (name === '--capacity-budget') o.capacityBudget = int(10);
+    else if (name === '--coldstart-rate') o.coldstartRate = int(1);
+    else if (name === '--backend') {
+      o.backends = val().split(',').map((s) => s.trim());
+      for (const b of o.backends) if (!['sqlite', 'postgres'].includes(b)) throw new Error(`--backend expects sqlite, postgres or sqlite,postgres (got '${b}')`);
+    } else if (name === '--database-url') o.databaseUrl = val();
     else if (name === '--herald-env') {
       const kv = val();
       const eq = kv.indexOf('=');
@@ -57,10 +70,11 @@ export function parseArgs(argv) {
  * Calls `send(n)` for n = 0 … total-1 at `rate`/s from `t0` on, open loop: every tick (a 2 ms
  * timer) starts whatever is due by the clock, however many earlier calls are still unanswered,
  * so a slow server is not given time to catch up. Resolves when every call has settled, with
- * the most in flight at once, the failures (a rejected `send`) and when issuing and answering
- * ended.
+ * the most in flight at once, the failures (a rejected `send`), when issuing and answering
+ * ended, and how many were issued: all of them, unless `stop()` (asked every tick) returned
+ * true, which ends issuing early.
  */
-export async function openLoop({ total, rate, t0, send }) {
+export async function openLoop({ total, rate, t0, send, stop = null }) {
   let issued = 0;
   let done = 0;
   let inflight = 0;
@@ -86,14 +100,14 @@ export async function openLoop({ total, rate, t0, send }) {
     const tick = () => {
       const due = Math.min(total, Math.floor(((now() - t0) / 1000) * rate));
       while (issued < due) start(issued++);
-      if (issued >= total) resolve();
+      if (issued >= total || stop?.()) resolve();
       else setTimeout(tick, 2);
     };
     tick();
   });
   const tIssued = now();
-  while (done < total) await sleep(5);
-  return { maxInflight, errors, firstError, lastDone, tIssued };
+  while (done < issued) await sleep(5);
+  return { maxInflight, errors, firstError, lastDone, tIssued, issued };
 }
 
 // ── statistics ───────────────────────────────────────────────────────────
@@ -455,10 +469,18 @@ export async function startHerald({ env = {}, label = 'herald', args = [], datab
         published: value(/^herald_events_published_total\s+(\S+)/m),
       };
     },
-    /** SIGTERM, wait up to 20 s for a graceful exit, then SIGKILL; removes the temp dir. */
-    async stop() {
-      await api.close().catch(() => {});
-      let graceful = true;
+    /**
+     * SIGTERM, wait up to 20 s for a graceful exit, then SIGKILL; removes the temp dir. With
+     * `kill`, SIGKILL at once (a run already judged, whose backlog needn't be drained).
+     */
+    async stop({ kill = false } = {}) {
+      await (kill ? api.destroy() : api.close()).catch(() => {});
+      let graceful = !kill;
+      if (exitInfo === null && kill) {
+        const exited = new Promise((r) => child.once('exit', r));
+        child.kill('SIGKILL');
+        await Promise.race([exited, sleepUnref(5000)]);
+      }
       if (exitInfo === null) {
         const exited = new Promise((r) => child.once('exit', r));
         child.kill('SIGTERM');
@@ -470,10 +492,177 @@ export async function startHerald({ env = {}, label = 'herald', args = [], datab
         }
       }
       removeTempDir(dir);
-      return { graceful, exit: exitInfo };
+      return { graceful, killed: kill, exit: exitInfo };
     },
   };
 }
 
 export const fmtInt = (x) => (x === null || x === undefined ? '—' : Math.round(x).toLocaleString('en-US'));
 export const fmt = (x, d = 1) => (x === null || x === undefined || !Number.isFinite(x) ? '—' : x.toFixed(d));
+
+// ── the BullMQ peer (issue 11) ───────────────────────────────────────────
+export const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+/**
+ * Whether the peer can run: bullmq installed and Redis answering PING at `url` within 1.5 s.
+ * Resolves with {ok: true, pid} (the Redis server's pid when it runs on this machine, to
+ * count its CPU with the peer's) or {ok: false, reason}.
+ */
+export async function redisReachable(url = REDIS_URL) {
+  try {
+    await import('bullmq');
+  } catch {
+    return { ok: false, reason: 'bullmq not installed' };
+  }
+  let Redis;
+  try {
+    Redis = (await import('ioredis')).default;
+  } catch {
+    return { ok: false, reason: 'ioredis not installed' };
+  }
+  const client = new Redis(url, { lazyConnect: true, connectTimeout: 1500, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false });
+  client.on('error', () => {});
+  try {
+    await Promise.race([client.connect(), sleepUnref(2000).then(() => { throw new Error('timeout'); })]);
+    if ((await client.ping()) !== 'PONG') return { ok: false, reason: 'no Redis' };
+    const info = await client.info('server');
+    const pid = Number(/process_id:(\d+)/.exec(info)?.[1]);
+    const local = /^redis:\/\/(127\.0\.0\.1|localhost)(:|\/|$)/.test(url);
+    return { ok: true, pid: local && cpuSeconds(pid) !== null ? pid : null, version: /redis_version:(\S+)/.exec(info)?.[1] ?? null };
+  } catch {
+    return { ok: false, reason: 'no Redis' };
+  } finally {
+    client.disconnect();
+  }
+}
+
+/**
+ * Forks bench/peer-bullmq.mjs delivering to `target` signed with `secret`, and returns an
+ * object shaped like startHerald's where the bench needs it (call, pid, exited, tail,
+ * problems, stop).
+ */
+export async function startPeer({ target, secret, redisUrl = REDIS_URL, label = 'peer', concurrency = 256 }) {
+  const queueName = `q-${randomBytes(6).toString('hex')}`;
+  const tail = [];
+  const child = track(
+    fork(join(BENCH_DIR, 'peer-bullmq.mjs'), [], {
+      env: { ...process.env, PEER_REDIS_URL: redisUrl, PEER_QUEUE: queueName, PEER_TARGET: target, PEER_SECRET: secret, PEER_CONCURRENCY: String(concurrency) },
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+    }),
+  );
+  let problemCount = 0;
+  const problems = [];
+  for (const [stream, name] of [[child.stdout, 'stdout'], [child.stderr, 'stderr']]) {
+    stream.setEncoding('utf8');
+    stream.on('data', (d) => {
+      for (const line of d.split('\n').filter((l) => l.trim())) {
+        tail.push(`[${name}] ${line}`);
+        if (tail.length > 60) tail.shift();
+        if (name === 'stderr') {
+          problemCount++;
+          if (problems.length < 10) problems.push(line.slice(0, 400));
+        }
+      }
+    });
+  }
+  let exitInfo = null;
+  child.once('exit', (code, signal) => (exitInfo = { code, signal }));
+  const pending = new Map();
+  let reqSeq = 0;
+  const port = await new Promise((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`${label}: the BullMQ peer did not start within 20 s. Output:\n${tail.join('\n')}`)), 20_000);
+    child.once('exit', (code) => {
+      clearTimeout(t);
+      reject(new Error(`${label}: the BullMQ peer exited during start (code ${code}). Output:\n${tail.join('\n')}`));
+    });
+    child.on('message', (m) => {
+      if (m?.type === 'ready') {
+        clearTimeout(t);
+        resolve(m.port);
+      } else if (m?.type === 'reply') {
+        pending.get(m.reqId)?.(m);
+        pending.delete(m.reqId);
+      }
+    });
+  });
+  const url = `http://127.0.0.1:${port}`;
+  const api = new Pool(url, { connections: 64, pipelining: 1, keepAliveTimeout: 30_000 });
+  const call = async (method, path, body, expect, timeoutMs = 60_000) => {
+    const res = await api.request({
+      method, path, headersTimeout: timeoutMs, bodyTimeout: timeoutMs,
+      headers: body !== undefined ? { 'content-type': 'application/json' } : {},
+      body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+    });
+    const text = await res.body.text();
+    if (expect !== undefined && res.statusCode !== expect) throw new Error(`${label}: ${method} ${path} → ${res.statusCode}: ${text.slice(0, 300)}`);
+    return { status: res.statusCode, text, json: () => JSON.parse(text) };
+  };
+  return {
+    pid: child.pid,
+    url,
+    call,
+    tail,
+    queueName,
+    get exited() {
+      return exitInfo;
+    },
+    problems: () => ({ count: problemCount, examples: problems.slice() }),
+    stats: () =>
+      new Promise((resolve) => {
+        const reqId = ++reqSeq;
+        const t = setTimeout(() => {
+          pending.delete(reqId);
+          resolve(null);
+        }, 5000);
+        pending.set(reqId, (m) => {
+          clearTimeout(t);
+          resolve(m);
+        });
+        try {
+          child.send({ cmd: 'stats', reqId });
+        } catch {
+          resolve(null);
+        }
+      }),
+    /** The peer has no /metrics: awaitDeliveries' stall report gets its counters instead. */
+    async metrics() {
+      return this.stats();
+    },
+    /** Closes the worker and removes the queue's keys (up to 10 s), or SIGKILL with `kill`. */
+    async stop({ kill = false } = {}) {
+      await (kill ? api.destroy() : api.close()).catch(() => {});
+      if (exitInfo === null) {
+        const exited = new Promise((r) => child.once('exit', r));
+        if (kill) child.kill('SIGKILL');
+        else {
+          try {
+            child.send({ cmd: 'stop' });
+          } catch {
+            child.kill('SIGTERM');
+          }
+        }
+        await Promise.race([exited, sleepUnref(12_000)]);
+        if (exitInfo === null) child.kill('SIGKILL');
+      }
+      return { graceful: !kill, killed: kill, exit: exitInfo };
+    },
+  };
+}
+
+/**
+ * Removes the keys a killed peer left in Redis (its queue, under the `herald-bench` prefix).
+ */
+export async function dropPeerQueue(queueName, redisUrl = REDIS_URL) {
+  try {
+    const { Queue } = await import('bullmq');
+    const Redis = (await import('ioredis')).default;
+    const redis = new Redis(redisUrl, { maxRetriesPerRequest: null });
+    const q = new Queue(queueName, { prefix: 'herald-bench', connection: redis });
+    try {
+      await q.obliterate({ force: true });
+      await q.close();
+    } finally {
+      redis.disconnect();
+    }
+  } catch {}
+}

@@ -2,15 +2,19 @@
 // Herald benchmark: raw signed-POST ceiling, Herald end-to-end throughput (1 and 50
 // endpoints, and 50 endpoints with payload filters against 25 without), publish→delivery
 // latency at a steady rate, memory while a million deliveries wait on a dead endpoint, and
-// fairness (healthy endpoints' latency next to one that hangs). See bench/README.md. Entry point of `npm run bench`.
+// fairness (healthy endpoints' latency next to one that hangs), single-publish capacity and a
+// cold start (issue 11), and the same batch and single-publish scenarios through a BullMQ + Redis
+// peer when Redis is reachable. See bench/README.md. Entry point of `npm run bench`.
 import { mkdirSync, writeFileSync, existsSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
 import { Agent, request } from 'undici';
 import {
-  API_KEY, BENCH_DIR, ROOT, closedPort, cpuSeconds, fmt, fmtInt, installCleanup, loadMeter, median, newSecret, now, openLoop, parseArgs,
-  percentile, round, rssMB, signLegacy, signStandard, sleep, slope, standardKey, startHerald, startReceiver,
+  API_KEY, BENCH_DIR, REDIS_URL, ROOT, closedPort, cpuSeconds, dropPeerQueue, fmt, fmtInt, installCleanup, loadMeter, median, newSecret, now,
+  openLoop, parseArgs, percentile, redisReachable, round, rssMB, signLegacy, signStandard, sleep, slope, standardKey, startHerald, startPeer,
+  startReceiver,
 } from './lib.mjs';
 
 const HELP = `usage: node bench/run.mjs [options]      (npm run bench -- [options])
@@ -18,7 +22,9 @@ const HELP = `usage: node bench/run.mjs [options]      (npm run bench -- [option
   --quick               short smoke run (1 run, small N, 5 s latency phase, 100k waiting deliveries,
                         15 s fairness runs)
   --runs N              repetitions of each throughput scenario, median reported (default 3; --quick 1)
-  --only LIST           comma-separated subset of: ceiling,b1,b2,b2f,latency,fairness,memory
+  --only LIST           comma-separated subset of: ceiling,b1,b2,b2f,latency,fairness,memory,
+                        capacity,coldstart,peer (capacity runs one ceiling run if ceiling isn't
+                        selected; peer compares with b1 and capacity when they run too)
   --events N            deliveries per throughput run (default 50000; --quick 5000); b2f's two
                         runs make as many as b2, 25 per event
   --mem-events N        events published for the memory scenario (default 1000000; --quick 100000)
@@ -27,6 +33,16 @@ const HELP = `usage: node bench/run.mjs [options]      (npm run bench -- [option
   --rate R              events/s of the steady-rate phases of (c) and (e) (default 1000)
   --herald-env K=V      extra environment for every Herald process (repeatable), e.g.
                         --herald-env HERALD_CIRCUIT_THRESHOLD=1000000 to keep attempting a dead endpoint
+  --capacity-seconds S  length of each step of (f) and of the cold start (default 15; --quick 5)
+  --capacity-start R    first rate of (f)'s ladder, events/s (default 300)
+  --capacity-budget S   time after which (f)'s ladder stops climbing, per search (default 150;
+                        --quick 45); R is then a lower bound. The bisection step comes on top
+  --coldstart-rate R    rate of the cold start (default 0.5 × (f)'s 1-endpoint R on the same backend)
+  --backend LIST        sqlite (default), postgres, or sqlite,postgres: where (f) and the cold
+                        start run (one Herald process, a fresh schema per Herald on PostgreSQL)
+  --database-url URL    PostgreSQL for --backend postgres (default $HERALD_BENCH_DATABASE_URL or
+                        postgres://postgres@127.0.0.1:5432/postgres)
+  Redis for the peer: $BENCH_REDIS_URL (default redis://127.0.0.1:6379); not reachable → not run.
 `;
 
 // "Flat" memory: RSS must not keep growing while deliveries wait (slope over the last 10 s
@@ -37,7 +53,14 @@ const HELP = `usage: node bench/run.mjs [options]      (npm run bench -- [option
 // latency may be at most twice that of the same run with all 50 healthy.
 // Filters (issue 12): 50 endpoints with a 5-condition filter each, 25 of them matching, must
 // keep ≥ 90 % of the deliveries/s and of the publish rate of 25 endpoints without filters.
-const TARGETS = { pctOfCeiling: 50, p99Ms: 25, flatSlopeMBPerMin: 6, growthMBPer100k: 5, fairnessRatio: 2, filterPctOfUnfiltered: 90 };
+// Single-publish capacity (issue 11): R, the highest rate whose 15-s run had p99 ≤ 25 ms with
+// everything delivered, ≥ 0.35 × the raw ceiling with 1 and with 50 endpoints; a cold start at
+// 0.5 × R: every 1-s window's p99 ≤ 50 ms, the first included; Herald ÷ the BullMQ peer ≥ 1.5 on
+// batch throughput (b1) and ≥ 1.0 on single-publish capacity (1 endpoint).
+const TARGETS = {
+  pctOfCeiling: 50, p99Ms: 25, flatSlopeMBPerMin: 6, growthMBPer100k: 5, fairnessRatio: 2, filterPctOfUnfiltered: 90,
+  capacityOfCeiling: 0.35, capacityP99Ms: 25, coldStartWindowP99Ms: 50, peerBatchRatio: 1.5, peerCapacityRatio: 1.0,
+};
 
 // ── configuration ────────────────────────────────────────────────────────
 let opts;
@@ -70,6 +93,22 @@ const cfg = {
   memChurnMaxSeconds: opts.quick ? 60 : 180,
   only: opts.only,
   heraldEnv: opts.heraldEnv,
+  // (f) single-publish capacity and the cold start
+  capacitySeconds: opts.capacitySeconds ?? (opts.quick ? 5 : 15),
+  capacityWarmupSeconds: 1,
+  capacityStart: opts.capacityStart ?? 300,
+  capacityGrowth: 1.2,
+  capacityBudgetSeconds: opts.capacityBudget ?? (opts.quick ? 45 : 150),
+  capacityMaxSteps: 16,
+  // a step fails early once this many seconds' worth of events are published but not delivered
+  capacityBehindSeconds: 0.5,
+  // after the last publish was answered, deliveries get this long to arrive
+  capacityDrainSeconds: 10,
+  coldstartRate: opts.coldstartRate ?? null,
+  coldstartDrainSeconds: 30,
+  backends: opts.backends ?? ['sqlite'],
+  databaseUrl: opts.databaseUrl ?? process.env.HERALD_BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres',
+  redisUrl: REDIS_URL,
 };
 // 50 endpoints × events = deliveries: round to a whole number of events per endpoint
 cfg.deliveries50 = Math.max(cfg.fanout, Math.round(cfg.deliveries / cfg.fanout) * cfg.fanout);
@@ -78,7 +117,7 @@ cfg.deliveries50 = Math.max(cfg.fanout, Math.round(cfg.deliveries / cfg.fanout) 
 cfg.filterMatching = cfg.fanout / 2;
 const wanted = (s) => !cfg.only || cfg.only.includes(s);
 for (const s of cfg.only ?? []) {
-  if (!['ceiling', 'b1', 'b2', 'b2f', 'latency', 'fairness', 'memory'].includes(s)) {
+  if (!['ceiling', 'b1', 'b2', 'b2f', 'latency', 'fairness', 'memory', 'capacity', 'coldstart', 'peer'].includes(s)) {
     process.stderr.write(`bench: unknown scenario '${s}' in --only\n`);
     process.exit(2);
   }
@@ -247,7 +286,7 @@ async function rawCeiling(receiver, run) {
 
 // ── publishing helpers ───────────────────────────────────────────────────
 /** Publishes `count` events through events/batch with `concurrency` requests in flight. */
-async function publishBatches(herald, appId, count, { concurrency = cfg.publishConcurrency, type = 'order.created', onProgress } = {}) {
+async function publishBatches(herald, appId, count, { concurrency = cfg.publishConcurrency, type = 'order.created', onProgress, path = `/v1/apps/${appId}/events/batch` } = {}) {
   let nextStart = 0;
   let accepted = 0;
   let deliveries = 0;
@@ -260,7 +299,7 @@ async function publishBatches(herald, appId, count, { concurrency = cfg.publishC
       const sentAt = now();
       const events = new Array(size);
       for (let j = 0; j < size; j++) events[j] = { type, data: payload(start + j, sentAt) };
-      const res = await herald.call('POST', `/v1/apps/${appId}/events/batch`, { events });
+      const res = await herald.call('POST', path, { events });
       if (res.status !== 202) throw new Error(`publish batch at ${start}: HTTP ${res.status}: ${res.text.slice(0, 300)}`);
       const data = res.json().data;
       if (data.length !== size) throw new Error(`publish batch at ${start}: ${data.length} results for ${size} events`);
@@ -283,23 +322,27 @@ async function publishBatches(herald, appId, count, { concurrency = cfg.publishC
 }
 
 /**
- * Publishes `total` single events through POST …/events at cfg.rate/s from `t0` on, open
- * loop (see openLoop: requests queue in the client pool if Herald falls behind).
- * `event(n, sentAt)` is the n-th event; the API latency of those sent from `tWarm` on is kept.
+ * Publishes `total` single events through POST …/events (or `path`) at `rate`/s (default
+ * cfg.rate) from `t0` on, open loop (see openLoop: requests queue in the client pool if Herald
+ * falls behind; `stop()` returning true ends publishing early). `event(n, sentAt)` is the n-th
+ * event; the API latency (and send time) of those sent from `tWarm` on is kept.
  */
-async function publishSteady(herald, appId, total, { t0, tWarm, event }) {
-  const path = `/v1/apps/${appId}/events`;
+async function publishSteady(herald, appId, total, { t0, tWarm, event, rate = cfg.rate, path = `/v1/apps/${appId}/events`, stop = null }) {
   const apiLat = [];
+  const apiSent = [];
   const loop = await openLoop({
-    total, rate: cfg.rate, t0,
+    total, rate, t0, stop,
     send: async (n) => {
       const sentAt = now();
       const res = await herald.call('POST', path, JSON.stringify(event(n, sentAt)));
       if (res.status !== 202) throw new Error(`HTTP ${res.status}: ${res.text.slice(0, 200)}`);
-      if (sentAt >= tWarm) apiLat.push(now() - sentAt);
+      if (sentAt >= tWarm) {
+        apiLat.push(now() - sentAt);
+        apiSent.push(sentAt);
+      }
     },
   });
-  return { apiLat, ...loop };
+  return { apiLat, apiSent, ...loop };
 }
 
 // ── (b1)/(b2)/(b2f) Herald end to end ────────────────────────────────────
@@ -748,6 +791,339 @@ async function memory() {
   }
 }
 
+// ── (f) single-publish capacity, the cold start, and the BullMQ peer ─────
+/** Whether the peer can run (bullmq installed, Redis reachable), found out once in main(). */
+let peerEnv = { ok: false, reason: 'not checked' };
+
+async function dropSchema(schema) {
+  if (!schema) return;
+  const pg = (await import('pg')).default;
+  const client = new pg.Client({ connectionString: cfg.databaseUrl });
+  try {
+    await client.connect();
+    await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+  } catch (err) {
+    log(`could not drop schema ${schema}: ${err.message}`);
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
+
+/**
+ * A fresh system to publish single events to: Herald (`serve`, one process, on SQLite or in a
+ * fresh PostgreSQL schema) with one app and `endpoints` endpoints at /cap/<i> on the receiver
+ * (with more than one, endpoint i takes only type cap.e<i>, and event n has type
+ * cap.e<n % endpoints>, as in (e)), or the BullMQ peer delivering to /peer/0.
+ */
+async function startTarget(receiver, { kind, backend = 'sqlite', endpoints = 1, label }) {
+  if (kind === 'peer') {
+    if (endpoints !== 1) throw new Error(`${label}: the peer runs with 1 endpoint only`);
+    const secret = newSecret();
+    const path = '/peer/0';
+    const peer = await startPeer({ target: receiver.origin + path, secret, redisUrl: cfg.redisUrl, label });
+    return {
+      sys: peer,
+      pids: [peer.pid, ...(peerEnv.pid ? [peerEnv.pid] : [])],
+      secrets: { [path]: secret },
+      singlePath: '/events',
+      batchPath: '/events/batch',
+      event: (n, sentAt) => ({ type: 'order.created', data: payload(n, sentAt) }),
+      async stop({ kill = false } = {}) {
+        const problems = peer.problems();
+        const stopped = await peer.stop({ kill });
+        if (kill) await dropPeerQueue(peer.queueName, cfg.redisUrl);
+        if (problems.count > 0) log(`${label}: the peer wrote ${problems.count} line(s) to stderr, e.g.:\n  ${problems.examples.slice(0, 3).join('\n  ')}`);
+        return stopped;
+      },
+    };
+  }
+  const schema = backend === 'postgres' ? `herald_bench_cap_${randomBytes(4).toString('hex')}` : null;
+  const databaseUrl = schema ? `${cfg.databaseUrl}${cfg.databaseUrl.includes('?') ? '&' : '?'}schema=${schema}` : null;
+  let herald;
+  try {
+    herald = await startHerald({ label, env: cfg.heraldEnv, databaseUrl });
+  } catch (err) {
+    await dropSchema(schema);
+    throw err;
+  }
+  const stop = async ({ kill = false } = {}) => {
+    const problems = herald.problems();
+    const stopped = await herald.stop({ kill });
+    await dropSchema(schema);
+    if (problems.count > 0) log(`${label}: Herald logged ${problems.count} warn/error line(s), e.g.:\n  ${problems.examples.slice(0, 3).join('\n  ')}`);
+    if (!stopped.graceful && !stopped.killed) log(`${label}: Herald did not exit within 20 s of SIGTERM; killed`);
+    heraldNotes.push({ label, logProblems: problems, stop: stopped });
+    return stopped;
+  };
+  try {
+    const app = await herald.createApp(`bench ${label}`);
+    const secrets = {};
+    for (let i = 0; i < endpoints; i++) {
+      const path = `/cap/${i}`;
+      const ep = await herald.createEndpoint(app.id, { url: receiver.origin + path, ...(endpoints > 1 ? { events: [`cap.e${i}`] } : {}) });
+      secrets[path] = ep.secret;
+    }
+    return {
+      sys: herald,
+      pids: [herald.pid],
+      secrets,
+      singlePath: `/v1/apps/${app.id}/events`,
+      batchPath: `/v1/apps/${app.id}/events/batch`,
+      event: endpoints > 1
+        ? (n, sentAt) => ({ type: `cap.e${n % endpoints}`, data: payload(n, sentAt) })
+        : (n, sentAt) => ({ type: 'order.created', data: payload(n, sentAt) }),
+      stop,
+    };
+  } catch (err) {
+    await stop({ kill: true });
+    throw err;
+  }
+}
+
+/**
+ * One open-loop run of single publishes (POST …/events, one event per request) at `rate`/s for
+ * `seconds` on a fresh system, each event carrying data.sentAt. Latency figures leave out
+ * the events sent in the first `warmupSeconds`; the 1-s windows start there too. With
+ * `abortWhenBehind`, publishing stops early once more than capacityBehindSeconds' worth of
+ * events are published but not delivered (from the 2nd second on): such a run has failed
+ * anyway, and a backlog only makes it longer. After the last publish was answered,
+ * deliveries get `drainSeconds` to arrive. `complete` says whether every event was published
+ * and delivered; `failReason` why not.
+ */
+async function singleRun(receiver, { kind = 'herald', backend = 'sqlite', endpoints = 1, rate, seconds, warmupSeconds, label, abortWhenBehind, drainSeconds }) {
+  const t = await startTarget(receiver, { kind, backend, endpoints, label });
+  let complete = false;
+  let monitor = null;
+  try {
+    const total = Math.max(1, Math.round(rate * seconds));
+    receiver.reset();
+    receiver.setSecrets(t.secrets);
+    const reached = receiver.arm(total);
+    let arrived = null;
+    reached.then((r) => (arrived = r));
+    const cpu0 = t.pids.map((p) => cpuSeconds(p) ?? 0);
+    const load = loadMeter([receiver.pid, ...t.pids]);
+    let issued = 0;
+    let behind = null;
+    let checking = false;
+    const t0 = now();
+    const tWarm = t0 + warmupSeconds * 1000;
+    if (abortWhenBehind) {
+      monitor = setInterval(async () => {
+        const el = (now() - t0) / 1000;
+        if (checking || behind || el < 2) return;
+        checking = true;
+        try {
+          const st = await receiver.stats();
+          const lag = issued - st.distinct;
+          if (lag > rate * cfg.capacityBehindSeconds) behind = { atSec: round(el, 1), undelivered: lag };
+        } catch {
+        } finally {
+          checking = false;
+        }
+      }, 1000);
+    }
+    const pub = await publishSteady(t.sys, null, total, {
+      t0, tWarm, rate, path: t.singlePath, stop: () => behind !== null,
+      event: (n, sentAt) => {
+        issued = Math.max(issued, n + 1);
+        return t.event(n, sentAt);
+      },
+    });
+    if (monitor) clearInterval(monitor);
+    monitor = null;
+    let failReason = null;
+    if (behind) failReason = `fell behind: ${fmtInt(behind.undelivered)} events published but not delivered at ${behind.atSec} s; stopped publishing`;
+    else if (pub.errors > 0) failReason = `${pub.errors} of ${pub.issued} publishes failed (first: ${pub.firstError})`;
+    else {
+      const deadline = now() + drainSeconds * 1000;
+      while (!arrived && now() < deadline && !t.sys.exited) await Promise.race([reached, sleep(250)]);
+      if (t.sys.exited) failReason = `exited (${JSON.stringify(t.sys.exited)})`;
+      else if (!arrived) {
+        const st = await receiver.stats();
+        failReason = `${fmtInt(st.distinct)} of ${fmtInt(total)} delivered ${drainSeconds} s after the last publish was answered`;
+      }
+    }
+    complete = failReason === null;
+    const tEnd = arrived ? arrived.at : now();
+    const machine = load();
+    const cpu = t.pids.reduce((a, p, i) => a + ((cpuSeconds(p) ?? cpu0[i]) - cpu0[i]), 0);
+    const st = await receiver.stats();
+    const { sent, lat } = await receiver.samples(tWarm);
+    const perSecondP99 = [];
+    const perSecondApiP99 = [];
+    const inWindow = (t, sec) => t - t0 >= sec * 1000 && t - t0 < (sec + 1) * 1000;
+    for (let sec = warmupSeconds; sec < seconds; sec++) {
+      perSecondP99.push(round(percentile(lat.filter((_, i) => inWindow(sent[i], sec)), 99), 1));
+      perSecondApiP99.push(round(percentile(pub.apiLat.filter((_, i) => inWindow(pub.apiSent[i], sec)), 99), 1));
+    }
+    // when the slowest deliveries were published (s after the first publish)
+    const slowest = lat.map((_, i) => i).sort((a, b) => lat[b] - lat[a]).slice(0, 8).map((i) => ({ atSec: round((sent[i] - t0) / 1000, 3), ms: round(lat[i], 1) }));
+    if (st.sigBad > 0) throw new Error(`${label}: ${st.sigBad} of ${st.sigChecked} checked signatures did not verify (${JSON.stringify(st.sigBadExamples)})`);
+    if (st.parseErrors > 0) throw new Error(`${label}: ${st.parseErrors} delivery bodies were not valid JSON`);
+    return {
+      rate,
+      seconds,
+      endpoints,
+      complete,
+      failReason,
+      ...machine,
+      events: pub.issued,
+      delivered: st.distinct,
+      duplicates: st.duplicates,
+      ...(lat.length ? steadyStats({ total: pub.issued, t0, lastDone: pub.lastDone, tIssued: pub.tIssued, maxInflight: pub.maxInflight, lat })
+        : { samples: 0, p50: null, p90: null, p99: null, max: null, achievedPublishRate: null, maxInflight: pub.maxInflight }),
+      perSecondP99,
+      perSecondApiP99,
+      slowest,
+      apiP50: round(percentile(pub.apiLat, 50), 2),
+      apiP99: round(percentile(pub.apiLat, 99), 2),
+      apiMax: pub.apiLat.length ? round(Math.max(...pub.apiLat), 2) : null,
+      allDeliveredAfterSeconds: arrived ? round((arrived.at - t0) / 1000, 2) : null,
+      cpuPct: round((cpu / ((tEnd - t0) / 1000)) * 100, 0),
+    };
+  } finally {
+    if (monitor) clearInterval(monitor);
+    await t.stop({ kill: !complete }).catch((err) => log(`${label}: stop failed: ${err.message}`));
+    receiver.reset();
+  }
+}
+
+/**
+ * (f) The highest rate R of single publishes whose run (capacitySeconds, fresh system each
+ * step) had publish→delivery p99 ≤ 25 ms (first second left out) with every event delivered.
+ * Rates: capacityStart, then +20 % per step until a step fails or the time budget is spent;
+ * then one step halfway between the last pass and the first fail. If the first step fails,
+ * the rate is halved (twice at most).
+ */
+async function capacitySearch(receiver, { kind = 'herald', backend = 'sqlite', endpoints, label }) {
+  const start = Date.now();
+  const steps = [];
+  const step = async (rate, why) => {
+    const w0 = Date.now();
+    const r = await singleRun(receiver, {
+      kind, backend, endpoints, rate, seconds: cfg.capacitySeconds, warmupSeconds: cfg.capacityWarmupSeconds,
+      label: `${label} @ ${rate}/s`, abortWhenBehind: true, drainSeconds: cfg.capacityDrainSeconds,
+    });
+    r.stepSeconds = round((Date.now() - w0) / 1000, 1);
+    r.why = why;
+    r.pass = r.complete && r.p99 !== null && r.p99 <= TARGETS.capacityP99Ms;
+    if (r.complete && !r.pass) r.failReason = `p99 ${fmt(r.p99, 1)} ms > ${TARGETS.capacityP99Ms} ms`;
+    steps.push(r);
+    log(`(f) ${label} @ ${fmtInt(rate)}/s: ${r.pass ? 'pass' : 'FAIL'} — p50 ${fmt(r.p50, 2)} ms, p99 ${fmt(r.p99, 2)} ms, ` +
+      `API p99 ${fmt(r.apiP99, 2)} ms, achieved ${fmtInt(r.achievedPublishRate)}/s, CPU ${r.cpuPct}%, other load ${r.otherCpuPct}%` +
+      `${r.pass ? '' : `; ${r.failReason}`} (${r.stepSeconds} s)`);
+    return r;
+  };
+  let pass = null;
+  let fail = null;
+  let budgetHit = false;
+  let rate = cfg.capacityStart;
+  for (;;) {
+    const r = await step(rate, steps.length ? 'ladder' : 'start');
+    if (!r.pass) {
+      fail = r;
+      break;
+    }
+    pass = r;
+    const elapsed = (Date.now() - start) / 1000;
+    if (steps.length >= cfg.capacityMaxSteps || elapsed + r.stepSeconds > cfg.capacityBudgetSeconds) {
+      budgetHit = true;
+      break;
+    }
+    rate = Math.round(rate * cfg.capacityGrowth);
+  }
+  if (!pass) {
+    for (const r0 of [Math.round(cfg.capacityStart / 2), Math.round(cfg.capacityStart / 4)]) {
+      const r = await step(r0, 'below start');
+      if (r.pass) {
+        pass = r;
+        break;
+      }
+      fail = r;
+    }
+  }
+  // one bisection between the last pass and the lowest failing rate above it
+  const failAbove = pass ? steps.filter((x) => !x.pass && x.rate > pass.rate).sort((x, y) => x.rate - y.rate)[0] : null;
+  if (pass && failAbove) {
+    const mid = Math.round((pass.rate + failAbove.rate) / 2);
+    if (mid > pass.rate && mid < failAbove.rate) {
+      const r = await step(mid, 'bisect');
+      if (r.pass) pass = r;
+    }
+  }
+  const out = {
+    kind,
+    backend: kind === 'peer' ? null : backend,
+    endpoints,
+    R: pass ? pass.rate : null,
+    // the ladder stopped on time, not on a failing step: the true R is at least this
+    lowerBound: budgetHit,
+    firstFailRate: steps.filter((s) => !s.pass && (!pass || s.rate > pass.rate)).reduce((a, s) => (a === null || s.rate < a ? s.rate : a), null),
+    atR: pass ? (({ perSecondP99, perSecondApiP99, slowest, ...x }) => x)(pass) : null,
+    seconds: round((Date.now() - start) / 1000, 0),
+    steps,
+  };
+  log(`(f) ${label}: R = ${out.R === null ? `none (below ${Math.round(cfg.capacityStart / 4)}/s)` : `${out.lowerBound ? '≥ ' : ''}${fmtInt(out.R)}/s`} (${steps.length} steps, ${out.seconds} s)`);
+  return out;
+}
+
+/**
+ * Cold start: a fresh Herald (1 endpoint) hit at `rate` from the moment its app and endpoint
+ * exist, for capacitySeconds; every 1-s window's p99 from the very first one.
+ */
+async function coldStart(receiver, { backend, rate, label }) {
+  const r = await singleRun(receiver, {
+    backend, endpoints: 1, rate, seconds: cfg.capacitySeconds, warmupSeconds: 0, label, abortWhenBehind: false, drainSeconds: cfg.coldstartDrainSeconds,
+  });
+  const ws = r.perSecondP99.filter((x) => x !== null);
+  r.maxWindowP99 = ws.length ? Math.max(...ws) : null;
+  r.windowsOver = r.perSecondP99.map((x, i) => [i, x]).filter(([, x]) => x !== null && x > TARGETS.coldStartWindowP99Ms).map(([i]) => i);
+  r.pass = r.complete && r.maxWindowP99 !== null && r.maxWindowP99 <= TARGETS.coldStartWindowP99Ms;
+  log(`(f) ${label} @ ${fmtInt(rate)}/s: 1-s window p99s ${r.perSecondP99.join(', ')} ms (max ${r.maxWindowP99})${r.complete ? '' : `; ${r.failReason}`}`);
+  return r;
+}
+
+/** (b1) through the BullMQ peer: N events via /events/batch (queue.addBulk), 1,000 per request, 4 in flight. */
+async function peerThroughput(receiver, run) {
+  const label = `peer b1 run ${run}`;
+  const n = cfg.deliveries;
+  const t = await startTarget(receiver, { kind: 'peer', label });
+  let ok = false;
+  try {
+    receiver.reset();
+    receiver.setSecrets(t.secrets);
+    const reached = receiver.arm(n);
+    const cpu0 = t.pids.map((p) => cpuSeconds(p) ?? 0);
+    const load = loadMeter([receiver.pid, ...t.pids]);
+    const t0 = now();
+    const pub = await publishBatches(t.sys, null, n, { path: t.batchPath });
+    const r = await awaitDeliveries(receiver, reached, n, { herald: t.sys, label });
+    const seconds = (r.at - t0) / 1000;
+    const machine = load();
+    const cpus = t.pids.map((p, i) => ((cpuSeconds(p) ?? cpu0[i]) - cpu0[i]) / seconds * 100);
+    await sleep(500);
+    const st = await receiver.stats();
+    const ps = await t.sys.stats();
+    if (st.sigBad > 0) throw new Error(`${label}: ${st.sigBad} of ${st.sigChecked} checked signatures did not verify`);
+    ok = true;
+    return {
+      deliveriesPerSec: round(n / seconds, 0),
+      ...machine,
+      seconds: round(seconds, 3),
+      publishSeconds: round(pub.seconds, 3),
+      ingestEventsPerSec: round(n / pub.seconds, 0),
+      duplicates: st.duplicates,
+      peerCpuPct: round(cpus[0], 0),
+      redisCpuPct: cpus.length > 1 ? round(cpus[1], 0) : null,
+      failedAttempts: ps?.failedAttempts ?? null,
+      sigChecked: st.sigChecked,
+    };
+  } finally {
+    await t.stop({ kill: !ok });
+  }
+}
+
 // ── (b2f) filtered against unfiltered ────────────────────────────────────
 /**
  * (b2f)'s figures against its reference (25 endpoints, no filter): same events, same 25
@@ -821,10 +1197,13 @@ function srcDirty() {
   }
 }
 
+const maskUrl = (u) => String(u).replace(/\/\/([^:/@]*):[^@/]*@/, '//$1:***@');
+
 async function main() {
   const started = Date.now();
   log(`Herald bench (${cfg.mode}): runs=${cfg.runs}, ${fmtInt(cfg.deliveries)} deliveries per throughput run, ` +
-    `${cfg.rate}/s for ${cfg.latencySeconds} s, fairness ${cfg.rate}/s for 2 × ${cfg.fairnessSeconds} s, ${fmtInt(cfg.memEvents)} waiting deliveries`);
+    `${cfg.rate}/s for ${cfg.latencySeconds} s, fairness ${cfg.rate}/s for 2 × ${cfg.fairnessSeconds} s, ${fmtInt(cfg.memEvents)} waiting deliveries, ` +
+    `capacity steps of ${cfg.capacitySeconds} s from ${cfg.capacityStart}/s on ${cfg.backends.join(' and ')}`);
   // How busy is the machine before we start? (A shared 2-CPU box: say so if it is.)
   const idle = loadMeter([]);
   await sleep(1000);
@@ -832,6 +1211,12 @@ async function main() {
   if (before.otherCpuPct !== null && before.otherCpuPct > 20) {
     log(`WARNING: other processes are using ${before.otherCpuPct}% of one CPU before the bench starts; figures will be noisy`);
   }
+  if (wanted('peer')) {
+    peerEnv = await redisReachable(cfg.redisUrl);
+    log(peerEnv.ok ? `peer: Redis ${peerEnv.version ?? '?'} at ${cfg.redisUrl}${peerEnv.pid ? ` (pid ${peerEnv.pid}, its CPU counted with the peer's)` : ''}`
+      : `peer: not run (${peerEnv.reason} at ${cfg.redisUrl})`);
+  }
+  const runPeer = wanted('peer') && peerEnv.ok;
   const receiver = await startReceiver();
   const results = {
     meta: {
@@ -843,7 +1228,8 @@ async function main() {
       cpus: cpus().length,
       cpuModel: cpus()[0]?.model ?? null,
       otherCpuPctBeforeStart: before.otherCpuPct,
-      config: { ...cfg },
+      // (passwords in the database and Redis URLs masked)
+      config: { ...cfg, databaseUrl: maskUrl(cfg.databaseUrl), redisUrl: maskUrl(cfg.redisUrl) },
     },
     ceiling: { runs: [] },
     herald1: { runs: [] },
@@ -855,6 +1241,11 @@ async function main() {
     latency: null,
     fairness: null,
     memory: null,
+    // (f) per backend: {one, fifty} capacity searches; the cold start per backend
+    capacity: null,
+    coldstart: null,
+    // the BullMQ peer: b1 runs and its 1-endpoint capacity search, and Herald ÷ peer
+    peer: wanted('peer') ? { run: runPeer, reason: runPeer ? null : peerEnv.reason, redisUrl: cfg.redisUrl, b1: { runs: [] }, capacity: null } : null,
   };
   try {
     // Interleaved (a, b1, b2, b2f, a, b1, b2, b2f, …) so that each scenario sees the same noise.
@@ -871,6 +1262,13 @@ async function main() {
         if (r) {
           results.herald1.runs.push(r);
           log(`(b1) Herald 1 endpoint run ${run}/${cfg.runs}: ${fmtInt(r.deliveriesPerSec)} deliveries/s (${r.seconds} s; publish ${r.publishSeconds} s; Herald CPU ${r.heraldCpuPct}%, other load ${r.otherCpuPct}%, dup ${r.duplicates})`);
+        }
+      }
+      if (runPeer) {
+        const r = await attempt(`peer b1 run ${run}`, () => peerThroughput(receiver, run));
+        if (r) {
+          results.peer.b1.runs.push(r);
+          log(`(b1) BullMQ peer run ${run}/${cfg.runs}: ${fmtInt(r.deliveriesPerSec)} deliveries/s (${r.seconds} s; publish ${r.publishSeconds} s; peer CPU ${r.peerCpuPct}%, Redis CPU ${r.redisCpuPct ?? '—'}%, other load ${r.otherCpuPct}%, dup ${r.duplicates})`);
         }
       }
       if (wanted('b2')) {
@@ -905,6 +1303,57 @@ async function main() {
       results.fairness = await attempt('fairness', () => fairness(receiver));
       if (results.fairness) log(`(e) fairness: healthy p99 ${results.fairness.allHealthy.p99} ms all healthy, ${results.fairness.oneHanging.p99} ms with one hanging endpoint (${results.fairness.ratioP99}×)`);
     }
+    // (f): R is judged against the ceiling of the same run: one ceiling run if none was asked for.
+    if ((wanted('capacity') || runPeer) && results.ceiling.runs.length === 0) {
+      const r = await attempt('ceiling for (f)', () => rawCeiling(receiver, 1));
+      if (r) {
+        results.ceiling.runs.push(r);
+        results.ceiling.forCapacityOnly = true;
+        log(`(a) ceiling (for (f)): ${fmtInt(r.reqPerSec)} req/s (other load ${r.otherCpuPct}%)`);
+      }
+    }
+    if (wanted('capacity') || wanted('coldstart')) {
+      results.capacity = {};
+      results.coldstart = {};
+    }
+    for (const backend of wanted('capacity') ? cfg.backends : []) {
+      const c = (results.capacity[backend] = { one: null, fifty: null });
+      c.one = await attempt(`capacity ${backend} 1 endpoint`, () => capacitySearch(receiver, { backend, endpoints: 1, label: `capacity ${backend} 1 endpoint` }));
+      // the peer's search right after Herald's 1-endpoint one, so both see the same machine
+      if (runPeer && backend === cfg.backends[0]) {
+        results.peer.capacity = await attempt('peer capacity', () => capacitySearch(receiver, { kind: 'peer', endpoints: 1, label: 'peer capacity 1 endpoint' }));
+      }
+      c.fifty = await attempt(`capacity ${backend} ${cfg.fanout} endpoints`, () =>
+        capacitySearch(receiver, { backend, endpoints: cfg.fanout, label: `capacity ${backend} ${cfg.fanout} endpoints` }));
+    }
+    if (runPeer && !wanted('capacity')) {
+      results.peer.capacity = await attempt('peer capacity', () => capacitySearch(receiver, { kind: 'peer', endpoints: 1, label: 'peer capacity 1 endpoint' }));
+    }
+    for (const backend of wanted('coldstart') ? cfg.backends : []) {
+      let rate = cfg.coldstartRate;
+      let basis = '--coldstart-rate';
+      if (rate === null) {
+        let R = results.capacity[backend]?.one?.R ?? null;
+        if (R === null && !wanted('capacity')) {
+          log(`(f) cold start on ${backend}: no R yet, searching it first (1 endpoint)`);
+          const one = await attempt(`capacity ${backend} 1 endpoint`, () => capacitySearch(receiver, { backend, endpoints: 1, label: `capacity ${backend} 1 endpoint` }));
+          results.capacity[backend] = { one, fifty: null, forColdstartOnly: true };
+          R = one?.R ?? null;
+        }
+        if (R !== null) {
+          rate = Math.max(1, Math.round(R / 2));
+          basis = `0.5 × R (${R}/s)`;
+        } else {
+          // no step passed: half the lowest rate the search tried, so there is a figure anyway
+          const lowest = Math.min(...(results.capacity[backend]?.one?.steps ?? []).map((x) => x.rate), Math.round(cfg.capacityStart / 4));
+          rate = Math.max(1, Math.round(lowest / 2));
+          basis = `no R: 0.5 × lowest step (${lowest}/s)`;
+          log(`(f) cold start on ${backend}: no 1-endpoint step passed; running at ${rate}/s (${basis})`);
+        }
+      }
+      const r = await attempt(`coldstart ${backend}`, () => coldStart(receiver, { backend, rate, label: `coldstart ${backend}` }));
+      if (r) results.coldstart[backend] = { ...r, basis };
+    }
   } finally {
     await receiver.stop();
   }
@@ -922,8 +1371,23 @@ async function main() {
   results.herald1.pctOfCeiling = ceiling && h1 ? round((h1 / ceiling) * 100, 1) : null;
   results.herald50.pctOfCeiling = ceiling && h50 ? round((h50 / ceiling) * 100, 1) : null;
   if (wanted('b2f')) results.filters = filterComparison(results);
+  for (const c of Object.values(results.capacity ?? {})) {
+    for (const s of [c.one, c.fifty]) if (s) s.ofCeiling = ceiling && s.R !== null ? round(s.R / ceiling, 3) : null;
+  }
+  if (results.peer?.run) {
+    const p = results.peer;
+    p.b1.median = median(p.b1.runs.map((r) => r.deliveriesPerSec));
+    p.b1.pctOfCeiling = ceiling && p.b1.median ? round((p.b1.median / ceiling) * 100, 1) : null;
+    if (p.capacity) p.capacity.ofCeiling = ceiling && p.capacity.R !== null ? round(p.capacity.R / ceiling, 3) : null;
+    const hR = results.capacity?.[cfg.backends[0]]?.one ?? null;
+    p.heraldBackendForCapacity = cfg.backends[0];
+    p.batchRatio = h1 && p.b1.median ? round(h1 / p.b1.median, 2) : null;
+    p.capacityRatio = hR?.R && p.capacity?.R ? round(hR.R / p.capacity.R, 2) : null;
+    // a ladder stopped by its time budget gives a lower bound of R, so the ratio is a bound too
+    p.capacityRatioBound = hR?.lowerBound && p.capacity?.lowerBound ? 'both R lower bounds' : hR?.lowerBound ? 'lower bound' : p.capacity?.lowerBound ? 'upper bound' : null;
+  }
   results.targets = TARGETS;
-  results.heraldNotes = heraldNotes.filter((n) => n.logProblems.count > 0 || !n.stop.graceful);
+  results.heraldNotes = heraldNotes.filter((n) => n.logProblems.count > 0 || (!n.stop.graceful && !n.stop.killed));
   results.failures = failures;
   results.meta.durationSeconds = Math.round((Date.now() - started) / 1000);
 
@@ -1034,10 +1498,77 @@ function printTable(r) {
       `${fmtInt(b.hungRequests)} requests; circuit ${e0.circuitState}, ${fmtInt(e0.consecutiveFailures)} consecutive failures` +
         (b.circuitOpenedAtSec !== null ? ` (circuit left 'closed' at ~${fmt(b.circuitOpenedAtSec)} s)` : ' (circuit never left \'closed\' while polled)'));
   } else row('(e) fairness', missing('fairness'));
+  const backendName = { sqlite: 'SQLite', postgres: 'PostgreSQL' };
+  const capRows = (s, name) => {
+    if (!s) return row(name, 'FAILED (see below)');
+    const ratioOk = s.ofCeiling === null || s.ofCeiling === undefined ? null : s.ofCeiling >= TARGETS.capacityOfCeiling;
+    const rText = s.R === null ? `none passed (down to ${fmtInt(Math.round(cfg.capacityStart / 4))}/s)` : `R = ${s.lowerBound ? '≥ ' : ''}${fmtInt(s.R)} events/s`;
+    row(name, `${rText}${s.firstFailRate ? `; first fail ${fmtInt(s.firstFailRate)}/s` : ''}${s.lowerBound ? ' (time budget reached)' : ''}`);
+    row('     R ÷ raw ceiling', s.ofCeiling === null || s.ofCeiling === undefined ? '—' : `${fmt(s.ofCeiling, 3)}`, s.kind === 'peer' ? '' : `≥ ${TARGETS.capacityOfCeiling}`, s.kind === 'peer' ? '' : verdict(ratioOk));
+    if (s.atR) {
+      const a = s.atR;
+      row('     at R: publish→delivery p50 / p99 / max', `${fmt(a.p50, 2)} / ${fmt(a.p99, 2)} / ${fmt(a.max, 1)} ms  (first ${cfg.capacityWarmupSeconds} s dropped)`);
+      row('     at R: publish API p50 / p99', `${fmt(a.apiP50, 2)} / ${fmt(a.apiP99, 2)} ms  (achieved ${fmtInt(a.achievedPublishRate)}/s, CPU ${a.cpuPct}%${s.kind === 'peer' ? ' peer + Redis' : ''})`);
+    }
+    row('     steps (rate: p99 ms, ✓ pass / ✗ fail)', s.steps.map((x) => `${fmtInt(x.rate)}: ${x.p99 === null ? '—' : fmt(x.p99, 1)} ${x.pass ? '✓' : '✗'}`).join(', ') + `  (${s.seconds} s)`);
+    const fails = s.steps.filter((x) => !x.pass && x.failReason);
+    if (fails.length) row('     why the failing steps failed', fails.map((x) => `${fmtInt(x.rate)}: ${x.failReason}`).join('; '));
+  };
+  for (const [backend, c] of Object.entries(r.capacity ?? {})) {
+    const bn = backendName[backend];
+    if (c.one !== undefined) capRows(c.one, `(f) single-publish capacity, 1 endpoint, ${bn}`);
+    if (!c.forColdstartOnly) capRows(c.fifty, `(f) single-publish capacity, ${cfg.fanout} endpoints (1 type each, round-robin), ${bn}`);
+  }
+  if (!r.capacity || Object.keys(r.capacity).length === 0) row('(f) single-publish capacity', missing('capacity'));
+  if (!wanted('coldstart')) row('(f) cold start', 'not run (--only)');
+  for (const backend of wanted('coldstart') ? cfg.backends : []) {
+    const cs = r.coldstart?.[backend];
+    const bn = backendName[backend];
+    if (!cs) {
+      row(`(f) cold start, ${bn}`, 'FAILED (see below)');
+      continue;
+    }
+    row(`(f) cold start @ ${fmtInt(cs.rate)} ev/s = ${cs.basis}, ${bn}: worst 1-s window p99`, `${fmt(cs.maxWindowP99, 1)} ms${cs.complete ? '' : `; ${cs.failReason}`}`,
+      `every window ≤ ${TARGETS.coldStartWindowP99Ms} ms`, verdict(cs.pass));
+    row('     p99 of each 1-s window from the first (ms)', cs.perSecondP99.map((x) => fmt(x, 1)).join(', '));
+    row('     publish API p99 of each 1-s window (ms)', cs.perSecondApiP99.map((x) => fmt(x, 1)).join(', '));
+    row('     p50 / p99 overall; publish API p50 / p99', `${fmt(cs.p50, 2)} / ${fmt(cs.p99, 2)} ms; ${fmt(cs.apiP50, 2)} / ${fmt(cs.apiP99, 2)} ms (achieved ${fmtInt(cs.achievedPublishRate)}/s)`);
+  }
+  const p = r.peer;
+  if (!p) row('(p) BullMQ + Redis peer', 'not run (--only)');
+  else if (!p.run) row('(p) BullMQ + Redis peer', `not run (${p.reason})`);
+  else if (p) {
+    const b = p.b1;
+    row(`(p) BullMQ peer, batch (b1): ${fmtInt(cfg.deliveries)} events via addBulk, 1 endpoint`, b.median ? `${fmtInt(b.median)} deliveries/s${runsOf(b.runs, 'deliveriesPerSec')}  (${fmt(b.pctOfCeiling)} % of ceiling)` : 'FAILED (see below)');
+    if (b.runs.length) row('     peer CPU / Redis CPU, median', `${fmtInt(median(b.runs.map((x) => x.peerCpuPct)))} % / ${fmtInt(median(b.runs.map((x) => x.redisCpuPct)))} %  (failed attempts ${fmtInt(b.runs.reduce((a, x) => a + (x.failedAttempts ?? 0), 0))})`);
+    row('     Herald ÷ peer, batch deliveries/s (b1 medians)', p.batchRatio === null ? `— (${r.herald1.median ? 'peer failed' : 'b1 not run'})` : `${fmt(p.batchRatio, 2)}×`,
+      `≥ ${TARGETS.peerBatchRatio}×`, p.batchRatio === null ? '' : verdict(p.batchRatio >= TARGETS.peerBatchRatio));
+    if (p.capacity !== undefined) capRows(p.capacity, '(p) BullMQ peer, single-publish capacity, 1 endpoint');
+    row(`     Herald (${backendName[p.heraldBackendForCapacity]}) ÷ peer, single-publish capacity R`, p.capacityRatio === null ? '—' : `${fmt(p.capacityRatio, 2)}×${p.capacityRatioBound ? ` (${p.capacityRatioBound})` : ''}`,
+      `≥ ${fmt(TARGETS.peerCapacityRatio, 1)}×`, p.capacityRatio === null ? '' : verdict(p.capacityRatio >= TARGETS.peerCapacityRatio));
+  }
   const one = (x) => (x ? [x] : []);
   const fr = f ? [f.allHealthy, f.oneHanging] : [];
   row("noise: other processes' CPU, % of one CPU", `(a) ${loads(c.runs)}  (b1) ${loads(r.herald1.runs)}  (b2) ${loads(r.herald50.runs)}  (b2f) ${loads(r.herald50f.runs)} ref ${loads(r.herald25.runs)}  (c) ${loads(one(l))}  (d) ${loads(one(m))}  (e) ${loads(fr)}`);
   row('       hypervisor steal, % of one CPU', `(a) ${loads(c.runs, 'stealPct')}  (b1) ${loads(r.herald1.runs, 'stealPct')}  (b2) ${loads(r.herald50.runs, 'stealPct')}  (b2f) ${loads(r.herald50f.runs, 'stealPct')} ref ${loads(r.herald25.runs, 'stealPct')}  (c) ${loads(one(l), 'stealPct')}  (d) ${loads(one(m), 'stealPct')}  (e) ${loads(fr, 'stealPct')}`);
+  // (f), the cold start and the peer: per capacity search, the range over its steps
+  const range = (xs, key) => {
+    const v = xs.map((x) => x?.[key]).filter((x) => Number.isFinite(x));
+    return v.length ? (Math.min(...v) === Math.max(...v) ? `${v[0]}` : `${Math.min(...v)}–${Math.max(...v)}`) : '—';
+  };
+  const extra = [];
+  for (const [backend, cap] of Object.entries(r.capacity ?? {})) {
+    for (const [k, srch] of [['1', cap.one], [String(cfg.fanout), cap.fifty]]) if (srch) extra.push([`(f) ${backend} ${k} ep`, srch.steps]);
+  }
+  for (const [backend, cs] of Object.entries(r.coldstart ?? {})) if (cs) extra.push([`cold ${backend}`, [cs]]);
+  if (p?.run) {
+    if (p.b1.runs.length) extra.push(['(p) b1', p.b1.runs]);
+    if (p.capacity) extra.push(['(p) f', p.capacity.steps]);
+  }
+  if (extra.length) {
+    row("       other CPU, (f)/cold start/peer (range over steps)", extra.map(([n, xs]) => `${n} ${range(xs, 'otherCpuPct')}`).join('  '));
+    row('       steal, (f)/cold start/peer (range over steps)', extra.map(([n, xs]) => `${n} ${range(xs, 'stealPct')}`).join('  '));
+  }
 
   const w = [0, 1, 2].map((i) => Math.max(...rows.map((x) => x[i].length)));
   const line = (x) => `${x[0].padEnd(w[0])}  ${x[1].padEnd(w[1])}  ${x[2].padEnd(w[2])}  ${x[3]}`.trimEnd();
