@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
+import { DATA_VERSION_MS } from '../../src/store/sqlite/connection.js';
 import { SqliteStore } from '../../src/store/sqlite/store.js';
 
 /**
@@ -44,7 +45,7 @@ describe('SQLite store: cached apps and event types', () => {
     await store.close();
   });
 
-  it("sees what another connection committed to the file (PRAGMA data_version)", async () => {
+  it("sees what another connection committed to the file within DATA_VERSION_MS (PRAGMA data_version)", async () => {
     const { store, path } = await open();
     const app = await store.createApp({ name: 'A', uid: 'acme', metadata: {}, signatureProfile: null });
     await store.createEventType({ name: 'order.paid', description: 'v1', schema: null, examples: [] });
@@ -59,6 +60,7 @@ describe('SQLite store: cached apps and event types', () => {
     } finally {
       other.close();
     }
+    await new Promise((r) => setTimeout(r, DATA_VERSION_MS + 5));
     expect((await store.getApp('acme'))?.name).toBe('renamed elsewhere');
     expect((await store.getEventType('order.paid'))?.description).toBe('v2');
     expect((await store.getEventType('order.refunded'))?.description).toBe('new');
