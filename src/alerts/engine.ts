@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { AlertKind, AlertRule } from '../store/alerts.js';
 import type { Store } from '../store/types.js';
 import {
-  attemptWatch, decide, endpointScope, measure, queueWatch, rejectionWatch, windowSince, type Measurement, type RoundFigures,
+  attemptWatch, decide, endpointScope, measure, pollWatch, queueWatch, rejectionWatch, windowSince, type Measurement, type RoundFigures,
 } from './evaluate.js';
 import { renderMessage } from './messages.js';
 
@@ -20,7 +20,7 @@ export interface AlertEngineOptions {
 /**
  * The worker's alert loop: every intervalMs (and soon after kick(), e.g. when an endpoint was
  * auto-disabled) it reads the figures of every enabled rule in a constant number of
- * statements (rules, endpoints, then attempts / waiting deliveries / rejections side by side)
+ * statements (rules, endpoints, then attempts / waiting deliveries / rejections / polls side by side)
  * and applies the transitions evaluate.ts decides. Each transition is conditional on the rule
  * being as read, so with several processes evaluating, each is notified once.
  */
@@ -80,13 +80,14 @@ export class AlertEngine {
     const scope = endpointScope(rules);
     const endpoints = scope.all || scope.appIds.length > 0 || scope.endpointIds.length > 0 ? await store.alertEndpoints(scope) : [];
     const needAllSources = rules.some((r) => r.condition.metric === 'source_rejections' && !r.sourceId);
-    const [attempts, queue, rejections] = await Promise.all([
+    const [attempts, queue, rejections, polls] = await Promise.all([
       store.alertAttemptFigures(attemptWatch(rules, endpoints, now), now),
       store.alertQueueFigures(queueWatch(rules, endpoints)),
       (needAllSources ? store.alertSources() : Promise.resolve([]))
         .then((sources) => store.alertRejectionFigures(rejectionWatch(rules, sources, now))),
+      store.alertPollFigures(pollWatch(rules)),
     ]);
-    const figures: RoundFigures = { now, endpoints, attempts, queue, rejections };
+    const figures: RoundFigures = { now, endpoints, attempts, queue, rejections, polls };
     let applied = 0;
     for (const rule of rules) {
       const m = measure(rule, figures);

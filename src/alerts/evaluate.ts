@@ -1,4 +1,4 @@
-import type { AlertEndpointState, AlertKind, AlertOp, AlertRule, AttemptFigure } from '../store/alerts.js';
+import type { AlertEndpointState, AlertKind, AlertOp, AlertRule, AttemptFigure, PollFigure } from '../store/alerts.js';
 
 /**
  * Alert evaluation as pure functions: which figures a round needs for a set of rules, each
@@ -13,6 +13,9 @@ export const DEFAULT_MIN_ATTEMPTS = { success_rate: 10, response_time_p95: 1 } a
 
 const WINDOWED = new Set(['failed_deliveries', 'success_rate', 'response_time_p95', 'source_rejections']);
 export const isWindowed = (metric: string): boolean => WINDOWED.has(metric);
+/** Metrics of inbound sources: scoped by sourceId (or every source), never by app or endpoint. */
+const SOURCE_METRICS = new Set(['source_rejections', 'poll_failures']);
+export const isSourceMetric = (metric: string): boolean => SOURCE_METRICS.has(metric);
 
 export const windowSince = (rule: AlertRule, now: number): number =>
   now - (rule.condition.windowSeconds ?? DEFAULT_WINDOW_SECONDS) * 1000;
@@ -28,7 +31,7 @@ export function compare(op: AlertOp, value: number, threshold: number): boolean 
 
 /** What to read of endpoints: every app's (a rule without scope), some apps', some endpoints'. */
 export function endpointScope(rules: AlertRule[]): { all: boolean; appIds: string[]; endpointIds: string[] } {
-  const endpointRules = rules.filter((r) => r.condition.metric !== 'source_rejections');
+  const endpointRules = rules.filter((r) => !isSourceMetric(r.condition.metric));
   return {
     all: endpointRules.some((r) => !r.appId && !r.endpointId),
     appIds: [...new Set(endpointRules.filter((r) => r.appId && !r.endpointId).map((r) => r.appId!))],
@@ -73,12 +76,38 @@ export function rejectionWatch(rules: AlertRule[], sources: Array<{ id: string }
   return [...seen.values()];
 }
 
+/** What poll_failures reads: every polling source if a rule has no sourceId, and the sources rules name. */
+export function pollWatch(rules: AlertRule[]): { all: boolean; sourceIds: string[] } {
+  const pollRules = rules.filter((r) => r.condition.metric === 'poll_failures');
+  return {
+    all: pollRules.some((r) => !r.sourceId),
+    sourceIds: [...new Set(pollRules.flatMap((r) => (r.sourceId ? [r.sourceId] : [])))],
+  };
+}
+
 export interface RoundFigures {
   now: number;
   endpoints: AlertEndpointState[];
   attempts: AttemptFigure[];
   queue: Array<{ endpointId: string; waiting: number; oldestAt: number }>;
   rejections: Array<{ sourceId: string; since: number; n: number; name: string }>;
+  /** poll_failures' figures (absent: no such rule this round) */
+  polls?: PollFigure[];
+}
+
+/** One source's share of a rule's value, for the message (worst first). */
+export interface SourceShare {
+  id: string;
+  name: string;
+  /** source_rejections */
+  rejections?: number;
+  /** poll_failures: whether it polls, its consecutive failed runs, the last run's error, when the next run is due (null: now, or under way) */
+  polling?: boolean;
+  failures?: number;
+  lastError?: PollFigure['lastError'];
+  retryAfterSeconds?: number | null;
+  lastPollAt?: number | null;
+  nextPollAt?: number | null;
 }
 
 /** One endpoint's share of a rule's value, for the message (worst first). */
@@ -97,8 +126,8 @@ export interface Measurement {
   figures: Record<string, unknown>;
   /** the endpoints involved, the one that matters most first */
   endpoints: EndpointShare[];
-  /** source_rejections: the sources involved, most rejections first */
-  sources: Array<{ id: string; name: string; rejections: number }>;
+  /** source metrics: the sources involved, the one that matters most first */
+  sources: SourceShare[];
 }
 
 const isOk = (code: number | null) => code !== null && code >= 200 && code < 300;
@@ -193,6 +222,26 @@ export function measure(rule: AlertRule, f: RoundFigures): Measurement {
       const n = rows.reduce((a, r) => a + r.n, 0);
       const m = judged(n, { windowSeconds: c.windowSeconds ?? DEFAULT_WINDOW_SECONDS, rejections: n }, none.endpoints);
       return { ...m, sources: rows.filter((r) => r.n > 0).sort((a, b) => b.n - a.n).map((r) => ({ id: r.sourceId, name: r.name, rejections: r.n })) };
+    }
+    case 'poll_failures': {
+      // A source whose polling was turned off fails no more: its last run of failures is history.
+      const rows = (f.polls ?? [])
+        .filter((p) => (rule.sourceId ? p.sourceId === rule.sourceId : p.polling))
+        .map((p) => (p.polling ? p : { ...p, failures: 0, lastError: null }));
+      const worst = rows.reduce((n, p) => Math.max(n, p.failures), 0);
+      const failing = rows.filter((p) => p.failures > 0).sort((a, b) => b.failures - a.failures || a.sourceId.localeCompare(b.sourceId));
+      const share = (p: PollFigure): SourceShare => ({
+        id: p.sourceId, name: p.name, polling: p.polling, failures: p.failures, lastError: p.lastError, retryAfterSeconds: p.retryAfterSeconds,
+        lastPollAt: p.lastPollAt, nextPollAt: p.nextPollAt,
+      });
+      const m = judged(worst, {
+        pollFailures: worst, sources: rows.length, failing: failing.length,
+        worst: failing.slice(0, 5).map((p) => ({
+          id: p.sourceId, failures: p.failures, error: p.lastError, nextPollAt: p.nextPollAt === null ? null : new Date(p.nextPollAt).toISOString(),
+        })),
+      }, none.endpoints);
+      // The rule's own source is named even when it polls fine (a resolution says which source recovered).
+      return { ...m, sources: (failing.length > 0 || !rule.sourceId ? failing : rows).map(share) };
     }
   }
 }

@@ -1,5 +1,5 @@
 import type { AlertKind, AlertMessage, AlertRule, FailureFigure } from '../store/alerts.js';
-import { DEFAULT_WINDOW_SECONDS, type Measurement } from './evaluate.js';
+import { DEFAULT_WINDOW_SECONDS, type Measurement, type SourceShare } from './evaluate.js';
 
 /**
  * The words of a notification: what happened, with the figures, what to do about it, and a
@@ -38,11 +38,44 @@ export function breakdownText(rows: FailureFigure[]): string {
 export const endpointLink = (baseUrl: string, appId: string, endpointId: string): string =>
   `${baseUrl}/ui/#/apps/${encodeURIComponent(appId)}/endpoints/${encodeURIComponent(endpointId)}`;
 
+export const sourceLink = (baseUrl: string, sourceId: string): string => `${baseUrl}/ui/#/sources/${encodeURIComponent(sourceId)}`;
+
+/** "HTTP 500, http_error: the provider answered 500" */
+export function pollErrorText(e: NonNullable<SourceShare['lastError']>): string {
+  const message = String(e.message ?? '').replace(/\s+/g, ' ').slice(0, 200);
+  return `${e.status != null ? `HTTP ${e.status}, ` : ''}${e.code}${message ? `: ${message}` : ''}`;
+}
+
+/** "in 6 h", "13 s ago" */
+const relative = (at: number, now: number): string => {
+  const s = Math.round((at - now) / 1000);
+  return s >= 0 ? `in ${duration(s)}` : `${duration(-s)} ago`;
+};
+
+/** One failing source: "5 times in a row (last error HTTP 500, …; next poll due at …, in 6 h)" */
+function pollFailureText(s: SourceShare, now: number): string {
+  const parts = [
+    s.lastError ? `last error ${pollErrorText(s.lastError)}` : 'no error recorded',
+    s.nextPollAt == null ? 'next poll due now' : `next poll due at ${new Date(s.nextPollAt).toISOString()}, ${relative(s.nextPollAt, now)}`,
+    ...(s.retryAfterSeconds ? [`the provider asked to wait ${duration(s.retryAfterSeconds)}`] : []),
+  ];
+  const n = s.failures ?? 0;
+  return `${n === 1 ? 'once' : `${fmt(n)} times in a row`} (${parts.join('; ')})`;
+}
+
+const failingSources = (m: Measurement) => m.sources.filter((s) => (s.failures ?? 0) > 0);
+
 function subject(rule: AlertRule, m: Measurement): string {
   const top = m.endpoints[0]?.endpoint;
   if (rule.condition.metric === 'source_rejections') {
     const s = m.sources[0];
     return s ? `Source ${s.name}` : rule.sourceId ? `Source ${rule.sourceId}` : 'Sources';
+  }
+  if (rule.condition.metric === 'poll_failures') {
+    const failing = failingSources(m);
+    if (failing.length > 1) return `${failing.length} sources`;
+    const s = failing[0] ?? m.sources[0];
+    return s ? `Source ${s.name}` : rule.sourceId ? `Source ${rule.sourceId}` : 'Polling sources';
   }
   if (rule.endpointId || (top && m.endpoints.length === 1)) {
     return top ? `Endpoint ${top.url} (app ${top.appName})` : `Endpoint ${rule.endpointId}`;
@@ -76,6 +109,16 @@ function statement(rule: AlertRule, ctx: MessageContext): string {
       return `${fmt(f.waiting ?? 0)} deliveries waiting${f.oldestSeconds != null ? `, the oldest for ${duration(f.oldestSeconds)}` : ''}`;
     case 'source_rejections':
       return `refused ${fmt(m.value ?? 0)} requests ${window} (failed signature verification)`;
+    case 'poll_failures': {
+      const failing = failingSources(m);
+      if (failing.length === 0) {
+        if (m.sources.length === 1 && m.sources[0].polling === false) return 'polls no more (its poll configuration was removed)';
+        return `${m.sources.length === 1 || rule.sourceId ? 'polls' : 'poll'} without errors again`;
+      }
+      if (failing.length === 1) return `polling failed ${pollFailureText(failing[0], ctx.now)}`;
+      const named = failing.slice(0, 5).map((s) => `${s.name} ${pollFailureText(s, ctx.now)}`).join(', ');
+      return `are failing to poll: ${named}${failing.length > 5 ? `, and ${failing.length - 5} more` : ''}`;
+    }
   }
 }
 
@@ -87,6 +130,7 @@ const ADVICE: Record<AlertRule['condition']['metric'], string> = {
   endpoint_disabled: 'Nothing is sent to this endpoint until it is enabled again; its deliveries are kept. Fix the receiver, then enable it (PATCH {"status": "active"}, or in the dashboard) and the backlog resumes gradually.',
   queue_depth: 'Deliveries are piling up: the receiver is down, slow, or throttled by its rateLimit or maxInFlight. They are kept and go out when it catches up.',
   source_rejections: 'Requests failed signature verification: check that the source\'s secret matches the one set at the provider (a rotation?), or someone is sending forged requests.',
+  poll_failures: 'Polling the provider\'s changes API keeps failing: check that it is up, and the source\'s poll URL and credentials (poll.headers; GET /v1/sources/{id} shows lastPollResult). Runs back off exponentially, up to 6 h; POST /v1/sources/{id}/poll runs one now. Webhooks are still received meanwhile, and the first run that succeeds picks up what they missed.',
 };
 
 const escapeSlack = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
@@ -94,7 +138,9 @@ const escapeSlack = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;'
 export function renderMessage(rule: AlertRule, ctx: MessageContext): AlertMessage {
   const m = ctx.measurement;
   const top = m.endpoints[0]?.endpoint;
-  const link = top ? endpointLink(ctx.baseUrl, top.appId, top.id) : null;
+  const topSource = rule.condition.metric === 'poll_failures' ? m.sources[0] : undefined;
+  const link = top ? endpointLink(ctx.baseUrl, top.appId, top.id) : topSource ? sourceLink(ctx.baseUrl, topSource.id) : null;
+  const linkLabel = top ? 'endpoint' : 'source';
   const what = `${subject(rule, m)} ${statement(rule, ctx)}`;
   const resolved = ctx.kind === 'resolved';
   const label = resolved ? 'Resolved' : ctx.kind === 'reminder' ? 'Still firing' : 'Firing';
@@ -105,7 +151,7 @@ export function renderMessage(rule: AlertRule, ctx: MessageContext): AlertMessag
     headline,
     '',
     advice,
-    ...(link ? ['', `Open the endpoint: ${link}`] : []),
+    ...(link ? ['', `Open the ${linkLabel}: ${link}`] : []),
     '',
     `Rule "${rule.name}" (${rule.id}): ${rule_}. ${label} at ${new Date(ctx.now).toISOString()}.`,
   ].join('\n');
@@ -115,22 +161,33 @@ export function renderMessage(rule: AlertRule, ctx: MessageContext): AlertMessag
     ...(resolved ? [] : [{ type: 'section', text: { type: 'mrkdwn', text: `*What to do:* ${escapeSlack(advice)}` } }]),
     {
       type: 'context',
-      elements: [{ type: 'mrkdwn', text: `${link ? `<${link}|Open the endpoint in Herald> · ` : ''}Rule ${escapeSlack(rule.name)}: \`${escapeSlack(rule_)}\`` }],
+      elements: [{ type: 'mrkdwn', text: `${link ? `<${link}|Open the ${linkLabel} in Herald> · ` : ''}Rule ${escapeSlack(rule.name)}: \`${escapeSlack(rule_)}\`` }],
     },
   ];
   return {
     subject: `[Herald] ${label}: ${rule.name}`,
     text,
-    slack: { text: `${label}: ${headline}`, blocks },
+    // The notification's fallback text; a resolved headline already says so.
+    slack: { text: resolved ? headline : `${label}: ${headline}`, blocks },
     event: {
       type: resolved ? 'alert.resolved' : 'alert.firing',
       data: {
         ruleId: rule.id, ruleName: rule.name, state: resolved ? 'ok' : 'firing', reminder: ctx.kind === 'reminder',
         condition: rule.condition, value: m.value, appId: rule.appId, endpointId: rule.endpointId, sourceId: rule.sourceId,
         endpoints: m.endpoints.slice(0, 10).map((s) => ({ id: s.endpoint.id, appId: s.endpoint.appId, url: s.endpoint.url, attempts: s.attempts, failed: s.failed })),
-        sources: m.sources.slice(0, 10),
+        sources: m.sources.slice(0, 10).map(sourceOut),
         figures: m.figures, message: headline, dashboardUrl: link, at: new Date(ctx.now).toISOString(),
       },
     },
+  };
+}
+
+/** A source share as the webhook event carries it: timestamps as ISO strings. */
+function sourceOut(s: SourceShare): Record<string, unknown> {
+  if (s.failures === undefined) return { ...s };
+  const iso = (ms: number | null | undefined) => (ms == null ? null : new Date(ms).toISOString());
+  return {
+    id: s.id, name: s.name, polling: s.polling, failures: s.failures, lastError: s.lastError ?? null,
+    retryAfterSeconds: s.retryAfterSeconds ?? null, lastPollAt: iso(s.lastPollAt), nextPollAt: iso(s.nextPollAt),
   };
 }

@@ -12,13 +12,15 @@ export const MAX_RECIPIENTS = 10;
 export const AlertMetric = Type.Union(
   [
     Type.Literal('failed_deliveries'), Type.Literal('success_rate'), Type.Literal('response_time_p95'), Type.Literal('consecutive_failures'),
-    Type.Literal('queue_depth'), Type.Literal('endpoint_disabled'), Type.Literal('source_rejections'),
+    Type.Literal('queue_depth'), Type.Literal('endpoint_disabled'), Type.Literal('source_rejections'), Type.Literal('poll_failures'),
   ],
   {
     description: 'failed_deliveries: failed attempts in the window (each retry counts). success_rate: % of attempts in the window answered 2xx. '
       + 'response_time_p95: ms. consecutive_failures: the longest current run of failures of an endpoint in scope. '
       + 'queue_depth: deliveries waiting to be sent. endpoint_disabled: disabled endpoints in scope. '
-      + 'source_rejections: requests a source refused (failed verification) in the window',
+      + 'source_rejections: requests a source refused (failed verification) in the window. '
+      + 'poll_failures: consecutive failed poll runs of a source (0 after a run that succeeds), the worst source in scope. '
+      + 'source_rejections and poll_failures take a sourceId or no scope (every source; for poll_failures every source that polls), on /v1/alert-rules only',
   },
 );
 export const AlertOp = Type.Union([Type.Literal('>'), Type.Literal('>='), Type.Literal('<'), Type.Literal('<=')], {
@@ -83,7 +85,7 @@ export const AlertRuleCreate = Type.Object(
     name: Name,
     appId: Type.Optional(Type.String({ minLength: 1, maxLength: 256, description: 'id or uid; no appId, endpointId or sourceId: every app' })),
     endpointId: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: "one endpoint (of appId's app)" })),
-    sourceId: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'one inbound source (source_rejections)' })),
+    sourceId: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'one inbound source (source_rejections; poll_failures, of a source with poll configured)' })),
     condition: AlertConditionIn,
     channels: Channels,
     repeatSeconds: Type.Optional(Nullable(RepeatSeconds)),

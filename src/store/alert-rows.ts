@@ -1,4 +1,4 @@
-import type { AlertChannel, AlertHistoryEntry, AlertNotification, AlertRule } from './alerts.js';
+import type { AlertChannel, AlertHistoryEntry, AlertNotification, AlertRule, PollFigure } from './alerts.js';
 import type { Sealer } from './rows.js';
 
 /** Alert rows → domain objects, shared by the backends (see rows.ts for the conventions). */
@@ -53,4 +53,16 @@ export const toAlertNotification = (r: Row, sealer: Sealer): AlertNotification =
   message: json(r.message, null as never),
   attempts: Number(r.attempts),
   createdAt: Number(r.created_at),
+});
+
+/** A row of alertPollFigures (both backends select the same columns; last_error is last_result's error). */
+export const toPollFigure = (r: Row): PollFigure => ({
+  sourceId: r.source_id,
+  name: r.name,
+  polling: r.polling === 1 || r.polling === true,
+  failures: Number(r.failures ?? 0),
+  lastError: json<PollFigure['lastError']>(r.last_error, null),
+  retryAfterSeconds: num(r.retry_after_seconds),
+  lastPollAt: num(r.last_poll_at),
+  nextPollAt: num(r.next_poll_at),
 });

@@ -11,7 +11,7 @@ import type { Page, PageQuery } from './types.js';
 
 export type AlertMetric =
   | 'failed_deliveries' | 'success_rate' | 'response_time_p95' | 'consecutive_failures'
-  | 'queue_depth' | 'endpoint_disabled' | 'source_rejections';
+  | 'queue_depth' | 'endpoint_disabled' | 'source_rejections' | 'poll_failures';
 export type AlertOp = '>' | '>=' | '<' | '<=';
 export type AlertState = 'ok' | 'firing';
 
@@ -138,6 +138,23 @@ export interface FailureFigure {
   n: number;
 }
 
+/** A source's polling as a round reads it (source_polls, and whether the source has `poll` configured). */
+export interface PollFigure {
+  sourceId: string;
+  name: string;
+  /** the source has a poll configuration now */
+  polling: boolean;
+  /** consecutive failed runs (source_polls.failures); 0 after a successful run, or never polled */
+  failures: number;
+  /** the last run's error (last_result.error), null after a successful run */
+  lastError: { code: string; message: string; status?: number } | null;
+  /** the Retry-After the provider gave on the last run, if it did */
+  retryAfterSeconds: number | null;
+  lastPollAt: number | null;
+  /** null: due now (never polled), or a run is under way */
+  nextPollAt: number | null;
+}
+
 export interface AlertStore {
   createAlertRule(r: NewAlertRule, now: number): Promise<AlertRule>;
   getAlertRule(id: string): Promise<AlertRule | null>;
@@ -162,6 +179,12 @@ export interface AlertStore {
   alertSources(): Promise<Array<{ id: string; name: string }>>;
   /** requests refused by each source (failed verification) received at or after `since` */
   alertRejectionFigures(watch: Array<{ sourceId: string; since: number }>): Promise<Array<{ sourceId: string; since: number; n: number; name: string }>>;
+  /**
+   * One statement: the polling of every source with `poll` configured (`all`) and of
+   * `sourceIds` (whether they poll or not), with the last run's error; never-polled sources
+   * count 0 failures.
+   */
+  alertPollFigures(q: { all: boolean; sourceIds: string[] }): Promise<PollFigure[]>;
   /** Failed attempts by status code and error, for the words of a notification (read only when one is sent). */
   alertFailureBreakdown(endpointIds: string[], since: number, now: number): Promise<FailureFigure[]>;
   /** Applies a transition if the rule is still as read; false if another process (or an edit) came first. */

@@ -1,4 +1,4 @@
-import { isWindowed } from '../../alerts/evaluate.js';
+import { isSourceMetric, isWindowed } from '../../alerts/evaluate.js';
 import { endpointUrlProblem } from '../../core/endpoint-url.js';
 import { RELAY_URL } from '../../core/relay.js';
 import { generateSecret } from '../../core/signing.js';
@@ -31,7 +31,7 @@ export function normaliseCondition(c: AlertConditionIn): AlertCondition {
   if (c.threshold === undefined && metric !== 'endpoint_disabled') throw invalid(`condition.threshold is required for ${metric}`);
   const threshold = c.threshold ?? 1;
   if (rate && threshold > 100) throw invalid('condition.threshold of success_rate is a percentage: 0 to 100');
-  if (['failed_deliveries', 'consecutive_failures', 'queue_depth', 'endpoint_disabled', 'source_rejections'].includes(metric) && !Number.isInteger(threshold)) {
+  if (['failed_deliveries', 'consecutive_failures', 'queue_depth', 'endpoint_disabled', 'source_rejections', 'poll_failures'].includes(metric) && !Number.isInteger(threshold)) {
     throw invalid(`condition.threshold of ${metric} counts something: give a whole number`);
   }
   if (metric === 'response_time_p95' && threshold > 3_600_000) throw invalid('condition.threshold of response_time_p95 is in milliseconds: at most 3600000');
@@ -89,6 +89,11 @@ function checkChannels(ctx: ApiContext, channels: AlertChannelIn[]): void {
   });
 }
 
+/** poll_failures of a source that doesn't poll could never fire. */
+function refuseNotPolling(source: { id: string; poll?: unknown }): void {
+  if (!source.poll) throw invalid(`source '${source.id}' doesn't poll (it has no poll configuration): poll_failures can't apply to it`);
+}
+
 interface Scope {
   appId: string | null;
   endpointId: string | null;
@@ -98,13 +103,15 @@ interface Scope {
 async function resolveScope(ctx: ApiContext, metric: string, given: { appId?: string; endpointId?: string; sourceId?: string }, routeApp: App | null): Promise<Scope> {
   if (given.sourceId !== undefined) {
     if (given.appId !== undefined || given.endpointId !== undefined) throw invalid('a rule watches one scope: a source, or an app and optionally one of its endpoints, not both');
-    if (metric !== 'source_rejections') throw invalid(`a source's rule watches source_rejections, not ${metric}`);
+    if (!isSourceMetric(metric)) throw invalid(`a source's rule watches source_rejections or poll_failures, not ${metric}`);
     const source = await ctx.store.getSource(given.sourceId);
     if (!source) throw notFound('source', given.sourceId);
+    if (metric === 'poll_failures') refuseNotPolling(source);
     return { appId: null, endpointId: null, sourceId: source.id };
   }
-  if (metric === 'source_rejections' && (routeApp || given.appId !== undefined || given.endpointId !== undefined)) {
-    throw invalid('source_rejections watches sources: give a sourceId, or nothing for every source (on /v1/alert-rules)');
+  // Sources aren't an app's: these rules are the operator's (/v1/alert-rules), never a portal session's.
+  if (isSourceMetric(metric) && (routeApp || given.appId !== undefined || given.endpointId !== undefined)) {
+    throw invalid(`${metric} watches sources: give a sourceId, or nothing for every source (on /v1/alert-rules)`);
   }
   let app = routeApp;
   if (!app && given.appId !== undefined) app = await loadApp(ctx, given.appId);
@@ -231,8 +238,13 @@ export function alertRoutes(r: Router, ctx: ApiContext): void {
       patch.condition = normaliseCondition(body.condition);
       const metric = patch.condition.metric;
       // The scope stays; the metric must still make sense for it.
-      if ((metric === 'source_rejections') !== (current.condition.metric === 'source_rejections') && (current.sourceId || current.appId || metric === 'source_rejections')) {
+      if (isSourceMetric(metric) !== isSourceMetric(current.condition.metric) && (current.sourceId || current.appId || isSourceMetric(metric))) {
         throw invalid(`this rule watches ${current.sourceId ? 'a source' : current.appId ? 'an app' : 'every app'}: ${metric} doesn't apply; create another rule`);
+      }
+      if (metric === 'poll_failures' && current.sourceId && current.condition.metric !== 'poll_failures') {
+        const source = await ctx.store.getSource(current.sourceId);
+        if (!source) throw notFound('source', current.sourceId);
+        refuseNotPolling(source);
       }
     }
     let secrets = new Map<string, string>();

@@ -2,11 +2,25 @@ import { idAtTime, newId } from '../../ids.js';
 import {
   ALERTS_APP_ID, type AlertEndpointState, type AlertHistoryEntry, type AlertNotification, type AlertRule, type AlertRulePatch,
   type AlertStore, type AlertTransition, type AttemptFigure, type FailureFigure, type NewAlertRule,
+  type PollFigure,
 } from '../alerts.js';
-import { sealChannels, toAlertHistory, toAlertNotification, toAlertRule } from '../alert-rows.js';
+import { sealChannels, toAlertHistory, toAlertNotification, toAlertRule, toPollFigure } from '../alert-rows.js';
 import { toPage } from '../page.js';
 import type { Page, PageQuery } from '../types.js';
 import { PostgresPoll } from './poll.js';
+import { compile, type StatementName } from './sql.js';
+
+/**
+ * poll_failures: each source's run of failed polls and the last run's error, for every source
+ * that polls (:all) and the sources rules name (:source_ids), in one statement along the
+ * primary keys. Kept here rather than in sql.ts; a named prepared statement like those.
+ */
+const ALERT_POLL_FIGURES = compile('alertPollFigures' as StatementName, `SELECT s.id AS source_id, s.name, s.poll IS NOT NULL AS polling,
+         COALESCE(p.failures, 0) AS failures, p.last_result -> 'error' AS last_error,
+         (p.last_result ->> 'retryAfterSeconds')::integer AS retry_after_seconds, p.last_poll_at, p.next_poll_at
+       FROM sources s LEFT JOIN source_polls p ON p.source_id = s.id
+       WHERE (:all::boolean AND s.poll IS NOT NULL) OR s.id = ANY(:source_ids::text[])
+       ORDER BY s.id`);
 
 /**
  * Alert rules, their history, the notification outbox and the figures of an evaluation round
@@ -96,6 +110,13 @@ export class PostgresAlerts extends PostgresPoll implements AlertStore {
       source_ids: watch.map((w) => w.sourceId), sinces: watch.map((w) => w.since), since_ids: watch.map((w) => idAtTime('req', w.since)),
     });
     return rows.map((r) => ({ sourceId: r.source_id, since: Number(r.since), n: Number(r.n), name: r.name }));
+  }
+
+  async alertPollFigures(q: { all: boolean; sourceIds: string[] }): Promise<PollFigure[]> {
+    if (!q.all && q.sourceIds.length === 0) return [];
+    const params: Record<string, unknown> = { all: q.all, source_ids: q.sourceIds };
+    const { rows } = await this.pool.query({ name: ALERT_POLL_FIGURES.name, text: ALERT_POLL_FIGURES.text, values: ALERT_POLL_FIGURES.params.map((p) => params[p]) });
+    return rows.map(toPollFigure);
   }
 
   async alertFailureBreakdown(endpointIds: string[], since: number, now: number): Promise<FailureFigure[]> {

@@ -1,17 +1,34 @@
+import type Database from 'better-sqlite3';
 import { idAtTime, newId } from '../../ids.js';
 import {
   ALERTS_APP_ID, type AlertEndpointState, type AlertHistoryEntry, type AlertNotification, type AlertRule, type AlertRulePatch,
   type AlertStore, type AlertTransition, type AttemptFigure, type FailureFigure, type NewAlertRule,
+  type PollFigure,
 } from '../alerts.js';
-import { sealChannels, toAlertHistory, toAlertNotification, toAlertRule } from '../alert-rows.js';
+import { sealChannels, toAlertHistory, toAlertNotification, toAlertRule, toPollFigure } from '../alert-rows.js';
 import { toPage } from '../page.js';
 import type { Page, PageQuery } from '../types.js';
 import { SqlitePoll } from './poll.js';
 
 type Row = Record<string, any>;
 
+/**
+ * poll_failures: each source's run of failed polls and the last run's error, for every source
+ * that polls (@all) and the sources rules name (@source_ids), in one statement. Along the
+ * primary keys: sources (a handful of rows) and source_polls by source_id. Kept here rather
+ * than in sql.ts, prepared on first use.
+ */
+const ALERT_POLL_FIGURES = `SELECT s.id AS source_id, s.name, s.poll IS NOT NULL AS polling, COALESCE(p.failures, 0) AS failures,
+         json_extract(p.last_result, '$.error') AS last_error, json_extract(p.last_result, '$.retryAfterSeconds') AS retry_after_seconds,
+         p.last_poll_at, p.next_poll_at
+       FROM sources s LEFT JOIN source_polls p ON p.source_id = s.id
+       WHERE (@all = 1 AND s.poll IS NOT NULL) OR s.id IN (SELECT value FROM json_each(@source_ids))
+       ORDER BY s.id`;
+
 /** Alert rules, their history, the notification outbox and the figures of an evaluation round (AlertStore), on SQLite. */
 export class SqliteAlerts extends SqlitePoll implements AlertStore {
+  private pollFigures: Database.Statement | null = null;
+
   async createAlertRule(r: NewAlertRule, now: number): Promise<AlertRule> {
     const row = this.s.insertAlertRule.get({
       id: newId('alr', now), name: r.name, app_id: r.appId, endpoint_id: r.endpointId, source_id: r.sourceId,
@@ -95,6 +112,13 @@ export class SqliteAlerts extends SqlitePoll implements AlertStore {
       watch: JSON.stringify(watch.map((w) => ({ s: w.sourceId, t: w.since, i: idAtTime('req', w.since) }))),
     }) as Row[];
     return rows.map((r) => ({ sourceId: r.source_id, since: r.since, n: r.n, name: r.name }));
+  }
+
+  async alertPollFigures(q: { all: boolean; sourceIds: string[] }): Promise<PollFigure[]> {
+    if (!q.all && q.sourceIds.length === 0) return [];
+    this.pollFigures ??= this.db.prepare(ALERT_POLL_FIGURES);
+    const rows = this.pollFigures.all({ all: q.all ? 1 : 0, source_ids: JSON.stringify(q.sourceIds) }) as Row[];
+    return rows.map(toPollFigure);
   }
 
   async alertFailureBreakdown(endpointIds: string[], since: number, now: number): Promise<FailureFigure[]> {
