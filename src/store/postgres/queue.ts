@@ -7,7 +7,7 @@ import {
   type PublishLease, type PublishResult, type RelayPresence, type SignatureProfile,
 } from '../types.js';
 import { PostgresConnection, type Run } from './connection.js';
-import { toEndpoint, toEvent } from '../rows.js';
+import { EndpointCache, toEvent } from '../rows.js';
 
 type Row = Record<string, any>;
 
@@ -136,13 +136,16 @@ export class PostgresQueue extends PostgresConnection {
     return this.hydrate(rows);
   }
 
+  /** Endpoints' configuration per updated_at (see EndpointCache): claims and publishes read it. */
+  protected readonly endpointCache = new EndpointCache(this.sealer);
+
   /** Claim rows → deliveries; each endpoint arrives once, on its first row (see HYDRATE in sql.ts). */
   protected hydrate(rows: Row[]): ClaimedDelivery[] {
     const endpoints = new Map<string, Endpoint>();
     return rows.map((r) => {
       let endpoint = endpoints.get(r.endpoint_id);
       if (endpoint === undefined) {
-        endpoint = toEndpoint(r.endpoint, this.sealer);
+        endpoint = this.endpointCache.fromRow(r.endpoint);
         endpoints.set(r.endpoint_id, endpoint);
       }
       // A source's request carries its raw bytes (bytea: a Buffer) and the headers to forward.
@@ -279,7 +282,7 @@ export class PostgresQueue extends PostgresConnection {
 
   async takeDueCircuits(now: number, leaseUntil: number, limit: number): Promise<Endpoint[]> {
     const { rows } = await this.run('dueCircuits', { now, lease_until: leaseUntil, limit });
-    return rows.map((r) => toEndpoint(r, this.sealer));
+    return rows.map((r) => this.endpointCache.fromRow(r));
   }
 
   async claimProbe(endpoint: Endpoint, owner: string, leaseUntil: number, now: number): Promise<ClaimedDelivery | null> {
@@ -292,7 +295,7 @@ export class PostgresQueue extends PostgresConnection {
       }
       const ep = await run('setCircuit', { id: endpoint.id, state: 'half_open', until: leaseUntil, now });
       // The delivery carries the endpoint as it is now, half-open.
-      return { ...this.hydrate(rows)[0], endpoint: toEndpoint(ep.rows[0], this.sealer) };
+      return { ...this.hydrate(rows)[0], endpoint: this.endpointCache.fromRow(ep.rows[0]) };
     });
   }
 

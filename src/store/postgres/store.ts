@@ -136,7 +136,7 @@ export class PostgresStore extends PostgresAlerts implements Store {
   }
 
   async activeEndpoints(appId: string): Promise<Endpoint[]> {
-    return (await this.run('activeEndpoints', { app_id: appId })).rows.map((r) => toEndpoint(r, this.sealer));
+    return (await this.run('activeEndpoints', { app_id: appId })).rows.map((r) => this.endpointCache.fromRow(r));
   }
 
   async updateEndpoint(appId: string, id: string, patch: EndpointPatch, now: number): Promise<Endpoint | null> {

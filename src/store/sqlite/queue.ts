@@ -7,7 +7,7 @@ import {
   type PublishLease, type PublishResult, type SignatureProfile,
 } from '../types.js';
 import { SqliteConnection } from './connection.js';
-import { toEndpoint, toEvent } from '../rows.js';
+import { EndpointCache, toEvent, withState } from '../rows.js';
 
 type Row = Record<string, any>;
 
@@ -134,7 +134,7 @@ export class SqliteQueue extends SqliteConnection {
    * Endpoint configuration by id, kept while its updated_at stays the same: a fan-out batch
    * touches dozens of endpoints, and parsing and decrypting each per batch is measurable.
    */
-  private readonly endpointCache = new Map<string, Endpoint>();
+  private readonly endpointCache = new EndpointCache(this.sealer);
 
   private currentEndpoint(id: string): Endpoint {
     return this.endpointFromState(id, this.s.endpointState.get({ id }) as Row);
@@ -142,18 +142,9 @@ export class SqliteQueue extends SqliteConnection {
 
   /** An endpoint from its changing state (see endpointState) and its configuration, cached by updated_at. */
   protected endpointFromState(id: string, state: Row): Endpoint {
-    const cached = this.endpointCache.get(id);
-    if (cached && cached.updatedAt === state.updated_at) {
-      return {
-        ...cached, status: state.status, disabledReason: state.disabled_reason, disabledAt: state.disabled_at,
-        circuitState: state.circuit_state, circuitUntil: state.circuit_until, circuitSince: state.circuit_since,
-        consecutiveFailures: state.consecutive_failures, failingSince: state.failing_since, lastAttemptAt: state.last_attempt_at,
-      };
-    }
-    const endpoint = toEndpoint(this.s.endpointById.get({ id }) as Row, this.sealer);
-    if (this.endpointCache.size > 10_000) this.endpointCache.clear();
-    this.endpointCache.set(id, endpoint);
-    return endpoint;
+    const cached = this.endpointCache.get(id, state.updated_at);
+    if (cached) return withState(cached, state);
+    return this.endpointCache.fromRow(this.s.endpointById.get({ id }) as Row);
   }
 
   /** Claimed rows → deliveries with body, endpoint and app profile; each read once per batch. */
@@ -291,7 +282,7 @@ export class SqliteQueue extends SqliteConnection {
   }
 
   async takeDueCircuits(now: number, leaseUntil: number, limit: number): Promise<Endpoint[]> {
-    return (this.s.dueCircuits.all({ now, lease_until: leaseUntil, limit }) as Row[]).map((r) => toEndpoint(r, this.sealer));
+    return (this.s.dueCircuits.all({ now, lease_until: leaseUntil, limit }) as Row[]).map((r) => this.endpointCache.fromRow(r));
   }
 
   async claimProbe(endpoint: Endpoint, owner: string, leaseUntil: number, now: number): Promise<ClaimedDelivery | null> {
