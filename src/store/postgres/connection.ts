@@ -3,6 +3,7 @@ import type { SecretBox } from '../../core/secret-box.js';
 import { runMigrations } from './migrations.js';
 import { listen } from './notifier.js';
 import { sealerFor, type Sealer } from '../rows.js';
+import type { App, EventType } from '../types.js';
 import { SQL, type StatementName } from './sql.js';
 
 export interface PostgresOptions {
@@ -102,6 +103,76 @@ export class PostgresConnection {
     }
   }
 
+  /**
+   * Apps and event types as publishes read them (getApp, getEventType; a type not in the
+   * catalogue cached as null), so a publish reads neither from the database. Other processes
+   * change them too: every change NOTIFYs herald_config in its transaction, and this process
+   * LISTENs on a connection of its own and starts over on each notification. The cache is used
+   * only while that connection is up (the first reads, before it is, and those while it is
+   * lost go to the database), and a read that began before a notification doesn't store what
+   * it read (configGen).
+   */
+  protected readonly appCache = new Map<string, App | null>();
+  protected readonly typeCache = new Map<string, EventType | null>();
+  private configGen = 0;
+  private configListen: 'off' | 'starting' | 'on' | 'lost' = 'off';
+  private closed = false;
+
+  /** Whether the cache may be used now; starts listening at the first call. */
+  protected configCached(): boolean {
+    if (this.configListen === 'off' && !this.closed) {
+      this.configListen = 'starting';
+      listen(this.connectionString, this.schema, () => {
+        this.forgetConfig();
+        this.configListen = 'on';
+      }, { channel: 'herald_config', onLost: () => (this.configListen = 'lost') }).then(
+        (stop) => {
+          this.unlisteners.add(stop);
+          if (this.closed) void stop();
+          else if (this.configListen === 'starting') {
+            this.forgetConfig();
+            this.configListen = 'on';
+          }
+        },
+        // No listening connection (yet): no cache; the next read tries again.
+        () => (this.configListen = 'off'),
+      );
+    }
+    return this.configListen === 'on';
+  }
+
+  /** Reads through the cache: `read` when not cached, stored (if `keep` says so) only if nothing changed meanwhile. */
+  protected async cachedRead<T>(cache: Map<string, T>, key: string, read: () => Promise<T>, keep: (v: T) => boolean = () => true): Promise<T> {
+    const usable = this.configCached();
+    if (usable && cache.has(key)) return cache.get(key)!;
+    const gen = this.configGen;
+    const value = await read();
+    if (usable && keep(value) && gen === this.configGen && this.configListen === 'on') {
+      if (cache.size >= 10_000) cache.clear();
+      cache.set(key, value);
+    }
+    return value;
+  }
+
+  protected forgetConfig(): void {
+    this.configGen++;
+    this.appCache.clear();
+    this.typeCache.clear();
+  }
+
+  /** A write of apps or event types, with the NOTIFY that tells every process (at commit), and this one at once. */
+  protected async configWrite<T>(fn: (run: Run) => Promise<T>): Promise<T> {
+    try {
+      return await this.tx(async (run) => {
+        const out = await fn(run);
+        await run('configChanged', { schema: this.schema });
+        return out;
+      });
+    } finally {
+      this.forgetConfig();
+    }
+  }
+
   /** Inside a transaction: wakes idle workers in every process once it commits. */
   protected wake(run: Run): Promise<unknown> {
     return run('wake', { schema: this.schema });
@@ -118,6 +189,7 @@ export class PostgresConnection {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     await Promise.all([...this.unlisteners].map((u) => u()));
     if (!this.pool.ended) await this.pool.end();
   }

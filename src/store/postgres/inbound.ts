@@ -138,7 +138,7 @@ export class PostgresInbound extends PostgresQueue {
   async deleteSource(id: string): Promise<boolean> {
     // The source with its requests, keys and sequences, then its app with its events, endpoints
     // and deliveries (foreign keys cascade): the source's row first, as ingests lock it first.
-    return this.tx(async (run) => {
+    return this.configWrite(async (run) => {
       await run('lockSourceForDelete', { source_id: id });
       const { rows } = await run('deleteSource', { source_id: id });
       if (!rows[0]) return false;

@@ -1,14 +1,20 @@
 import pg from 'pg';
 
 /**
- * LISTEN herald_wake on a dedicated connection (a pooled one would lose its LISTEN when
- * handed back). Notifications name the schema they were sent for; others are ignored.
+ * LISTEN on a dedicated connection (a pooled one would lose its LISTEN when handed back):
+ * herald_wake (work for the workers) or herald_config (apps or event types changed).
+ * Notifications name the schema they were sent for; others are ignored.
  *
- * If the connection drops, it reconnects after 1 s, then 2, 4… up to 30 s, and calls onWake
- * once it is back: notifications sent while it was away are lost, so the worker should look
- * for work. Meanwhile the worker's own polling (at most a second idle) keeps things moving.
+ * If the connection drops, `onLost` is called, it reconnects after 1 s, then 2, 4… up to 30 s,
+ * and calls onWake once it is back: notifications sent while it was away are lost, so the
+ * worker should look for work (and a cache start over). Meanwhile the worker's own polling (at
+ * most a second idle) keeps things moving.
  */
-export async function listen(connectionString: string, schema: string, onWake: () => void): Promise<() => Promise<void>> {
+export async function listen(
+  connectionString: string, schema: string, onWake: () => void,
+  options: { channel?: 'herald_wake' | 'herald_config'; onLost?: () => void } = {},
+): Promise<() => Promise<void>> {
+  const channel = options.channel ?? 'herald_wake';
   let client: pg.Client | null = null;
   let stopped = false;
   let retryTimer: NodeJS.Timeout | null = null;
@@ -24,7 +30,7 @@ export async function listen(connectionString: string, schema: string, onWake: (
     c.on('end', () => lost(c));
     try {
       await c.connect();
-      await c.query('LISTEN herald_wake');
+      await c.query(`LISTEN ${channel}`);
     } catch (err) {
       c.end().catch(() => undefined);
       throw err;
@@ -36,6 +42,7 @@ export async function listen(connectionString: string, schema: string, onWake: (
   const lost = (c: pg.Client): void => {
     if (stopped || client !== c) return;
     client = null;
+    options.onLost?.();
     c.end().catch(() => undefined);
     schedule();
   };

@@ -335,6 +335,8 @@ const TEXT = {
   // two deployments sharing a database don't wake each other. Delivered at commit, and
   // duplicates within one transaction are folded into one by PostgreSQL.
   wake: `SELECT pg_notify('herald_wake', :schema)`,
+  // Apps or event types changed: every process's cache of them starts over (PostgresConnection).
+  configChanged: `SELECT pg_notify('herald_config', :schema)`,
   // One process's relay sockets, all at once: its rows for endpoints it no longer serves go,
   // as do rows of processes silent for long (crashed ones).
   reportRelays: `WITH gone AS (DELETE FROM relay_listeners

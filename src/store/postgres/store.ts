@@ -39,8 +39,11 @@ export class PostgresStore extends PostgresAlerts implements Store {
   }
 
   async getApp(key: string): Promise<App | null> {
-    const { rows } = await this.run('appByIdOrUid', { key });
-    return rows[0] ? toApp(rows[0]) : null;
+    // Only apps that exist are kept (creating one notifies no one): one created a moment later is found.
+    return this.cachedRead<App | null>(this.appCache, key, async () => {
+      const { rows } = await this.run('appByIdOrUid', { key });
+      return rows[0] ? toApp(rows[0]) : null;
+    }, (app) => app !== null);
   }
 
   async listApps(q: PageQuery): Promise<Page<App>> {
@@ -52,13 +55,13 @@ export class PostgresStore extends PostgresAlerts implements Store {
     const current = await this.getApp(id);
     if (!current || current.id !== id) return null;
     try {
-      const { rows } = await this.run('updateApp', {
+      const { rows } = await this.configWrite((run) => run('updateApp', {
         id, name: patch.name ?? current.name, uid: patch.uid !== undefined ? patch.uid : current.uid,
         metadata: JSON.stringify(patch.metadata ?? current.metadata),
         signature_profile: jsonOrNull(patch.signatureProfile !== undefined ? patch.signatureProfile : current.signatureProfile),
         portal: jsonOrNull(patch.portal !== undefined ? patch.portal : current.portal),
         now: Date.now(),
-      });
+      }));
       return rows[0] ? toApp(rows[0]) : null;
     } catch (err) {
       if (isUniqueViolation(err)) throw new HeraldError('conflict', `an app with uid '${patch.uid}' already exists`, undefined, { cause: err });
@@ -67,7 +70,7 @@ export class PostgresStore extends PostgresAlerts implements Store {
   }
 
   async deleteApp(id: string): Promise<boolean> {
-    return this.tx(async (run) => {
+    return this.configWrite(async (run) => {
       await run('deleteAppDeliveries', { id });
       return ((await run('deleteApp', { id })).rowCount ?? 0) > 0;
     });
@@ -76,9 +79,9 @@ export class PostgresStore extends PostgresAlerts implements Store {
   // ── event types ─────────────────────────────────────────────────────────
   async createEventType(t: NewEventType): Promise<EventType> {
     try {
-      const { rows } = await this.run('insertEventType', {
+      const { rows } = await this.configWrite((run) => run('insertEventType', {
         name: t.name, description: t.description ?? null, schema: jsonOrNull(t.schema), examples: JSON.stringify(t.examples ?? []), now: Date.now(),
-      });
+      }));
       return toEventType(rows[0]);
     } catch (err) {
       if (isUniqueViolation(err)) throw new HeraldError('conflict', `event type '${t.name}' already exists`, undefined, { cause: err });
@@ -87,8 +90,10 @@ export class PostgresStore extends PostgresAlerts implements Store {
   }
 
   async getEventType(name: string): Promise<EventType | null> {
-    const { rows } = await this.run('eventType', { name });
-    return rows[0] ? toEventType(rows[0]) : null;
+    return this.cachedRead(this.typeCache, name, async () => {
+      const { rows } = await this.run('eventType', { name });
+      return rows[0] ? toEventType(rows[0]) : null;
+    });
   }
 
   async listEventTypes(q: PageQuery & { includeArchived: boolean }): Promise<Page<EventType>> {
@@ -99,14 +104,14 @@ export class PostgresStore extends PostgresAlerts implements Store {
   async updateEventType(name: string, patch: EventTypePatch): Promise<EventType | null> {
     const current = await this.getEventType(name);
     if (!current) return null;
-    const { rows } = await this.run('updateEventType', {
+    const { rows } = await this.configWrite((run) => run('updateEventType', {
       name,
       description: patch.description !== undefined ? patch.description : current.description,
       schema: jsonOrNull(patch.schema !== undefined ? patch.schema : current.schema),
       examples: JSON.stringify(patch.examples ?? current.examples),
       archived: patch.archived ?? current.archived,
       now: Date.now(),
-    });
+    }));
     return rows[0] ? toEventType(rows[0]) : null;
   }
 
