@@ -47,7 +47,6 @@ export class PostgresConnection {
   protected readonly schema: string;
   protected readonly sealer: Sealer;
   private readonly connectionString: string;
-  private readonly unlisteners = new Set<() => Promise<void>>();
 
   constructor(connectionString: string, options: PostgresOptions = {}) {
     const schema = options.schema ?? 'public';
@@ -118,25 +117,43 @@ export class PostgresConnection {
   private configListen: 'off' | 'starting' | 'on' | 'lost' = 'off';
   private closed = false;
 
+  /** The store's one listening connection (see notifier.ts), started by the first that needs it. */
+  private listener: Promise<() => Promise<void>> | null = null;
+  private readonly wakers = new Set<() => void>();
+
+  private ensureListener(): Promise<() => Promise<void>> {
+    this.listener ??= listen(this.connectionString, this.schema, ['herald_wake', 'herald_config'], {
+      notify: (channel) => (channel === 'herald_config' ? this.forgetConfig() : this.wakers.forEach((w) => w())),
+      lost: () => {
+        if (this.configListen === 'on') this.configListen = 'lost';
+      },
+      back: () => {
+        this.forgetConfig();
+        this.configListen = 'on';
+        this.wakers.forEach((w) => w());
+      },
+    }).then(
+      (stop) => {
+        this.forgetConfig();
+        this.configListen = 'on';
+        if (this.closed) void stop();
+        return stop;
+      },
+      (err: unknown) => {
+        // No listening connection: no cache, and the next that needs one tries again.
+        this.listener = null;
+        this.configListen = 'off';
+        throw err;
+      },
+    );
+    return this.listener;
+  }
+
   /** Whether the cache may be used now; starts listening at the first call. */
   protected configCached(): boolean {
     if (this.configListen === 'off' && !this.closed) {
       this.configListen = 'starting';
-      listen(this.connectionString, this.schema, () => {
-        this.forgetConfig();
-        this.configListen = 'on';
-      }, { channel: 'herald_config', onLost: () => (this.configListen = 'lost') }).then(
-        (stop) => {
-          this.unlisteners.add(stop);
-          if (this.closed) void stop();
-          else if (this.configListen === 'starting') {
-            this.forgetConfig();
-            this.configListen = 'on';
-          }
-        },
-        // No listening connection (yet): no cache; the next read tries again.
-        () => (this.configListen = 'off'),
-      );
+      this.ensureListener().catch(() => undefined);
     }
     return this.configListen === 'on';
   }
@@ -178,19 +195,23 @@ export class PostgresConnection {
     return run('wake', { schema: this.schema });
   }
 
+  /** Calls onWake on every herald_wake of this schema (and when the listening connection is back). */
   async listen(onWake: () => void): Promise<() => Promise<void>> {
-    const stop = await listen(this.connectionString, this.schema, onWake);
-    const unlisten = async () => {
-      this.unlisteners.delete(unlisten);
-      await stop();
-    };
-    this.unlisteners.add(unlisten);
-    return unlisten;
+    this.wakers.add(onWake);
+    try {
+      await this.ensureListener();
+    } catch (err) {
+      this.wakers.delete(onWake);
+      throw err;
+    }
+    return async () => void this.wakers.delete(onWake);
   }
 
   async close(): Promise<void> {
     this.closed = true;
-    await Promise.all([...this.unlisteners].map((u) => u()));
+    const stop = await this.listener?.catch(() => null);
+    this.listener = null;
+    if (stop) await stop();
     if (!this.pool.ended) await this.pool.end();
   }
 }

@@ -1,20 +1,22 @@
 import pg from 'pg';
 
 /**
- * LISTEN on a dedicated connection (a pooled one would lose its LISTEN when handed back):
- * herald_wake (work for the workers) or herald_config (apps or event types changed).
+ * LISTEN on one dedicated connection per store (a pooled one would lose its LISTEN when handed
+ * back; one per purpose would cost each process more of the server's connections):
+ * herald_wake (work for the workers) and herald_config (apps or event types changed).
  * Notifications name the schema they were sent for; others are ignored.
  *
- * If the connection drops, `onLost` is called, it reconnects after 1 s, then 2, 4… up to 30 s,
- * and calls onWake once it is back: notifications sent while it was away are lost, so the
- * worker should look for work (and a cache start over). Meanwhile the worker's own polling (at
- * most a second idle) keeps things moving.
+ * If the connection drops, `lost` is called, it reconnects after 1 s, then 2, 4… up to 30 s,
+ * and calls `back` once it is: notifications sent while it was away are lost, so the worker
+ * should look for work (and a cache start over). Meanwhile the worker's own polling (at most
+ * a second idle) keeps things moving.
  */
+export type Channel = 'herald_wake' | 'herald_config';
+
 export async function listen(
-  connectionString: string, schema: string, onWake: () => void,
-  options: { channel?: 'herald_wake' | 'herald_config'; onLost?: () => void } = {},
+  connectionString: string, schema: string, channels: readonly Channel[],
+  on: { notify: (channel: Channel) => void; lost?: () => void; back?: () => void },
 ): Promise<() => Promise<void>> {
-  const channel = options.channel ?? 'herald_wake';
   let client: pg.Client | null = null;
   let stopped = false;
   let retryTimer: NodeJS.Timeout | null = null;
@@ -24,13 +26,13 @@ export async function listen(
     // Named after the schema, so it can be told apart in pg_stat_activity.
     const c = new pg.Client({ connectionString, application_name: `herald-listen:${schema}` });
     c.on('notification', (msg) => {
-      if (msg.payload === schema) onWake();
+      if (msg.payload === schema) on.notify(msg.channel as Channel);
     });
     c.on('error', () => lost(c));
     c.on('end', () => lost(c));
     try {
       await c.connect();
-      await c.query(`LISTEN ${channel}`);
+      for (const channel of channels) await c.query(`LISTEN ${channel}`);
     } catch (err) {
       c.end().catch(() => undefined);
       throw err;
@@ -42,7 +44,7 @@ export async function listen(
   const lost = (c: pg.Client): void => {
     if (stopped || client !== c) return;
     client = null;
-    options.onLost?.();
+    on.lost?.();
     c.end().catch(() => undefined);
     schedule();
   };
@@ -52,7 +54,7 @@ export async function listen(
       retryTimer = null;
       if (stopped) return;
       connect().then(
-        () => (stopped ? client?.end().catch(() => undefined) : onWake()),
+        () => (stopped ? client?.end().catch(() => undefined) : on.back?.()),
         () => {
           delayMs = Math.min(delayMs * 2, 30_000);
           schedule();
