@@ -22,7 +22,7 @@ const HELP = `usage: node bench/run.mjs [options]      (npm run bench -- [option
   --quick               short smoke run (1 run, small N, 5 s latency phase, 100k waiting deliveries,
                         15 s fairness runs)
   --runs N              repetitions of each throughput scenario, median reported (default 3; --quick 1)
-  --only LIST           comma-separated subset of: ceiling,b1,b2,b2f,latency,fairness,memory,
+  --only LIST           comma-separated subset of: ceiling,b1,b2,b2f,b2t,latency,fairness,memory,
                         capacity,coldstart,peer (capacity runs one ceiling run if ceiling isn't
                         selected; peer compares with b1 and capacity when they run too)
   --events N            deliveries per throughput run (default 50000; --quick 5000); b2f's two
@@ -58,6 +58,7 @@ const HELP = `usage: node bench/run.mjs [options]      (npm run bench -- [option
 // 0.5 × R: every 1-s window's p99 ≤ 50 ms, the first included; Herald ÷ the BullMQ peer ≥ 1.5 on
 // batch throughput (b1) and ≥ 1.0 on single-publish capacity (1 endpoint).
 const TARGETS = {
+  transformPctOfPlain: 70,
   pctOfCeiling: 50, p99Ms: 25, flatSlopeMBPerMin: 6, growthMBPer100k: 5, fairnessRatio: 2, filterPctOfUnfiltered: 90,
   capacityOfCeiling: 0.35, capacityP99Ms: 25, coldStartWindowP99Ms: 50, peerBatchRatio: 1.5, peerCapacityRatio: 1.0,
 };
@@ -117,7 +118,7 @@ cfg.deliveries50 = Math.max(cfg.fanout, Math.round(cfg.deliveries / cfg.fanout) 
 cfg.filterMatching = cfg.fanout / 2;
 const wanted = (s) => !cfg.only || cfg.only.includes(s);
 for (const s of cfg.only ?? []) {
-  if (!['ceiling', 'b1', 'b2', 'b2f', 'latency', 'fairness', 'memory', 'capacity', 'coldstart', 'peer'].includes(s)) {
+  if (!['ceiling', 'b1', 'b2', 'b2f', 'b2t', 'latency', 'fairness', 'memory', 'capacity', 'coldstart', 'peer'].includes(s)) {
     process.stderr.write(`bench: unknown scenario '${s}' in --only\n`);
     process.exit(2);
   }
@@ -351,14 +352,24 @@ async function publishSteady(herald, appId, total, { t0, tWarm, event, rate = cf
  * `matching` of them match every event (the others none), so an event makes `matching`
  * deliveries and `deliveries / matching` events are published.
  */
-async function heraldThroughput(receiver, { endpoints, deliveries, label, filter = null, matching = endpoints }) {
+/**
+ * (b2t, issue 13) The endpoints' transform: picks five fields of the envelope, as a customer
+ * asking for "just the fields I need" would.
+ */
+const PICK_TRANSFORM = `function transform(webhook) {
+  const d = webhook.payload.data;
+  webhook.payload = { id: webhook.payload.id, type: webhook.type, order: d.orderId, amount: d.amount, currency: d.currency };
+  return webhook;
+}`;
+
+async function heraldThroughput(receiver, { endpoints, deliveries, label, filter = null, matching = endpoints, transform = null }) {
   const herald = await startHerald({ label, env: cfg.heraldEnv });
   try {
     const app = await herald.createApp(`bench ${label}`);
     const secrets = {};
     for (let j = 0; j < endpoints; j++) {
       const path = `/ep/${j}`;
-      const ep = await herald.createEndpoint(app.id, { url: receiver.origin + path, ...(filter ? { filter: filter(j) } : {}) });
+      const ep = await herald.createEndpoint(app.id, { url: receiver.origin + path, ...(filter ? { filter: filter(j) } : {}), ...(transform ? { transform } : {}) });
       secrets[path] = ep.secret;
     }
     const events = deliveries / matching;
@@ -1237,6 +1248,8 @@ async function main() {
     // (b2f): 50 filtered endpoints (25 match), and its reference, 25 endpoints without filters
     herald50f: { runs: [] },
     herald25: { runs: [] },
+    // (b2t): 50 endpoints, each with a small transform (compared with b2, same run)
+    herald50t: { runs: [] },
     filters: null,
     latency: null,
     fairness: null,
@@ -1276,6 +1289,13 @@ async function main() {
         if (r) {
           results.herald50.runs.push(r);
           log(`(b2) Herald ${cfg.fanout} endpoints run ${run}/${cfg.runs}: ${fmtInt(r.deliveriesPerSec)} deliveries/s (${r.seconds} s; publish ${r.publishSeconds} s; Herald CPU ${r.heraldCpuPct}%, other load ${r.otherCpuPct}%, dup ${r.duplicates})`);
+        }
+      }
+      if (wanted('b2t')) {
+        const r = await attempt(`b2t run ${run}`, () => heraldThroughput(receiver, { endpoints: cfg.fanout, deliveries: cfg.deliveries50, label: `b2t run ${run}`, transform: PICK_TRANSFORM }));
+        if (r) {
+          results.herald50t.runs.push(r);
+          log(`(b2t) Herald ${cfg.fanout} transformed endpoints run ${run}/${cfg.runs}: ${fmtInt(r.deliveriesPerSec)} deliveries/s (${r.seconds} s; publish ${r.publishSeconds} s; Herald CPU ${r.heraldCpuPct}%, other load ${r.otherCpuPct}%, dup ${r.duplicates})`);
         }
       }
       if (wanted('b2f')) {
@@ -1368,6 +1388,8 @@ async function main() {
   results.ceiling.median = ceiling;
   results.herald1.median = h1;
   results.herald50.median = h50;
+  results.herald50t.median = median(results.herald50t.runs.map((r) => r.deliveriesPerSec));
+  results.herald50t.pctOfB2 = h50 && results.herald50t.median ? round((results.herald50t.median / h50) * 100, 1) : null;
   results.herald1.pctOfCeiling = ceiling && h1 ? round((h1 / ceiling) * 100, 1) : null;
   results.herald50.pctOfCeiling = ceiling && h50 ? round((h50 / ceiling) * 100, 1) : null;
   if (wanted('b2f')) results.filters = filterComparison(results);
@@ -1428,6 +1450,12 @@ function printTable(r) {
     row('     duplicates / failed attempts (all runs)', `${fmtInt(dups)} / ${fmtInt(retries)}`);
     row('     publish (ingest) rate, median', `${fmtInt(median(h.runs.map((x) => x.ingestEventsPerSec)))} events/s = ${fmtInt(median(h.runs.map((x) => x.ingestDeliveriesPerSec)))} deliveries/s`);
   }
+  const ht = r.herald50t;
+  if (ht.median) {
+    row(`(b2t) Herald, ${cfg.fanout} endpoints with a transform × ${fmtInt(cfg.deliveries50 / cfg.fanout)} events`, `${fmtInt(ht.median)} deliveries/s${runsOf(ht.runs, 'deliveriesPerSec')}`);
+    row('     deliveries/s, transformed ÷ (b2) untransformed', ht.pctOfB2 === null ? '— (b2 not run)' : `${fmt(ht.pctOfB2)} %`,
+      `≥ ${TARGETS.transformPctOfPlain} %`, ht.pctOfB2 === null ? '' : verdict(ht.pctOfB2 >= TARGETS.transformPctOfPlain));
+  } else row('(b2t) Herald, endpoints with a transform', missing('b2t'));
   const fc = r.filters;
   if (fc && r.herald50f.runs.length && r.herald25.runs.length) {
     const [hf, h25] = [r.herald50f, r.herald25];

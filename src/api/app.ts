@@ -12,6 +12,7 @@ import { appRoutes } from './routes/apps.js';
 import { deliveryRoutes } from './routes/deliveries.js';
 import { endpointRoutes } from './routes/endpoints.js';
 import { filterRoutes } from './routes/filters.js';
+import { transformRoutes } from './routes/transforms.js';
 import { eventTypeRoutes } from './routes/event-types.js';
 import { eventRoutes } from './routes/events.js';
 import { ingestRoutes } from './routes/ingest.js';
@@ -83,7 +84,9 @@ function toHeraldError(err: FastifyError): HeraldError | null {
   if (err.validation) {
     const where = err.validationContext ?? 'request';
     const details = explain(err.validation).map((d) => ({ location: where, ...d }));
-    return new HeraldError('validation_failed', `${where}${details[0].path === '/' ? '' : details[0].path} ${details[0].message}`, details);
+    // An app's envelope profile is a setting checked on save: 422 like its semantic checks.
+    const code = where === 'body' && details[0].path.startsWith('/envelopeProfile') ? 'invalid_envelope_profile' : 'validation_failed';
+    return new HeraldError(code, `${where}${details[0].path === '/' ? '' : details[0].path} ${details[0].message}`, details);
   }
   if (err instanceof SyntaxError) return new HeraldError('invalid_json', 'request body is not valid JSON');
   const known = err.code ? FASTIFY_ERRORS[err.code] : undefined;
@@ -194,6 +197,7 @@ export function buildApi(ctx: ApiContext, options: { logger: Logger; apiKey: str
   eventTypeRoutes(router, ctx);
   endpointRoutes(router, ctx);
   filterRoutes(router, ctx);
+  transformRoutes(router, ctx);
   eventRoutes(router, ctx);
   deliveryRoutes(router, ctx);
   sourceRoutes(router, ctx);

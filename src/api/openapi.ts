@@ -3,6 +3,7 @@ import { VERSION } from '../version.js';
 import type { RouteSpec } from './router.js';
 import * as S from './schemas.js';
 import * as I from './source-schemas.js';
+import * as P from './payload-schemas.js';
 
 /**
  * The shared shapes, by the names generated clients give them (`components.schemas`). A
@@ -11,6 +12,7 @@ import * as I from './source-schemas.js';
 const NAMED: Record<string, TSchema> = {
   Error: S.ErrorBody,
   App: S.AppOut, AppCreate: S.AppCreate, AppPatch: S.AppPatch, SignatureProfile: S.SignatureProfile,
+  EnvelopeProfile: P.EnvelopeProfileSchema, TransformTest: P.TransformTestIn, TransformTestResult: P.TransformTestOut,
   EventType: S.EventTypeOut, EventTypeCreate: S.EventTypeCreate, EventTypePatch: S.EventTypePatch,
   Endpoint: S.EndpointOut, EndpointCreate: S.EndpointCreate, EndpointPatch: S.EndpointPatch, EndpointStats: S.StatsOut,
   RelayStatus: S.RelayOut, Secret: S.SecretOut, RotateSecret: S.RotateBody, Recover: S.RecoverBody,

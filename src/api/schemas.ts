@@ -1,6 +1,7 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { EVENT_TYPE_PATTERN, SUBSCRIPTION_PATTERN } from '../core/match.js';
 import type { IdPrefix } from '../ids.js';
+import { EnvelopeProfileOut, EnvelopeProfileSchema, PublishFields, PublishPayload, TransformSource } from './payload-schemas.js';
 
 /**
  * Request and response schemas. Fastify validates requests with them and /openapi.json
@@ -58,14 +59,15 @@ export const PortalTheme = Type.Object(
 export const AppCreate = Type.Object(
   {
     name: Type.String({ minLength: 1, maxLength: 256 }), uid: Type.Optional(Nullable(Uid)), metadata: Type.Optional(Metadata),
-    signatureProfile: Type.Optional(Nullable(SignatureProfile)), portal: Type.Optional(Nullable(PortalTheme)),
+    signatureProfile: Type.Optional(Nullable(SignatureProfile)), envelopeProfile: Type.Optional(Nullable(EnvelopeProfileSchema)),
+    portal: Type.Optional(Nullable(PortalTheme)),
   },
   strict,
 );
 export const AppPatch = Type.Partial(AppCreate, strict);
 export const AppOut = Type.Object({
   id: Type.String(), uid: Nullable(Type.String()), name: Type.String(), metadata: Metadata,
-  signatureProfile: Nullable(SignatureProfile), portal: Nullable(PortalTheme),
+  signatureProfile: Nullable(SignatureProfile), envelopeProfile: Nullable(EnvelopeProfileOut), portal: Nullable(PortalTheme),
   createdAt: Timestamp, updatedAt: Timestamp,
 });
 export const AppListQuery = PageQueryOf(IdIterator('app'));
@@ -136,6 +138,7 @@ export const EndpointCreate = Type.Object(
     ))),
     filter: Type.Optional(Nullable(Filter)),
     channels: Type.Optional(Nullable(Type.Array(Channel, { maxItems: 100, description: 'only events published to at least one of these channels; null, absent or []: not limited by channels' }))),
+    transform: Type.Optional(Nullable(TransformSource)),
     status: Type.Optional(Status),
     secret: Type.Optional(Type.String({ description: '`whsec_` + base64 of 24..64 bytes; generated when absent' })),
     headers: Type.Optional(Headers),
@@ -159,6 +162,7 @@ export const EndpointOut = Type.Object({
   id: Type.String(), appId: Type.String(), type: EndpointType, url: Type.String(), description: Nullable(Type.String()),
   relay: Nullable(RelayOut),
   events: Type.Array(Type.String()), filter: Nullable(Filter), channels: Nullable(Type.Array(Type.String())),
+  transform: Nullable(Type.String()),
   status: Status, disabledReason: Nullable(Type.String()),
   disabledAt: Nullable(Timestamp), secret: Type.Optional(Type.String()), headers: Headers,
   retrySchedule: Nullable(RetrySchedule), timeoutMs: Nullable(Type.Integer()), rateLimit: Nullable(Type.Number()),
@@ -199,7 +203,9 @@ export const StatsOut = Type.Object({
 export const EventIn = Type.Object(
   {
     type: EventTypeName,
-    data: Type.Record(Type.String(), Type.Unknown(), { description: 'The event payload (a JSON object)' }),
+    data: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { description: "The event payload (a JSON object), sent in the app's envelope; exactly one of data and payload" })),
+    payload: Type.Optional(PublishPayload),
+    fields: Type.Optional(PublishFields),
     id: Type.Optional(Type.String({ minLength: 1, maxLength: 256, pattern: UID_PATTERN, description: 'Your id for the event; publishing the same id again returns the original' })),
     timestamp: Type.Optional(Timestamp),
     orderingKey: Type.Optional(Type.String({ minLength: 1, maxLength: 256, description: 'deliveries with the same key reach each endpoint one at a time, in publish order' })),

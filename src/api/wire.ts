@@ -10,7 +10,7 @@ const iso = (ms: number): string => new Date(ms).toISOString();
 const isoOrNull = (ms: number | null): string | null => (ms == null ? null : iso(ms));
 
 export const appOut = (a: App) => ({
-  id: a.id, uid: a.uid, name: a.name, metadata: a.metadata, signatureProfile: a.signatureProfile, portal: a.portal,
+  id: a.id, uid: a.uid, name: a.name, metadata: a.metadata, signatureProfile: a.signatureProfile, envelopeProfile: a.envelopeProfile ?? null, portal: a.portal,
   createdAt: iso(a.createdAt), updatedAt: iso(a.updatedAt),
 });
 
@@ -26,7 +26,7 @@ export const eventTypeOut = (t: EventType) => ({
 export const endpointOut = (e: Endpoint, withSecret = false, relay: RelayStatus | null = null, hideHeaders = false) => ({
   id: e.id, appId: e.appId, type: isRelay(e) ? ('relay' as const) : ('http' as const), url: e.url,
   relay: isRelay(e) ? { connected: relay?.connected ?? false, listeners: relay?.listeners ?? 0, since: isoOrNull(relay?.since ?? null) } : null,
-  description: e.description, events: e.events ?? ['*'], filter: e.filter, channels: e.channels, status: e.status,
+  description: e.description, events: e.events ?? ['*'], filter: e.filter, channels: e.channels, transform: e.transform ?? null, status: e.status,
   disabledReason: e.disabledReason, disabledAt: isoOrNull(e.disabledAt), ...(withSecret ? { secret: e.secret } : {}),
   headers: hideHeaders ? hideValues(e.headers) : e.headers, retrySchedule: e.retrySchedule, timeoutMs: e.timeoutMs, rateLimit: e.rateLimit,
   maxInFlight: e.maxInFlight, disableAfterFailures: e.disableAfterFailures, disableAfterSeconds: e.disableAfterSeconds,
@@ -41,7 +41,7 @@ export const publishOut = (e: StoredEvent) => ({
 
 /** A source's request, stored raw, has no envelope: its data is null here (see the source's request log). */
 export const eventOut = (e: StoredEvent) => ({
-  ...publishOut(e), channels: e.channels, data: e.body === '' ? null : (JSON.parse(e.body) as { data: unknown }).data, createdAt: iso(e.createdAt),
+  ...publishOut(e), channels: e.channels, data: e.body === '' ? null : ((JSON.parse(e.body) as { data?: unknown }).data ?? null), createdAt: iso(e.createdAt),
 });
 
 export const deliveryOut = (d: Delivery, held: Held) => ({

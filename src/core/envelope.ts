@@ -1,8 +1,12 @@
 /**
  * The bytes a receiver gets. Rendered once at publish and stored, so every attempt sends
  * identical bytes and signatures over them verify however often they are retried. Compact
- * JSON.stringify output, so receivers that re-serialize the parsed body (as several of the
- * product docs do) still compute the same HMAC for ASCII payloads.
+ * JSON.stringify output. Receivers must verify the raw body: one that re-serializes the parsed
+ * body (as several of the product docs do) computes another HMAC as soon as its serializer
+ * writes anything differently, and they do: Python's `json.dumps` writes `1e-07` for `1e-7`
+ * and `\u00eb` for `ë`, PHP's `json_encode` escapes `/` and non-ASCII, JavaScript loses
+ * integers past 2^53. Such a receiver fails on the first event that holds one.
+ * An app's envelope profile (envelope-profile.ts) renames the fields; raw payloads bypass both.
  *
  * `sequence` is the app's publish counter (the store assigns it inside the publish
  * transaction, hence a function of it): a receiver that sees a jump knows it missed events

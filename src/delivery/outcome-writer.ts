@@ -39,7 +39,11 @@ export class OutcomeWriter {
     const batch = this.buffer;
     if (batch.length === 0) return this.chain;
     this.buffer = [];
+    // Transform outputs first: once an outcome is recorded a retry may be claimed, and it must
+    // find the output its first attempt sent.
+    const transformed = batch.flatMap((p) => (p.outcome.transformed ? [{ deliveryId: p.delivery.id, request: p.outcome.transformed }] : []));
     this.chain = this.chain
+      .then(() => (transformed.length > 0 ? this.store.saveTransformed(transformed) : undefined))
       .then(() => this.store.recordOutcomes(batch.map((p) => p.outcome), Date.now(), this.policy))
       .then((changes) => this.onFlushed(batch, changes))
       .catch((err) => this.failed(batch, err));

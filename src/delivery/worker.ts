@@ -8,7 +8,7 @@ import {
 } from '../store/types.js';
 import { isRelay } from '../core/relay.js';
 import { EndpointGate } from './gate.js';
-import { attempt, type RelaySender } from './attempt.js';
+import { attempt, prefetch, type RelaySender } from './attempt.js';
 import type { Sender } from './http.js';
 import { OutcomeWriter } from './outcome-writer.js';
 
@@ -261,6 +261,7 @@ export class DeliveryWorker {
     const back: Array<{ id: string; at: number }> = [];
     let queuedAny = false;
     for (const d of claimed) {
+      if (d.endpoint.transform) prefetch(d, this.o);
       const ep = d.endpoint;
       const gate = this.gateFor(ep);
       this.touch(gate, now);

@@ -2,7 +2,7 @@ import Ajv, { type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
 import { RE2JS } from 're2js';
 import { exampleFromSchema } from '../core/example.js';
-import { envelopeRenderer } from '../core/envelope.js';
+import { eventData, renderEvent } from './shape.js';
 import { compileFilter, type CompiledFilter } from '../core/filter.js';
 import { subscribes } from '../core/match.js';
 import { HeraldError } from '../errors.js';
@@ -20,7 +20,12 @@ export interface Handoff {
 
 export interface PublishInput {
   type: string;
-  data: Record<string, unknown>;
+  /** sent in the app's envelope; exactly one of data and payload */
+  data?: Record<string, unknown>;
+  /** sent as the whole body, as given (see shape.ts) */
+  payload?: unknown;
+  /** the app's envelopeProfile.extra fields */
+  fields?: Record<string, unknown>;
   id?: string;
   timestamp?: string;
   orderingKey?: string;
@@ -110,10 +115,11 @@ export class Publisher {
     const events = inputs.map((input, index) => {
       const where = inputs.length > 1 ? `events[${index}]` : 'event';
       const type = types.get(input.type);
-      if (type?.schema) this.validate(type, input.data, where);
+      const data = eventData(app.envelopeProfile, input, where);
+      if (type?.schema) this.validate(type, data, where);
       const id = input.id ?? newId('evt', now);
       const timestamp = input.timestamp ? parseTime(input.timestamp, `${where}.timestamp`) : now;
-      const render = envelopeRenderer({ id, type: input.type, timestamp: new Date(timestamp).toISOString(), data: input.data });
+      const render = renderEvent(app.envelopeProfile, input, { id, type: input.type, timestamp, data });
       if (render.maxBytes > this.maxPayloadBytes) {
         throw new HeraldError('payload_too_large', `${where} is larger than the ${this.maxPayloadBytes}-byte payload limit`, { index });
       }
@@ -124,7 +130,7 @@ export class Publisher {
       for (const e of endpoints) {
         if (!subscribes(e.events, input.type) || !sharesChannel(e.channels, channels)) continue;
         if (e.filter) {
-          envelope ??= { id, type: input.type, timestamp: new Date(timestamp).toISOString(), data: input.data, channels };
+          envelope ??= { id, type: input.type, timestamp: new Date(timestamp).toISOString(), data, channels };
           // The endpoints' filters share what they find at each path of this event.
           shared ??= new Map();
           if (!this.filterOf(e)(envelope, shared)) continue;
@@ -194,7 +200,7 @@ export class Publisher {
     }
     const [result] = await this.commit(app, [{
       id, type, timestamp: now, idempotencyKey: null, idGenerated: true, endpointIds: [endpoint.id],
-      orderingKey: null, render: envelopeRenderer({ id, type, timestamp, data }),
+      orderingKey: null, render: renderEvent(app.envelopeProfile, {}, { id, type, timestamp: now, data }),
     }], now, [endpoint]);
     return result;
   }

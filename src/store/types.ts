@@ -6,6 +6,8 @@
 import type { InboundStore } from './inbound.js';
 import type { AlertStore } from './alerts.js';
 import type { PollStore } from './poll.js';
+import type { EnvelopeProfile } from '../core/envelope-profile.js';
+import type { TransformStore } from './transforms.js';
 
 /**
  * How an app's deliveries brand the legacy HMAC headers, for products that embed Herald
@@ -27,6 +29,8 @@ export interface App {
   name: string;
   metadata: Record<string, unknown>;
   signatureProfile: SignatureProfile | null;
+  /** the JSON body's field names and timestamp format (core/envelope-profile.ts); null = Herald's envelope */
+  envelopeProfile: EnvelopeProfile | null;
   /** how the customer portal looks for this app's customers */
   portal: PortalTheme | null;
   createdAt: number;
@@ -71,6 +75,8 @@ export interface Endpoint {
   filter: Record<string, unknown> | null;
   /** null = not limited by channels; else only events sharing at least one */
   channels: string[] | null;
+  /** JavaScript defining `function transform(webhook)`, run in a sandbox before each first send (transform/); null = none */
+  transform: string | null;
   status: EndpointStatus;
   disabledReason: string | null;
   disabledAt: number | null;
@@ -238,6 +244,16 @@ export interface AttemptOutcome {
   probe?: boolean;
   /** the delivery's ordering key: when it finishes for good, the next of its key is released */
   orderingKey?: string | null;
+  /** what the endpoint's transform made of it on this (first) run: stored with the delivery, sent by every retry */
+  transformed?: TransformedRequest;
+}
+
+/** An endpoint transform's output for one delivery (see delivery/transform.ts). */
+export interface TransformedRequest {
+  url: string;
+  /** the endpoint's custom headers as the transform left them (Herald's own are added at send) */
+  headers: Record<string, string>;
+  body: string;
 }
 
 /** Endpoint health transitions made while recording outcomes, for operational webhooks. */
@@ -285,13 +301,13 @@ export interface SeriesPoint {
   p95Ms: number | null;
 }
 
-export type NewApp = Pick<App, 'name' | 'uid' | 'metadata' | 'signatureProfile'> & Partial<Pick<App, 'portal'>>;
+export type NewApp = Pick<App, 'name' | 'uid' | 'metadata' | 'signatureProfile'> & Partial<Pick<App, 'portal' | 'envelopeProfile'>>;
 export type AppPatch = Partial<NewApp>;
 export type NewEndpoint = Omit<
   Endpoint,
   | 'id' | 'createdAt' | 'updatedAt' | 'consecutiveFailures' | 'lastAttemptAt' | 'disabledReason' | 'disabledAt'
-  | 'previousSecrets' | 'failingSince' | 'circuitState' | 'circuitUntil' | 'circuitSince' | 'filter' | 'channels'
-> & Partial<Pick<Endpoint, 'filter' | 'channels'>>;
+  | 'previousSecrets' | 'failingSince' | 'circuitState' | 'circuitUntil' | 'circuitSince' | 'filter' | 'channels' | 'transform'
+> & Partial<Pick<Endpoint, 'filter' | 'channels' | 'transform'>>;
 export type EndpointPatch = Partial<Omit<NewEndpoint, 'appId' | 'secret'>>;
 export type NewEventType = Pick<EventType, 'name' | 'description' | 'schema'> & Partial<Pick<EventType, 'examples'>>;
 export type EventTypePatch = Partial<Pick<EventType, 'description' | 'schema' | 'examples' | 'archived'>>;
@@ -334,7 +350,7 @@ export interface SessionStore {
   expirePortalSessions(appId: string, label: string | null, now: number): Promise<number>;
 }
 
-export interface Store extends InboundStore, PollStore, SessionStore, AlertStore {
+export interface Store extends InboundStore, PollStore, SessionStore, AlertStore, TransformStore {
   readonly kind: 'sqlite' | 'postgres';
   /**
    * Whether a claim's lease ends by itself at leaseUntil (several worker processes: one that

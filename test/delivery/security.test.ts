@@ -93,8 +93,10 @@ describe('secrets', () => {
     expect(sigs).toHaveLength(2);
     expect(new Webhook(newSecret).verify(req.body, req.headers as Record<string, string>)).toMatchObject({ data: { n: 1 } });
     expect(new Webhook(oldSecret).verify(req.body, req.headers as Record<string, string>)).toMatchObject({ data: { n: 1 } });
-    // The legacy header uses the new secret.
-    expect(req.headers['x-webhook-signature']).toBe(`sha256=${createHmac('sha256', newSecret).update(req.body).digest('hex')}`);
+    // The legacy header keeps the old secret through the grace period; -next carries the new one
+    // (legacy-rotation.test.ts runs seed-style receivers across a whole rotation).
+    expect(req.headers['x-webhook-signature']).toBe(`sha256=${createHmac('sha256', oldSecret).update(req.body).digest('hex')}`);
+    expect(req.headers['x-webhook-signature-next']).toBe(`sha256=${createHmac('sha256', newSecret).update(req.body).digest('hex')}`);
 
     // Without grace, the old secret stops signing at once; a generated secret is returned.
     const again = await t.api('POST', `/v1/apps/${appId}/endpoints/${endpointId}/secret/rotate`, { graceSeconds: 0 });

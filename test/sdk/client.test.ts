@@ -291,6 +291,19 @@ describe('herald-webhooks/client against a real server', () => {
     await client.apps.delete('filter-client');
   });
 
+  it('covers payload shapes: an envelope profile, extra fields, a raw payload, a transform and its test', async () => {
+    const app = await client.apps.create({ name: 'Shapes', uid: 'shapes-client', envelopeProfile: { fields: { type: 'event' }, sequence: false, extra: ['workspaceId'] } });
+    expect(app.envelopeProfile).toEqual({ fields: { id: 'id', type: 'event', timestamp: 'timestamp' }, timestampFormat: 'iso', sequence: false, extra: ['workspaceId'] });
+    const ep = await client.endpoints.create('shapes-client', { url: `${receiver.url}/shapes`, transform: 'function transform(w) { w.payload = { e: w.payload.event }; return w; }' });
+    expect(ep.transform).toMatch(/^function transform/);
+    await client.events.publish('shapes-client', { type: 'shape.created', data: { a: 1 }, fields: { workspaceId: 'ws_1' } });
+    await client.events.publish('shapes-client', { type: 'raw.one', payload: [1, 2] });
+    const preview = await client.endpoints.testTransform('shapes-client', ep.id, { event: { event: 'shape.created' } });
+    expect(preview).toEqual({ skip: false, request: { url: `${receiver.url}/shapes`, headers: {}, body: '{"e":"shape.created"}' } });
+    await expect(client.endpoints.testTransform('shapes-client', ep.id, { event: {}, transform: 'function transform() { throw new Error("x") }' })).rejects.toMatchObject({ status: 422, code: 'transform_failed' });
+    await client.apps.delete('shapes-client');
+  });
+
   it('walks more than 250 items across pages, and one page at a time', async () => {
     const app = await client.apps.create({ name: 'Pages' });
     await client.endpoints.create(app.id, { url: `${receiver.url}/pages` });

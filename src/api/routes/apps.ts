@@ -2,6 +2,7 @@ import type { Static } from '@sinclair/typebox';
 import { isReservedHeader } from '../../delivery/headers.js';
 import { HeraldError, notFound } from '../../errors.js';
 import type { SignatureProfile } from '../../store/types.js';
+import { normaliseEnvelopeProfile } from '../../core/envelope-profile.js';
 import { loadApp, pageQuery, type ApiContext } from '../context.js';
 import type { Router } from '../router.js';
 import { AppCreate, AppListQuery, AppOut, AppParams, AppPatch, pageOf } from '../schemas.js';
@@ -31,6 +32,7 @@ export function appRoutes(r: Router, ctx: ApiContext): void {
       checkProfile(b.signatureProfile);
       const app = await ctx.store.createApp({
         name: b.name, uid: b.uid ?? null, metadata: b.metadata ?? {}, signatureProfile: normaliseProfile(b.signatureProfile), portal: b.portal ?? null,
+        envelopeProfile: normaliseEnvelopeProfile(b.envelopeProfile),
       });
       return reply.status(201).send(appOut(app));
     },
@@ -57,6 +59,7 @@ export function appRoutes(r: Router, ctx: ApiContext): void {
       checkProfile(patch.signatureProfile);
       const updated = await ctx.store.updateApp(app.id, {
         ...patch, signatureProfile: patch.signatureProfile === undefined ? undefined : normaliseProfile(patch.signatureProfile),
+        envelopeProfile: patch.envelopeProfile === undefined ? undefined : normaliseEnvelopeProfile(patch.envelopeProfile),
       });
       if (!updated) throw notFound('app', req.params.app);
       return appOut(updated);

@@ -34,10 +34,13 @@ export function deliveryRoutes(r: Router, ctx: ApiContext): void {
       // A source's request is shown by the source's request log, with its raw bytes.
       if (event && endpoint && !app.sourceId) {
         const last = found.attempts.at(-1);
-        const claimed = { ...d, oneShot: false, body: event.body, headers: null, endpoint, profile: app.signatureProfile };
+        // What the endpoint's transform made of it, when it ran: that is what was sent.
+        const t = await ctx.store.getTransformed(d.id);
+        const sent = t ? { ...endpoint, url: t.url, headers: t.headers } : endpoint;
+        const claimed = { ...d, oneShot: false, body: t?.body ?? event.body, headers: null, endpoint: sent, profile: app.signatureProfile };
         const headers = shownHeaders(claimed, last?.number ?? 1, Math.floor((last?.startedAt ?? Date.now()) / 1000));
-        if (!readsHeaderValues(req)) for (const name of Object.keys(endpoint.headers)) headers[name] = HIDDEN_VALUE;
-        request = { url: endpoint.url, headers, body: event.body };
+        if (!readsHeaderValues(req)) for (const name of Object.keys(sent.headers)) headers[name] = HIDDEN_VALUE;
+        request = { url: sent.url, headers, body: t?.body ?? event.body };
       }
       return { ...deliveryOut(d, held(d)), attempts: found.attempts.map(attemptOut), request };
     },

@@ -18,6 +18,7 @@ import { readsHeaderValues } from '../sessions.js';
 import { TimeseriesOut, TimeseriesQuery } from '../portal-schemas.js';
 import { deliveryOut, endpointOut, statsOut } from '../wire.js';
 import { Type } from '@sinclair/typebox';
+import { checkTransform } from './transforms.js';
 
 /** What a header value may hold (no control characters, nothing past ASCII): the rest fails every delivery in undici. */
 const SENDABLE = /^[\t\x20-\x7e]*$/;
@@ -98,6 +99,7 @@ export function endpointRoutes(r: Router, ctx: ApiContext): void {
       const ep = await ctx.store.createEndpoint({
         appId: app.id, url: b.type === 'relay' ? RELAY_URL : b.url!, description: b.description ?? null, events: normaliseEvents(b.events) ?? null,
         filter: normaliseFilter(b.filter) ?? null, channels: normaliseChannels(b.channels) ?? null,
+        transform: (await checkTransform(b.transform)) ?? null,
         status: b.status ?? 'active', secret: b.secret ?? generateSecret(), headers: normaliseHeaders(b.headers) ?? {},
         retrySchedule: b.retrySchedule ?? null, timeoutMs: b.timeoutMs ?? null, rateLimit: b.rateLimit ?? null,
         maxInFlight: b.maxInFlight ?? null, disableAfterFailures: b.disableAfterFailures ?? null,
@@ -134,7 +136,10 @@ export function endpointRoutes(r: Router, ctx: ApiContext): void {
       const { app, endpoint: before } = await loadEndpoint(ctx, req.params.app, req.params.ep);
       if (isRelay(before) && b.url !== undefined) throw new HeraldError('invalid_endpoint_url', 'a relay endpoint has no url; create an http endpoint instead');
       const ep = await ctx.store.updateEndpoint(
-        app.id, req.params.ep, { ...b, events: normaliseEvents(b.events), filter: normaliseFilter(b.filter), channels: normaliseChannels(b.channels), headers: normaliseHeaders(b.headers) }, Date.now(),
+        app.id, req.params.ep, {
+          ...b, events: normaliseEvents(b.events), filter: normaliseFilter(b.filter), channels: normaliseChannels(b.channels), headers: normaliseHeaders(b.headers),
+          transform: await checkTransform(b.transform),
+        }, Date.now(),
       );
       if (!ep) throw notFound('endpoint', req.params.ep);
       if (before.status === 'disabled' && ep.status === 'active') {

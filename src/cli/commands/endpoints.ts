@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import type { Endpoint, EndpointPatch } from '../../sdk/client/index.js';
 import {
-  UsageError, commaList, connect, headerArgs, intArg, listOptions, numArg, objectArg, outputMode, pageQuery, repeatable, run, timeArg,
+  UsageError, bytesArg, commaList, connect, headerArgs, intArg, listOptions, numArg, objectArg, outputMode, pageQuery, repeatable, run, timeArg,
 } from '../context.js';
 import { printDone, printList, printOne } from '../output.js';
 import { DELIVERY_COLUMNS } from './deliveries.js';
@@ -18,7 +18,8 @@ function settingOptions(cmd: Command): Command {
     .option('--max-in-flight <n>', 'concurrent requests at most')
     .option('--timeout-ms <n>', 'per-attempt timeout')
     .option('--retry-schedule <seconds>', 'delays before retry 1, 2, … e.g. 5,300,1800; none: no retries; default: the server\'s')
-    .option('--metadata <json>', 'JSON object kept with the endpoint (or @file.json)');
+    .option('--metadata <json>', 'JSON object kept with the endpoint (or @file.json)')
+    .option('--transform <js>', 'JavaScript defining function transform(webhook), usually @transform.js; "" removes it');
 }
 
 function retrySchedule(value: string): number[] | null {
@@ -38,6 +39,7 @@ function settings(o: Record<string, any>): EndpointPatch {
     timeoutMs: o.timeoutMs === undefined ? undefined : intArg(o.timeoutMs, '--timeout-ms'),
     retrySchedule: o.retrySchedule === undefined ? undefined : retrySchedule(o.retrySchedule),
     metadata: o.metadata ? objectArg(o.metadata, '--metadata') : undefined,
+    transform: o.transform === undefined ? undefined : bytesArg(o.transform, '--transform').toString('utf8'),
   };
 }
 

@@ -11,12 +11,19 @@ export function eventsCommand(program: Command): void {
   const events = program.command('events').description('publish events and read an app\'s event feed');
   events.command('publish <app>').description('publish an event to an app\'s subscribed endpoints')
     .requiredOption('--type <type>', 'event type, e.g. person.created')
-    .requiredOption('--data <json>', 'the payload, a JSON object (or @file.json, @- for stdin)')
+    .option('--data <json>', 'the payload, a JSON object (or @file.json, @- for stdin)')
+    .option('--payload <json>', 'instead of --data: the exact JSON body receivers get, no envelope (or @file.json)')
+    .option('--fields <json>', "values of the app's envelopeProfile.extra fields, a JSON object")
     .option('--id <id>', 'your id for the event: publishing it again returns the original')
     .option('--ordering-key <key>', 'events with the same key reach each endpoint one at a time, in order')
     .option('--idempotency-key <key>', 'makes the publish safe to repeat (generated when absent)')
     .action(run(async (app: string, o, cmd: Command) => {
-      const event = { type: o.type, data: objectArg(o.data, '--data'), id: o.id, orderingKey: o.orderingKey };
+      if ((o.data === undefined) === (o.payload === undefined)) throw new UsageError('give either --data <json> or --payload <json>');
+      const event: EventIn = {
+        type: o.type, id: o.id, orderingKey: o.orderingKey,
+        ...(o.data !== undefined ? { data: objectArg(o.data, '--data') } : { payload: jsonArg(o.payload, '--payload') as EventIn['payload'] }),
+        ...(o.fields !== undefined ? { fields: objectArg(o.fields, '--fields') } : {}),
+      };
       printOne(outputMode(cmd), await connect(cmd).client.events.publish(app, event, { idempotencyKey: o.idempotencyKey }));
     }));
   events.command('publish-batch <app>').description('publish up to 1,000 events in one transaction')

@@ -26,6 +26,7 @@ export const ROUTES = {
   recoverEndpoint: ['POST', '/v1/apps/{app}/endpoints/{ep}/recover'],
   testEndpointFilter: ['POST', '/v1/apps/{app}/endpoints/{ep}/filter/test'],
   testFilter: ['POST', '/v1/filters/test'],
+  testEndpointTransform: ['POST', '/v1/apps/{app}/endpoints/{ep}/transform/test'],
   getEndpointStats: ['GET', '/v1/apps/{app}/endpoints/{ep}/stats'],
   getEndpointTimeseries: ['GET', '/v1/apps/{app}/endpoints/{ep}/stats/timeseries'],
   listEndpointDeliveries: ['GET', '/v1/apps/{app}/endpoints/{ep}/deliveries'],

@@ -9,6 +9,7 @@ import type * as I from '../../api/source-schemas.js';
 import type * as PS from '../../api/poll-schemas.js';
 import type * as P from '../../api/portal-schemas.js';
 import type * as A from '../../api/alert-schemas.js';
+import type * as T from '../../api/payload-schemas.js';
 
 export interface Page<T> {
   data: T[];
@@ -39,6 +40,9 @@ export type EventDetail = Static<typeof S.EventDetailOut>;
 export type FilterTest = Static<typeof S.FilterTestIn>;
 export type EndpointFilterTest = Static<typeof S.EndpointFilterTestIn>;
 export type FilterTestResult = Static<typeof S.FilterTestOut>;
+export type TransformTest = Static<typeof T.TransformTestIn>;
+export type TransformTestResult = Static<typeof T.TransformTestOut>;
+export type EnvelopeProfile = Static<typeof T.EnvelopeProfileSchema>;
 export type EventListQuery = Static<typeof S.EventListQuery>;
 export type Delivery = Static<typeof S.DeliveryOut>;
 export type DeliveryDetail = Static<typeof S.DeliveryDetailOut>;

@@ -81,7 +81,7 @@ export class PostgresInbound extends PostgresQueue {
     return this.tx(async (run) => {
       const now = Date.now();
       await run('insertApp', {
-        id: s.appId, uid: null, name: `source ${s.name}`, metadata: JSON.stringify({ sourceId: s.id }), signature_profile: null, portal: null, now,
+        id: s.appId, uid: null, name: `source ${s.name}`, metadata: JSON.stringify({ sourceId: s.id }), signature_profile: null, envelope_profile: null, portal: null, now,
       });
       const { rows } = await run('insertSource', { ...this.sourceColumns(s), id: s.id, app_id: s.appId, now });
       return toSource(rows[0], this.sealer);

@@ -445,6 +445,19 @@ CREATE TABLE source_polls (
 );
 `,
   },
+  {
+    version: 12,
+    name: 'payload shapes',
+    sql: `
+-- An app's envelope profile (core/envelope-profile.ts): JSON, NULL for Herald's own envelope.
+ALTER TABLE apps ADD COLUMN envelope_profile JSON;
+-- An endpoint's transform: JavaScript source run in a sandbox (transform/); NULL for none.
+ALTER TABLE endpoints ADD COLUMN transform TEXT;
+-- What the transform made of a delivery on its first run ({url, headers (values sealed), body}
+-- as JSON), sent by every retry: NULL when there was none.
+ALTER TABLE deliveries ADD COLUMN transformed TEXT;
+`,
+  },
 ];
 
 

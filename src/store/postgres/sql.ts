@@ -8,6 +8,7 @@
  * statement, not 500: the hot paths cost a constant number of round trips per batch.
  */
 import { POLL_TEXT } from './poll-sql.js';
+import { TRANSFORM_TEXT } from './transform-sql.js';
 
 // The sentinels of types.ts (PARKED_AT, ORDER_HELD_AT) spelled out, so that the partial index
 // deliveries_held, whose WHERE repeats them, is usable by the statements below.
@@ -75,15 +76,16 @@ const sourceKeyHash = (sourceId: string, key: string) =>
 
 const TEXT = {
   ...POLL_TEXT,
+  ...TRANSFORM_TEXT,
   // ── apps ──────────────────────────────────────────────────────────────
-  insertApp: `INSERT INTO apps (id, uid, name, metadata, signature_profile, portal, created_at, updated_at)
-              VALUES (:id, :uid, :name, :metadata, :signature_profile, :portal, :now, :now) RETURNING *`,
+  insertApp: `INSERT INTO apps (id, uid, name, metadata, signature_profile, envelope_profile, portal, created_at, updated_at)
+              VALUES (:id, :uid, :name, :metadata, :signature_profile, :envelope_profile, :portal, :now, :now) RETURNING *`,
   appByIdOrUid: `SELECT apps.*, (SELECT id FROM sources WHERE sources.app_id = apps.id) AS source_id
                  FROM apps WHERE id = :key OR uid = :key LIMIT 1`,
   // Sources' own apps and the alerts app (ALERTS_APP_ID) are internal: reachable by id, not listed.
   listApps: `SELECT * FROM apps WHERE id > :after AND id NOT IN (SELECT app_id FROM sources) AND id <> 'app_herald_alerts' ORDER BY id LIMIT :limit`,
   updateApp: `UPDATE apps SET name = :name, uid = :uid, metadata = :metadata, signature_profile = :signature_profile,
-              portal = :portal, updated_at = :now WHERE id = :id RETURNING *`,
+              envelope_profile = :envelope_profile, portal = :portal, updated_at = :now WHERE id = :id RETURNING *`,
   // Deliveries before the cascade from the app: it would lock endpoints and then deliveries,
   // while recordOutcomes locks deliveries and then endpoints (a deadlock, resolved by the
   // retry, but only after deadlock_timeout).
@@ -102,10 +104,10 @@ const TEXT = {
   // ── endpoints ─────────────────────────────────────────────────────────
   insertEndpoint: `INSERT INTO endpoints (id, app_id, url, description, events, filter, channels, status, disabled_at, disabled_reason,
                      secret, headers, retry_schedule, timeout_ms, rate_limit, max_in_flight, disable_after_failures,
-                     disable_after_seconds, metadata, created_at, updated_at)
+                     disable_after_seconds, metadata, transform, created_at, updated_at)
                    VALUES (:id, :app_id, :url, :description, :events, :filter, :channels, :status, :disabled_at, :disabled_reason,
                      :secret, :headers, :retry_schedule, :timeout_ms, :rate_limit, :max_in_flight, :disable_after_failures,
-                     :disable_after_seconds, :metadata, :now, :now) RETURNING *`,
+                     :disable_after_seconds, :metadata, :transform, :now, :now) RETURNING *`,
   endpoint: `SELECT * FROM endpoints WHERE app_id = :app_id AND id = :id`,
   // Read-modify-write of an endpoint (update, rotation) holds its row until commit.
   endpointForUpdate: `SELECT * FROM endpoints WHERE app_id = :app_id AND id = :id FOR UPDATE`,
@@ -114,7 +116,7 @@ const TEXT = {
                   AND (:status::text IS NULL OR status = :status) ORDER BY id LIMIT :limit`,
   activeEndpoints: `SELECT * FROM endpoints WHERE app_id = :app_id AND status = 'active' ORDER BY id`,
   updateEndpoint: `UPDATE endpoints SET url = :url, description = :description, events = :events, status = :status,
-                     filter = :filter, channels = :channels,
+                     filter = :filter, channels = :channels, transform = :transform,
                      disabled_reason = :disabled_reason, disabled_at = :disabled_at, headers = :headers,
                      retry_schedule = :retry_schedule, timeout_ms = :timeout_ms, rate_limit = :rate_limit,
                      max_in_flight = :max_in_flight, disable_after_failures = :disable_after_failures,

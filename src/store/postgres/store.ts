@@ -7,7 +7,7 @@ import type {
   NewApp, NewEndpoint, NewEventType, Page, PageQuery, SeriesPoint, Store, UiSession,
 } from '../types.js';
 import { isUniqueViolation } from './connection.js';
-import { PostgresAlerts } from './alerts.js';
+import { PostgresTransforms } from './transforms.js';
 import { jsonOrNull, sealHeaders, sealPrevious, toApp, toAttempt, toDelivery, toEndpoint, toEvent, toEventType, toUiSession, keyProblem, KEY_CHECK } from '../rows.js';
 
 export type { PostgresOptions } from './connection.js';
@@ -19,7 +19,7 @@ export type { PostgresOptions } from './connection.js';
  * sql.ts). This file holds the resources the API manages; queue.ts the publish and worker paths;
  * inbound.ts the inbound gateway's sources and requests.
  */
-export class PostgresStore extends PostgresAlerts implements Store {
+export class PostgresStore extends PostgresTransforms implements Store {
   readonly kind = 'postgres' as const;
   /** Several worker processes: a lease ends at leaseUntil, so a worker that dies loses nothing. */
   readonly leasesExpire = true;
@@ -29,7 +29,7 @@ export class PostgresStore extends PostgresAlerts implements Store {
     try {
       const { rows } = await this.run('insertApp', {
         id: newId('app'), uid: a.uid ?? null, name: a.name, metadata: JSON.stringify(a.metadata ?? {}),
-        signature_profile: jsonOrNull(a.signatureProfile), portal: jsonOrNull(a.portal), now: Date.now(),
+        signature_profile: jsonOrNull(a.signatureProfile), envelope_profile: jsonOrNull(a.envelopeProfile ?? null), portal: jsonOrNull(a.portal), now: Date.now(),
       });
       return toApp(rows[0]);
     } catch (err) {
@@ -59,6 +59,7 @@ export class PostgresStore extends PostgresAlerts implements Store {
         id, name: patch.name ?? current.name, uid: patch.uid !== undefined ? patch.uid : current.uid,
         metadata: JSON.stringify(patch.metadata ?? current.metadata),
         signature_profile: jsonOrNull(patch.signatureProfile !== undefined ? patch.signatureProfile : current.signatureProfile),
+        envelope_profile: jsonOrNull(patch.envelopeProfile !== undefined ? patch.envelopeProfile : current.envelopeProfile),
         portal: jsonOrNull(patch.portal !== undefined ? patch.portal : current.portal),
         now: Date.now(),
       }));
@@ -120,7 +121,7 @@ export class PostgresStore extends PostgresAlerts implements Store {
     const now = Date.now();
     const { rows } = await this.run('insertEndpoint', {
       id: newId('ep'), app_id: e.appId, url: e.url, description: e.description ?? null, events: jsonOrNull(e.events),
-      filter: jsonOrNull(e.filter ?? null), channels: jsonOrNull(e.channels ?? null),
+      filter: jsonOrNull(e.filter ?? null), channels: jsonOrNull(e.channels ?? null), transform: e.transform ?? null,
       status: e.status, disabled_at: e.status === 'disabled' ? now : null,
       disabled_reason: e.status === 'disabled' ? 'manual' : null, secret: this.sealer.seal(e.secret),
       headers: sealHeaders(this.sealer, e.headers ?? {}), retry_schedule: jsonOrNull(e.retrySchedule), timeout_ms: e.timeoutMs ?? null,
@@ -156,7 +157,7 @@ export class PostgresStore extends PostgresAlerts implements Store {
       const updated = await run('updateEndpoint', {
         app_id: appId, id, now, status,
         url: pick('url'), description: pick('description'), events: jsonOrNull(pick('events')),
-        filter: jsonOrNull(pick('filter') ?? null), channels: jsonOrNull(pick('channels') ?? null),
+        filter: jsonOrNull(pick('filter') ?? null), channels: jsonOrNull(pick('channels') ?? null), transform: pick('transform') ?? null,
         disabled_reason: disabling ? 'manual' : enabling ? null : cur.disabledReason,
         disabled_at: disabling ? now : enabling ? null : cur.disabledAt,
         headers: sealHeaders(this.sealer, (pick('headers') ?? {}) as Record<string, string>), retry_schedule: jsonOrNull(pick('retrySchedule')),

@@ -31,7 +31,7 @@ export class SqliteInbound extends SqliteQueue {
     return this.db.transaction(() => {
       const now = Date.now();
       this.s.insertApp.run({
-        id: s.appId, uid: null, name: `source ${s.name}`, metadata: JSON.stringify({ sourceId: s.id }), signature_profile: null, portal: null, now,
+        id: s.appId, uid: null, name: `source ${s.name}`, metadata: JSON.stringify({ sourceId: s.id }), signature_profile: null, envelope_profile: null, portal: null, now,
       });
       return toSource(this.s.insertSource.get({ ...this.sourceColumns(s), id: s.id, app_id: s.appId, now }) as Row, this.sealer);
     }).immediate();

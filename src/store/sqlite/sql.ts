@@ -3,6 +3,7 @@
  * are bound by better-sqlite3; statements are prepared once per connection.
  */
 import { POLL_SQL } from './poll-sql.js';
+import { TRANSFORM_SQL } from './transform-sql.js';
 
 // The sentinels of types.ts (PARKED_AT, ORDER_HELD_AT) spelled out, so that the partial index
 // deliveries_held, whose WHERE repeats them, is usable by the statements below.
@@ -17,16 +18,17 @@ const FILTERS = `AND (@endpoint_id IS NULL OR endpoint_id = @endpoint_id)
 
 export const SQL = {
   ...POLL_SQL,
+  ...TRANSFORM_SQL,
   // ── apps ──────────────────────────────────────────────────────────────
-  insertApp: `INSERT INTO apps (id, uid, name, metadata, signature_profile, portal, created_at, updated_at)
-              VALUES (@id, @uid, @name, @metadata, @signature_profile, @portal, @now, @now) RETURNING *`,
+  insertApp: `INSERT INTO apps (id, uid, name, metadata, signature_profile, envelope_profile, portal, created_at, updated_at)
+              VALUES (@id, @uid, @name, @metadata, @signature_profile, @envelope_profile, @portal, @now, @now) RETURNING *`,
   appById: `SELECT * FROM apps WHERE id = @id`,
   appByIdOrUid: `SELECT apps.*, (SELECT id FROM sources WHERE sources.app_id = apps.id) AS source_id
                  FROM apps WHERE id = @key OR uid = @key LIMIT 1`,
   // Sources' own apps and the alerts app (ALERTS_APP_ID) are internal: reachable by id, not listed.
   listApps: `SELECT * FROM apps WHERE id > @after AND id NOT IN (SELECT app_id FROM sources) AND id <> 'app_herald_alerts' ORDER BY id LIMIT @limit`,
   updateApp: `UPDATE apps SET name = @name, uid = @uid, metadata = @metadata, signature_profile = @signature_profile,
-              portal = @portal, updated_at = @now WHERE id = @id RETURNING *`,
+              envelope_profile = @envelope_profile, portal = @portal, updated_at = @now WHERE id = @id RETURNING *`,
   deleteApp: `DELETE FROM apps WHERE id = @id`,
   bumpSequence: `UPDATE apps SET last_sequence = last_sequence + @n WHERE id = @id RETURNING last_sequence`,
 
@@ -42,10 +44,10 @@ export const SQL = {
   // ── endpoints ─────────────────────────────────────────────────────────
   insertEndpoint: `INSERT INTO endpoints (id, app_id, url, description, events, filter, channels, status, disabled_at, disabled_reason,
                      secret, headers, retry_schedule, timeout_ms, rate_limit, max_in_flight, disable_after_failures,
-                     disable_after_seconds, metadata, created_at, updated_at)
+                     disable_after_seconds, metadata, transform, created_at, updated_at)
                    VALUES (@id, @app_id, @url, @description, @events, @filter, @channels, @status, @disabled_at, @disabled_reason,
                      @secret, @headers, @retry_schedule, @timeout_ms, @rate_limit, @max_in_flight, @disable_after_failures,
-                     @disable_after_seconds, @metadata, @now, @now) RETURNING *`,
+                     @disable_after_seconds, @metadata, @transform, @now, @now) RETURNING *`,
   endpoint: `SELECT * FROM endpoints WHERE app_id = @app_id AND id = @id`,
   endpointById: `SELECT * FROM endpoints WHERE id = @id`,
   // What changes without updated_at moving: the worker's view of health, read every batch.
@@ -60,7 +62,7 @@ export const SQL = {
                            consecutive_failures, failing_since, last_attempt_at
                          FROM endpoints WHERE app_id = @app_id AND status = 'active' ORDER BY id`,
   updateEndpoint: `UPDATE endpoints SET url = @url, description = @description, events = @events, status = @status,
-                     filter = @filter, channels = @channels,
+                     filter = @filter, channels = @channels, transform = @transform,
                      disabled_reason = @disabled_reason, disabled_at = @disabled_at, headers = @headers,
                      retry_schedule = @retry_schedule, timeout_ms = @timeout_ms, rate_limit = @rate_limit,
                      max_in_flight = @max_in_flight, disable_after_failures = @disable_after_failures,

@@ -7,7 +7,7 @@ import type {
   NewApp, NewEndpoint, NewEventType, Page, PageQuery, SeriesPoint, Store, UiSession,
 } from '../types.js';
 import { isUniqueViolation } from './connection.js';
-import { SqliteAlerts } from './alerts.js';
+import { SqliteTransforms } from './transforms.js';
 import { jsonOrNull, sealHeaders, sealPrevious, toApp, toAttempt, toDelivery, toEndpoint, toEvent, toEventType, toUiSession, keyProblem, KEY_CHECK } from '../rows.js';
 
 type Row = Record<string, any>;
@@ -17,7 +17,7 @@ type Row = Record<string, any>;
  * publish or a batch of attempt results is one short transaction with no awaits inside.
  * This file holds the resources the API manages; queue.ts the publish and worker paths.
  */
-export class SqliteStore extends SqliteAlerts implements Store {
+export class SqliteStore extends SqliteTransforms implements Store {
   readonly kind = 'sqlite' as const;
   /** One worker process per SQLite file: its leases last until it releases them at its next start. */
   readonly leasesExpire = false;
@@ -27,7 +27,7 @@ export class SqliteStore extends SqliteAlerts implements Store {
     try {
       return toApp(this.s.insertApp.get({
         id: newId('app'), uid: a.uid, name: a.name, metadata: JSON.stringify(a.metadata),
-        signature_profile: jsonOrNull(a.signatureProfile), portal: jsonOrNull(a.portal), now: Date.now(),
+        signature_profile: jsonOrNull(a.signatureProfile), envelope_profile: jsonOrNull(a.envelopeProfile ?? null), portal: jsonOrNull(a.portal), now: Date.now(),
       }) as object);
     } catch (err) {
       if (isUniqueViolation(err)) throw new HeraldError('conflict', `an app with uid '${a.uid}' already exists`);
@@ -62,6 +62,7 @@ export class SqliteStore extends SqliteAlerts implements Store {
         id, name: patch.name ?? app.name, uid: patch.uid !== undefined ? patch.uid : app.uid,
         metadata: JSON.stringify(patch.metadata ?? app.metadata),
         signature_profile: jsonOrNull(patch.signatureProfile !== undefined ? patch.signatureProfile : app.signatureProfile),
+        envelope_profile: jsonOrNull(patch.envelopeProfile !== undefined ? patch.envelopeProfile : app.envelopeProfile),
         portal: jsonOrNull(patch.portal !== undefined ? patch.portal : app.portal),
         now: Date.now(),
       });
@@ -126,7 +127,7 @@ export class SqliteStore extends SqliteAlerts implements Store {
     const now = Date.now();
     const row = this.s.insertEndpoint.get({
       id: newId('ep'), app_id: e.appId, url: e.url, description: e.description, events: jsonOrNull(e.events),
-      filter: jsonOrNull(e.filter ?? null), channels: jsonOrNull(e.channels ?? null),
+      filter: jsonOrNull(e.filter ?? null), channels: jsonOrNull(e.channels ?? null), transform: e.transform ?? null,
       status: e.status, disabled_at: e.status === 'disabled' ? now : null,
       disabled_reason: e.status === 'disabled' ? 'manual' : null, secret: this.sealer.seal(e.secret),
       headers: sealHeaders(this.sealer, e.headers), retry_schedule: jsonOrNull(e.retrySchedule), timeout_ms: e.timeoutMs,
@@ -164,7 +165,7 @@ export class SqliteStore extends SqliteAlerts implements Store {
       const updated = this.s.updateEndpoint.get({
         app_id: appId, id, now, status,
         url: pick('url'), description: pick('description'), events: jsonOrNull(pick('events')),
-        filter: jsonOrNull(pick('filter') ?? null), channels: jsonOrNull(pick('channels') ?? null),
+        filter: jsonOrNull(pick('filter') ?? null), channels: jsonOrNull(pick('channels') ?? null), transform: pick('transform') ?? null,
         disabled_reason: disabling ? 'manual' : enabling ? null : cur.disabledReason,
         disabled_at: disabling ? now : enabling ? null : cur.disabledAt,
         headers: sealHeaders(this.sealer, pick('headers') as Record<string, string>), retry_schedule: jsonOrNull(pick('retrySchedule')),

@@ -2,6 +2,7 @@ import type { PageList } from '../pages.js';
 import type { Transport } from '../transport.js';
 import type {
   Delivery, DeliveryListQuery, Endpoint, EndpointCreate, EndpointFilterTest, FilterTest, FilterTestResult, EndpointListQuery, EndpointPatch, EndpointStats, Recover, RotateSecret, TestEvent, Timeseries, TimeseriesQuery,
+  TransformTest, TransformTestResult,
 } from '../types.js';
 
 /** Where an app's events go. `create` is the one call (with `secret`) that returns the signing secret. */
@@ -38,6 +39,10 @@ export class Endpoints {
   /** would this endpoint get the event (an envelope, or a stored event by id)? `reasons` names the first condition that failed */
   testFilter(app: string, ep: string, body: EndpointFilterTest): Promise<FilterTestResult> {
     return this.t.call('testEndpointFilter', { params: { app, ep }, body });
+  }
+  /** what the endpoint would be sent for an event (its transform, or `body.transform`, run over it); a failing transform is a 422 transform_failed */
+  testTransform(app: string, ep: string, body: TransformTest): Promise<TransformTestResult> {
+    return this.t.call('testEndpointTransform', { params: { app, ep }, body });
   }
   /** a filter not yet saved against an envelope; a 422 invalid_filter says what is wrong where */
   testUnsavedFilter(body: FilterTest): Promise<FilterTestResult> {
