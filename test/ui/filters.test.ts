@@ -106,7 +106,7 @@ describe.skipIf(!hasChromium)('payload filters and channels in the dashboard', (
 
     // Read back after a reload: the filter as JSON, the channels.
     await page.reload();
-    const panel = page.getByRole('region', { name: 'Filter and channels' });
+    const panel = page.getByRole('region', { name: 'Filter, channels and transform' });
     await expect.poll(() => panel.getByLabel('Filter', { exact: true }).textContent()).toBe(JSON.stringify({ 'data.amount': { $gte: 100000 } }, null, 2));
     expect(await panel.locator('code.chip').allTextContents()).toEqual(['team_42', 'eu-west']);
 
@@ -127,7 +127,7 @@ describe.skipIf(!hasChromium)('payload filters and channels in the dashboard', (
     await typeInto(page, 'Filter (JSON)', '{"data.amount": {"$gte": 100000}, "data.currency": "EUR"}');
     await status.getByText('Valid filter.').waitFor();
     await page.getByRole('button', { name: 'Save changes' }).click();
-    await page.getByRole('heading', { name: 'Filter and channels' }).waitFor();
+    await page.getByRole('heading', { name: 'Filter, channels and transform' }).waitFor();
     await expect.poll(() => panel.getByLabel('Filter', { exact: true }).textContent()).toContain('"data.currency": "EUR"');
     expect(await panel.locator('code.chip').allTextContents()).toEqual(['team_42', 'team_43']);
     expect((await t.api('GET', `/v1/apps/${app}/endpoints/${ep}`)).body).toMatchObject({
@@ -203,7 +203,7 @@ describe.skipIf(!hasChromium)('payload filters and channels in the dashboard', (
     const { page, context, errors } = await openPage(browser, t.url);
     await page.goto(await portalLink(t, app, { capabilities: ['view'] }));
     await page.getByRole('link', { name: `${receiver.url}/view` }).click();
-    const panel = page.getByRole('region', { name: 'Filter and channels' });
+    const panel = page.getByRole('region', { name: 'Filter, channels and transform' });
     await expect.poll(() => panel.getByLabel('Filter', { exact: true }).textContent()).toBe(JSON.stringify({ 'data.currency': 'EUR' }, null, 2));
     expect(await panel.locator('code.chip').allTextContents()).toEqual(['team_42']);
     // Reading: allowed; the answer comes back.

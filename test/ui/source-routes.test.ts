@@ -44,7 +44,7 @@ describe.skipIf(!hasChromium)('console: a source whose destinations filter', () 
     await page.goto(`${t.url}/ui/`);
     await page.getByLabel('API key').fill(API_KEY);
     await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByRole('heading', { name: 'Apps' }).waitFor();
+    await page.getByRole('heading', { name: 'Apps', exact: true }).waitFor();
     await page.goto(`${t.url}/ui/sources/${source.id}`);
     await page.getByRole('heading', { name: 'Request log' }).waitFor();
     await page.getByText('only when {"headers.x-github-event":"push","body.ref":"refs/heads/main"}').waitFor();

@@ -63,6 +63,7 @@ export function errorMessage(err: unknown): string {
  */
 export function problemOf(err: unknown): { field: string; problem: FieldProblem } | undefined {
   if (!(err instanceof HeraldApiError) || err.status !== 422) return undefined;
+  if (err.code === 'invalid_transform') return { field: 'transform', problem: { message: err.message } };
   if (err.code === 'invalid_filter') {
     const path = (err.details as { path?: unknown } | undefined)?.path;
     return { field: 'filter', problem: { message: err.message, path: typeof path === 'string' ? path : undefined } };

@@ -37,12 +37,14 @@ export function FilterPanel({ endpoint }: { endpoint: Endpoint }) {
 
   return (
     <section class="card stack" aria-labelledby="filter-h">
-      <h2 id="filter-h">Filter and channels</h2>
+      <h2 id="filter-h">Filter, channels and transform</h2>
       <dl class="kv">
         <dt>Channels</dt>
         <dd>{channels.length === 0 ? 'Not limited by channels' : channels.map((c) => <code key={c} class="chip">{c}</code>)}</dd>
         <dt>Filter</dt>
         <dd>{endpoint.filter ? <JSONViewer value={endpoint.filter} label="Filter" /> : 'None: it gets every event of its types'}</dd>
+        <dt>Transform</dt>
+        <dd>{endpoint.transform ? <JSONViewer value={endpoint.transform} raw label="Transform" /> : 'None: it gets the event as published'}</dd>
       </dl>
 
       <form class="stack why-form" onSubmit={check} aria-labelledby="why-h">

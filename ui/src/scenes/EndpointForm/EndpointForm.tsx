@@ -12,6 +12,7 @@ import { useScope } from '../../session';
 import { addChannels, channelProblem, filterText, parseFilter, splitChannels, type FieldProblem } from '../../utils/filters';
 
 const FilterSection = lazy(() => import('./FilterSection').then((m) => m.FilterSection), 'Loading the filter editor…');
+const TransformSection = lazy(() => import('./TransformSection').then((m) => m.TransformSection), 'Loading the transform editor…');
 
 /** The secret of an endpoint just created, shown once on its page. */
 export const created: { id?: string; secret?: string } = {};
@@ -29,10 +30,12 @@ interface Draft {
   channels: string[];
   /** typed in the channels box, not yet a chip */
   channelText: string;
+  /** the transform's JavaScript: '' for none */
+  transform: string;
 }
 
 /** The fields whose problems show beside them rather than under the form. */
-type FieldProblems = { filter?: FieldProblem; channels?: FieldProblem };
+type FieldProblems = { filter?: FieldProblem; channels?: FieldProblem; transform?: FieldProblem };
 
 function draftOf(ep?: Endpoint): Draft {
   return {
@@ -46,6 +49,7 @@ function draftOf(ep?: Endpoint): Draft {
     filter: filterText(ep?.filter),
     channels: ep?.channels ?? [],
     channelText: '',
+    transform: ep?.transform ?? '',
   };
 }
 
@@ -87,6 +91,7 @@ export function bodyOf(d: Draft): { body: EndpointCreate } | { problem: string; 
       rateLimit, retrySchedule, timeoutMs,
       // null removes them; the server stores {} and [] as null too.
       filter: filter.filter, channels: channels.length > 0 ? channels : null,
+      transform: d.transform.trim() ? d.transform : null,
     },
   };
 }
@@ -107,6 +112,7 @@ function Form({ app, base, endpoint }: { app: string; base: string; endpoint?: E
   const [error, setError] = useState<unknown>();
   const [problems, setProblems] = useState<FieldProblems>({});
   const [narrowing, setNarrowing] = useState(() => !!(endpoint?.filter || endpoint?.channels?.length));
+  const [transforming, setTransforming] = useState(() => !!endpoint?.transform);
   const set = (patch: Partial<Draft>) => setD((x) => ({ ...x, ...patch }));
   /** The filter and channels section opened, and the field with the problem focused. */
   const showField = (field: 'filter' | 'channels') => {
@@ -145,7 +151,12 @@ function Form({ app, base, endpoint }: { app: string; base: string; endpoint?: E
     } catch (err) {
       // A 422 about the filter or the channels is shown beside them.
       const p = problemOf(err);
-      if (p && (p.field === 'filter' || p.field === 'channels')) {
+      if (p && p.field === 'transform') {
+        setProblems({ transform: p.problem });
+        setError(new Error('Check the transform above.'));
+        setTransforming(true);
+        setTimeout(() => document.getElementById('f-transform')?.focus(), 0);
+      } else if (p && (p.field === 'filter' || p.field === 'channels')) {
         setProblems({ [p.field]: p.problem });
         setError(new Error(`Check the ${p.field === 'filter' ? 'filter' : 'channels'} above.`));
         showField(p.field);
@@ -189,6 +200,22 @@ function Form({ app, base, endpoint }: { app: string; base: string; endpoint?: E
               if (problems.channels) setProblems((p) => ({ ...p, channels: undefined }));
             }}
           />
+        </details>
+        <details class="advanced" open={transforming} onToggle={(e) => setTransforming(e.currentTarget.open)}>
+          <summary>Transform <span class="muted">(optional: change what is sent, or skip)</span></summary>
+          {transforming && (
+            <TransformSection
+              app={app}
+              endpointId={endpoint?.id}
+              events={d.events}
+              source={d.transform}
+              saved={problems.transform}
+              onSource={(transform) => {
+                set({ transform });
+                if (problems.transform) setProblems((p) => ({ ...p, transform: undefined }));
+              }}
+            />
+          )}
         </details>
         <details class="advanced">
           <summary>Advanced: headers, rate limit, retries, timeout</summary>

@@ -2,6 +2,7 @@ import { PageHeader } from '../../common/Layout/Layout';
 import { Empty, ErrorMessage, Loading } from '../../common/Notice/Notice';
 import { Link } from '../../router';
 import { useScope } from '../../session';
+import { EnvelopeSettings } from '../EnvelopeSettings/EnvelopeSettings';
 import { PortalLink } from '../PortalLink/PortalLink';
 import { EndpointCard } from './EndpointCard';
 import { useEndpoints } from './useEndpoints';
@@ -18,6 +19,7 @@ export function Endpoints() {
   return (
     <section>
       <PageHeader title="Endpoints">
+        {!portal && <EnvelopeSettings />}
         {!portal && <PortalLink />}
         {add}
       </PageHeader>
