@@ -191,12 +191,21 @@ for (const target of targets) {
       for (let i = 0; i < 10; i++) p.change(`p${i % 4}`);
       const source = await createSource(t1, pageSource(p, receiver, { intervalSeconds: 1 }));
       // Both workers look for due polls every second, and both APIs are asked to poll.
-      await Promise.all([pollNow(t1, source.id), pollNow(t2, source.id)]);
+      const runs: unknown[] = [];
+      const both = async () => {
+        for (const r of await Promise.all([pollNow(t1, source.id), pollNow(t2, source.id)])) runs.push({ status: r.status, body: r.body });
+      };
+      await both();
       const deadline = Date.now() + 4000;
-      while (Date.now() < deadline) await Promise.all([pollNow(t1, source.id), pollNow(t2, source.id), new Promise((r) => setTimeout(r, 200))]);
+      while (Date.now() < deadline) await Promise.all([both(), new Promise((r) => setTimeout(r, 200))]);
       expect(p.requests.length).toBeGreaterThan(10);
       expect(p.maxInFlight).toBe(1);
-      await receiver.waitFor(10);
+      // Should nothing arrive, say what the runs and the request log said (a flake in CI once).
+      await receiver.waitFor(10).catch(async (err: Error) => {
+        const state = (await t1.api('GET', `/v1/sources/${source.id}`)).body;
+        const log = (await requestLog(t1, source.id)).map((r) => [r.status, r.forwarding, r.orderingKey, r.sequence]);
+        throw new Error(`${err.message}; lastPollResult ${JSON.stringify(state.lastPollResult)}; runs ${JSON.stringify(runs.slice(0, 6))}; log ${JSON.stringify(log)}`);
+      });
       await new Promise((r) => setTimeout(r, 300));
       expect([...forwarded(receiver)].sort()).toEqual(p.changes.map((c) => c.id).sort());
       expect((await requestLog(t2, source.id, 'accepted'))).toHaveLength(10);
