@@ -201,7 +201,8 @@ export class Poller {
       out.push({
         id: newId('req', now), receivedAt: now, loggedHeaders: headers, forwardHeaders: headers, contentType: 'application/json',
         body: view.body, dedupKey, dedupTtlMs: (source.dedup?.ttlSeconds ?? DEFAULT_DEDUP_TTL_SECONDS) * 1000, orderingKey, sequence,
-        endpointIds: routing?.endpointIds ?? httpDestinationIds(source), routes: routing?.routes ?? null,
+        // Every HTTP destination, narrowed by routes (see InboundInput): successors it releases go to theirs.
+        endpointIds: httpDestinationIds(source), routes: routing?.routes ?? null,
       });
     }
     return out;

@@ -159,6 +159,32 @@ for (const target of targets) {
       expect(forwarded(receiver)).toEqual(p.changes.map((c) => c.id));
     });
 
+    it('sends a polled item to the destinations its filter picks, and the webhook it releases to its own', async () => {
+      const t = await herald();
+      const p = await provider();
+      const odd = await f.receiver();
+      const even = await f.receiver();
+      const [a1, a2] = [p.change('a'), p.change('a')];
+      p.fail = () => ({ status: 503 }); // the poll at creation finds nothing
+      const source = await createSource(t, {
+        ...pageSource(p, odd),
+        destinations: [
+          { url: `${odd.url}/hook`, filter: { 'body.page.version': { $in: [1, 3] } } },
+          { url: `${even.url}/hook`, filter: { 'body.page.version': { $in: [2, 4] } } },
+        ],
+      });
+      await eventually(async () => (await t.api('GET', `/v1/sources/${source.id}`)).body.lastPollResult);
+      p.fail = () => null;
+      // The webhook of version 2 came, not that of 1: it waits; the poll brings 1, which releases 2.
+      expect((await webhook(source.ingestUrl, a2)).body).toMatchObject({ status: 'accepted', forwarding: 'waiting' });
+      expect((await pollNow(t, source.id)).body).toMatchObject({ new: 1, duplicates: 1 });
+      await odd.waitFor(1);
+      await even.waitFor(1);
+      await new Promise((r) => setTimeout(r, 200));
+      expect(forwarded(odd)).toEqual([a1.id]);
+      expect(forwarded(even)).toEqual([a2.id]);
+    });
+
     it('refuses a run while another is under way, and a response that is not what the configuration says', async () => {
       const t = await herald();
       const p = await provider();
