@@ -150,6 +150,20 @@ function depthOf(v: unknown, limit: number, depth = 0): number {
   return depth;
 }
 
+/** What a stored filter that no longer compiles (limits tightened since it was saved, say) does: match nothing, and say so. */
+const REFUSES: CompiledFilter = Object.assign(() => false, {
+  explain: () => ({ matches: false, reasons: [{ path: '/filter', field: '', operator: '', message: 'the stored filter is invalid' }] }),
+});
+
+/** A filter read from storage (saved through the API, so it compiled then): compiled, or one that matches nothing. */
+export function compileStoredFilter(filter: unknown): CompiledFilter {
+  try {
+    return compileFilter(filter);
+  } catch {
+    return REFUSES;
+  }
+}
+
 /**
  * Compiles a filter or throws `invalid_filter` (422) whose `details.path` is a JSON pointer to
  * what is wrong, starting at `base` (`/filter`, `/destinations/0/filter`).

@@ -1,4 +1,4 @@
-import { compileFilter, type CompiledFilter, type FilterReason } from '../core/filter.js';
+import { compileStoredFilter, type CompiledFilter, type FilterReason } from '../core/filter.js';
 import { APP_ROUTE } from '../store/rows.js';
 import type { Source, SourceDestination } from '../store/inbound.js';
 import type { RequestView } from './selectors.js';
@@ -37,13 +37,6 @@ export function requestDocument(view: RequestView, query: QueryValues = {}): Req
   return { headers: view.headers, body: parsed === undefined ? view.body.toString('utf8') : parsed, query: q };
 }
 
-/** A stored filter that no longer compiles (limits tightened since it was saved) matches nothing, as at fan-out. */
-const refuses: CompiledFilter = Object.assign(() => false, {
-  explain: (): { matches: boolean; reasons: FilterReason[] } => ({
-    matches: false, reasons: [{ path: '/filter', field: '', operator: '', message: 'the stored filter is invalid' }],
-  }),
-});
-
 export interface Routing {
   /** route keys of the destinations that get the request */
   routes: string[];
@@ -57,17 +50,7 @@ export class SourceRouter {
   /** The source's router, compiled once per configuration; null when no destination filters (every one gets every request). */
   static of(source: Source): SourceRouter | null {
     if (!source.destinations.some((d) => d.filter)) return null;
-    return new SourceRouter(source.destinations.map((d) => {
-      let match: CompiledFilter | null = null;
-      if (d.filter) {
-        try {
-          match = compileFilter(d.filter);
-        } catch {
-          match = refuses;
-        }
-      }
-      return { d, key: routeKey(d), match };
-    }));
+    return new SourceRouter(source.destinations.map((d) => ({ d, key: routeKey(d), match: d.filter ? compileStoredFilter(d.filter) : null })));
   }
 
   route(doc: RequestDocument): Routing {
@@ -88,12 +71,6 @@ export class SourceRouter {
 export function explainRouting(source: Source, doc: RequestDocument): Array<{ destination: string; matches: boolean; reasons: FilterReason[] }> {
   return source.destinations.map((d) => {
     if (!d.filter) return { destination: routeKey(d), matches: true, reasons: [] };
-    let match: CompiledFilter;
-    try {
-      match = compileFilter(d.filter);
-    } catch {
-      match = refuses;
-    }
-    return { destination: routeKey(d), ...match.explain(doc) };
+    return { destination: routeKey(d), ...compileStoredFilter(d.filter).explain(doc) };
   });
 }

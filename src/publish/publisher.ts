@@ -3,7 +3,7 @@ import addFormats from 'ajv-formats';
 import { RE2JS } from 're2js';
 import { exampleFromSchema } from '../core/example.js';
 import { eventData, renderEvent } from './shape.js';
-import { compileFilter, type CompiledFilter } from '../core/filter.js';
+import { compileStoredFilter, type CompiledFilter } from '../core/filter.js';
 import { subscribes } from '../core/match.js';
 import { HeraldError } from '../errors.js';
 import { newId } from '../ids.js';
@@ -213,12 +213,7 @@ export class Publisher {
   filterOf(e: Endpoint): CompiledFilter {
     let cached = this.filters.get(e.id);
     if (!cached || cached.updatedAt !== e.updatedAt) {
-      let match: CompiledFilter;
-      try {
-        match = compileFilter(e.filter);
-      } catch {
-        match = Object.assign(() => false, { explain: () => ({ matches: false, reasons: [{ path: '/filter', field: '', operator: '', message: 'the stored filter is invalid' }] }) });
-      }
+      const match = compileStoredFilter(e.filter);
       // Deleted endpoints leave entries behind: start over rather than grow without bound.
       if (this.filters.size >= 50_000) this.filters.clear();
       cached = { updatedAt: e.updatedAt, match };

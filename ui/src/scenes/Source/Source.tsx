@@ -113,20 +113,22 @@ function Routes({ source, r }: { source: SourceT; r: InboundRequest }) {
         <ul class="routes">{went.map((d) => <li key={routeKey(d)}>{destinationLabel(d)}</li>)}</ul>
       )}
       {went.length < source.destinations.length && (
-        <button
-          type="button"
-          class="btn btn-small"
-          onClick={async () => {
-            try {
-              const t = await herald.sources.testRouting(source.id, { requestId: r.id });
-              setWhy(t.destinations.flatMap((x, i) => (x.matches ? [] : [{ label: destinationLabel(source.destinations[i]), message: x.reasons[0]?.message ?? 'its filter does not match' }])));
-            } catch (err) {
-              setWhy(errorMessage(err));
-            }
-          }}
-        >
-          Why not the others?
-        </button>
+        <div>
+          <button
+            type="button"
+            class="btn btn-small"
+            onClick={async () => {
+              try {
+                const t = await herald.sources.testRouting(source.id, { requestId: r.id });
+                setWhy(t.destinations.flatMap((x, i) => (x.matches ? [] : [{ label: destinationLabel(source.destinations[i]), message: x.reasons[0]?.message ?? 'its filter does not match' }])));
+              } catch (err) {
+                setWhy(errorMessage(err));
+              }
+            }}
+          >
+            Why not the others?
+          </button>
+        </div>
       )}
       {typeof why === 'string' && <p class="error-text">{why}</p>}
       {Array.isArray(why) && (
@@ -174,7 +176,7 @@ function RequestRow({ source: src, r }: { source: SourceT; r: InboundRequest }) 
       </span>
       <time class="log-time small muted" dateTime={r.receivedAt} title={formatDateTime(r.receivedAt)}>{relativeTime(r.receivedAt)}</time>
       <span class="log-actions">
-        {r.status === 'accepted' && (
+        {r.status === 'accepted' && r.forwarding !== 'none' && (
           <button
             type="button"
             class="btn btn-small"
