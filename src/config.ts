@@ -74,6 +74,8 @@ export interface HeraldConfig {
   /** From: of alert emails */
   alertFrom: string;
   logLevel: string;
+  /** single publishes `serve` and `worker` run through a throwaway in-memory Herald before starting (warmup.ts); 0 = none */
+  warmupEvents: number;
   roles: { api: boolean; worker: boolean };
 }
 
@@ -195,6 +197,7 @@ export function loadConfig(env: Env = process.env, overrides: ConfigOverrides = 
     smtpUrl: smtpUrl(env.HERALD_SMTP_URL),
     alertFrom: alertFrom(env.HERALD_ALERT_FROM),
     logLevel: env.HERALD_LOG_LEVEL || 'info',
+    warmupEvents: int(env, 'HERALD_WARMUP_EVENTS', 4000, 0, 100_000),
     roles: { api: !overrides.workerOnly, worker: !overrides.apiOnly },
   };
 }

@@ -10,11 +10,15 @@ export interface Proc {
   exited: Promise<number | null>;
 }
 
-/** Runs the built `herald` CLI as a real child process. */
+/**
+ * Runs the built `herald` CLI as a real child process. Without the warm-up that `serve` runs
+ * before it listens (src/warmup.ts): it adds about two seconds to every start and is tested on
+ * its own (test/e2e/warmup.test.ts).
+ */
 export function runCli(args: string[], env: Record<string, string> = {}, cwd?: string): Proc {
   const child = spawn(process.execPath, [CLI, ...args], {
     cwd,
-    env: { PATH: process.env.PATH ?? '', HERALD_LOG_LEVEL: 'warn', ...env },
+    env: { PATH: process.env.PATH ?? '', HERALD_LOG_LEVEL: 'warn', HERALD_WARMUP_EVENTS: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

@@ -61,7 +61,17 @@ async function serve(overrides: ConfigOverrides): Promise<void> {
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
+  // A cold process hit at full rate from its first second falls behind: warm it first (warmup.ts).
+  const warm = config.warmupEvents > 0 ? await import('../../warmup.js') : null;
+  await warm?.warmUp(config, { ...warm.WARMUP_DEFAULTS, events: config.warmupEvents }).catch((err: unknown) => {
+    process.stderr.write(`herald: warm-up skipped: ${(err as Error).message}\n`);
+  });
   const url = await herald.start();
+  if (url && warm) {
+    await warm.warmListener(url, key.value, config.warmupEvents).catch((err: unknown) => {
+      if (!stopping) process.stderr.write(`herald: warm-up skipped: ${(err as Error).message}\n`);
+    });
+  }
   banner(config, url, key);
 }
 
