@@ -150,7 +150,7 @@ export class Publisher {
   }
 
   /** Writes the events; deliveries the local worker has room for go to it directly. */
-  private async commit(app: App, events: NewEvent[], now: number, endpoints: Endpoint[]): Promise<PublishResult[]> {
+  private async commit(app: App, events: NewEvent[], now: number, endpoints: readonly Endpoint[]): Promise<PublishResult[]> {
     const total = events.reduce((n, e) => n + e.endpointIds.length, 0);
     const lease = total > 0 && this.worker ? this.worker.reserve(total) : null;
     let results: PublishResult[];

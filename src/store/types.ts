@@ -383,8 +383,8 @@ export interface Store extends InboundStore, PollStore, SessionStore, AlertStore
   createEndpoint(e: NewEndpoint): Promise<Endpoint>;
   getEndpoint(appId: string, id: string): Promise<Endpoint | null>;
   listEndpoints(appId: string, q: PageQuery & { status?: EndpointStatus }): Promise<Page<Endpoint>>;
-  /** active endpoints of an app, for fan-out */
-  activeEndpoints(appId: string): Promise<Endpoint[]>;
+  /** active endpoints of an app, for fan-out; a backend may hand the same list to every publish, so it is read-only */
+  activeEndpoints(appId: string): Promise<readonly Endpoint[]>;
   updateEndpoint(appId: string, id: string, patch: EndpointPatch, now: number): Promise<Endpoint | null>;
   deleteEndpoint(appId: string, id: string): Promise<boolean>;
 

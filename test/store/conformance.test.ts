@@ -75,6 +75,21 @@ for (const backend of backends) {
       expect(claimed.endpoint.secret).toBe('whsec_y');
       await store.recordOutcomes([outcome(claimed, 'pending', 500, Date.now() + 60_000)], Date.now(), policy);
       expect((await store.activeEndpoints(appId))[0]).toMatchObject({ secret: 'whsec_y', consecutiveFailures: 1 });
+      // Endpoints added, disabled by the worker, deleted, and a circuit opened by the worker.
+      const ep = (url: string) => store.createEndpoint({ appId, url, description: null, events: null, status: 'active', secret: 'whsec_z', headers: {}, retrySchedule: null, timeoutMs: null, rateLimit: null, maxInFlight: null, disableAfterFailures: null, disableAfterSeconds: null, metadata: {} });
+      const second = await ep('https://e.x/2');
+      const third = await ep('https://e.x/3');
+      expect((await store.activeEndpoints(appId)).map((e) => e.id).sort()).toEqual([epId, second.id, third.id].sort());
+      await store.deleteEndpoint(appId, third.id);
+      expect((await store.activeEndpoints(appId)).map((e) => e.id).sort()).toEqual([epId, second.id].sort());
+      const trip: HealthPolicy = { ...policy, circuitThreshold: 2, disableAfterFailures: 1_000 };
+      await store.publish(appId, [event('a.b', [second.id], 'h2'), event('a.b', [second.id], 'h3')], Date.now());
+      const due = (await store.claimDue('w', Date.now(), Date.now() + 30_000, 10)).filter((d) => d.endpoint.id === second.id);
+      expect(due).toHaveLength(2);
+      await store.recordOutcomes(due.map((d) => outcome(d, 'pending', 500, Date.now() + 60_000)), Date.now(), trip);
+      expect((await store.activeEndpoints(appId)).find((e) => e.id === second.id)?.circuitState).toBe('open');
+      await store.updateEndpoint(appId, second.id, { status: 'disabled' }, Date.now());
+      expect((await store.activeEndpoints(appId)).map((e) => e.id)).toEqual([epId]);
     });
 
     it('assigns strictly increasing sequences and returns duplicates instead of re-creating them', async () => {

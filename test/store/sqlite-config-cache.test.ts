@@ -66,4 +66,22 @@ describe('SQLite store: cached apps and event types', () => {
     expect((await store.getEventType('order.refunded'))?.description).toBe('new');
     await store.close();
   });
+
+  it("an app's active endpoints (cached for publishes): another connection's change shows within DATA_VERSION_MS", async () => {
+    const { store, path } = await open();
+    const app = await store.createApp({ name: 'A', uid: 'acme', metadata: {}, signatureProfile: null });
+    const ep = await store.createEndpoint({ appId: app.id, url: 'https://e.x/h', description: null, events: null, status: 'active', secret: 'whsec_x', headers: {}, retrySchedule: null, timeoutMs: null, rateLimit: null, maxInFlight: null, disableAfterFailures: null, disableAfterSeconds: null, metadata: {} });
+    expect((await store.activeEndpoints(app.id)).map((e) => e.circuitState)).toEqual(['closed']);
+    // The same list again: nothing read from the file.
+    expect(await store.activeEndpoints(app.id)).toBe(await store.activeEndpoints(app.id));
+    const other = new Database(path);
+    try {
+      other.prepare("UPDATE endpoints SET circuit_state = 'open', circuit_until = 1 WHERE id = ?").run(ep.id);
+    } finally {
+      other.close();
+    }
+    await new Promise((r) => setTimeout(r, DATA_VERSION_MS + 5));
+    expect((await store.activeEndpoints(app.id)).map((e) => e.circuitState)).toEqual(['open']);
+    await store.close();
+  });
 });

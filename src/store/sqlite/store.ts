@@ -149,8 +149,16 @@ export class SqliteStore extends SqliteTransforms implements Store {
     return toPage(rows, q.limit, (e) => e.id, q.iterator);
   }
 
-  async activeEndpoints(appId: string): Promise<Endpoint[]> {
-    return (this.s.activeEndpointStates.all({ app_id: appId }) as Row[]).map((r) => this.endpointFromState(r.id, r));
+  async activeEndpoints(appId: string): Promise<readonly Endpoint[]> {
+    this.cachedConfig();
+    let active = this.activeEndpointCache.get(appId);
+    if (!active) {
+      active = (this.s.activeEndpointStates.all({ app_id: appId }) as Row[]).map((r) => this.endpointFromState(r.id, r));
+      // Deleted apps leave entries behind: start over rather than grow without bound.
+      if (this.activeEndpointCache.size >= 10_000) this.activeEndpointCache.clear();
+      this.activeEndpointCache.set(appId, active);
+    }
+    return active;
   }
 
   async updateEndpoint(appId: string, id: string, patch: EndpointPatch, now: number): Promise<Endpoint | null> {
