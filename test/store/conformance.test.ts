@@ -104,7 +104,7 @@ for (const backend of backends) {
       expect((await store.listDeliveries(appId, {}, { limit: 50 })).data).toHaveLength(4);
     });
 
-    it('publishes many at once (one group on SQLite): each answered with its own, repeats found, one failing alone', async () => {
+    it('publishes many at once (grouped into one transaction): each answered with its own, repeats found, one failing alone', async () => {
       const other = (await store.createApp({ name: 'B', uid: 'b', metadata: {}, signatureProfile: null })).id;
       const now = Date.now();
       // A group that commits as one.

@@ -24,52 +24,115 @@ const pairKey = (endpointId: string, key: string) => `${endpointId}\u0000${key}`
  * worker does. Each method is one transaction of a few statements whose number doesn't grow
  * with the batch: rows travel as arrays.
  */
-export class PostgresQueue extends PostgresConnection {
-  async publish(appId: string, events: NewEvent[], now: number, lease?: PublishLease): Promise<PublishResult[]> {
-    if (events.length === 0) return [];
-    return this.tx(async (run) => {
-      const app = await run<{ last_sequence: number }>('lockApp', { app_id: appId });
-      if (app.rows.length === 0) throw new HeraldError('not_found', `app '${appId}' not found`);
+/** Publish transactions one process runs at once; what arrives meanwhile waits and goes in the next. */
+const PUBLISH_WRITERS = 2;
+/** Publishes (requests, each one or many events) written in one transaction at most. */
+const PUBLISH_GROUP = 256;
 
-      // Duplicates, exactly as in SQLite: first within the batch (by id, then key), then in
-      // the database (by id unless Herald made it, then by key). One read for the batch.
-      const ids = events.filter((e) => !e.idGenerated).map((e) => e.id);
-      const keys = events.flatMap((e) => (e.idempotencyKey ? [e.idempotencyKey] : []));
-      const byId = new Map<string, Row>();
-      const byKey = new Map<string, Row>();
-      if (ids.length > 0 || keys.length > 0) {
-        for (const r of (await run('eventsByIdOrKey', { app_id: appId, ids, keys })).rows) {
-          byId.set(r.id, r);
-          if (r.idempotency_key) byKey.set(r.idempotency_key, r);
+interface QueuedPublish {
+  appId: string; events: NewEvent[]; now: number; lease?: PublishLease;
+  resolve: (r: PublishResult[]) => void; reject: (e: unknown) => void;
+}
+
+export class PostgresQueue extends PostgresConnection {
+  /**
+   * Group commit: publishes that arrive while PUBLISH_WRITERS transactions are being written
+   * wait, and the next transaction writes all of them (in order of app, so that two processes
+   * lock apps in the same order), each answered only after it committed. A single publish was a
+   * transaction of its own: BEGIN, the app's row lock, one insert, COMMIT, so publishes to one
+   * app queued on its lock one commit at a time. Alone, a publish waits for nothing. Should a
+   * group fail (an app deleted meanwhile), each of it is tried in a transaction of its own, so
+   * one can't take the others with it: the same scheme as SQLite's.
+   */
+  publish(appId: string, events: NewEvent[], now: number, lease?: PublishLease): Promise<PublishResult[]> {
+    if (events.length === 0) return Promise.resolve([]);
+    return new Promise((resolve, reject) => {
+      this.publishQueue.push({ appId, events, now, lease, resolve, reject });
+      if (this.publishWriters < PUBLISH_WRITERS) void this.writePublishes();
+    });
+  }
+
+  private publishQueue: QueuedPublish[] = [];
+  private publishWriters = 0;
+
+  private async writePublishes(): Promise<void> {
+    this.publishWriters++;
+    try {
+      while (this.publishQueue.length > 0) {
+        // A stable sort: one app's publishes keep the order they came in.
+        const group = this.publishQueue.splice(0, PUBLISH_GROUP).sort((a, b) => (a.appId < b.appId ? -1 : a.appId > b.appId ? 1 : 0));
+        if (group.length > 1) {
+          let results: PublishResult[][] | null = null;
+          try {
+            results = await this.tx(async (run) => {
+              const out: PublishResult[][] = [];
+              for (const p of group) out.push(await this.publishIn(run, p.appId, p.events, p.now, p.lease));
+              return out;
+            });
+          } catch {
+            // each alone, below
+          }
+          if (results) {
+            group.forEach((p, i) => p.resolve(results[i]));
+            continue;
+          }
+        }
+        for (const p of group) {
+          try {
+            p.resolve(await this.tx((run) => this.publishIn(run, p.appId, p.events, p.now, p.lease)));
+          } catch (err) {
+            p.reject(err);
+          }
         }
       }
-      const results: PublishResult[] = new Array(events.length);
-      const inBatch = new Map<string, number>();
-      const repeats: Array<[number, number]> = [];
-      const fresh: Fresh[] = [];
-      let sequence = app.rows[0].last_sequence;
-      events.forEach((e, i) => {
-        const sameBatch = inBatch.get(`id:${e.id}`) ?? (e.idempotencyKey ? inBatch.get(`key:${e.idempotencyKey}`) : undefined);
-        if (sameBatch !== undefined) return void repeats.push([i, sameBatch]);
-        const existing = (e.idGenerated ? undefined : byId.get(e.id)) ?? (e.idempotencyKey ? byKey.get(e.idempotencyKey) : undefined);
-        if (existing) return void (results[i] = { event: toEvent(existing), created: false, deliveryIds: [], leased: [] });
-        inBatch.set(`id:${e.id}`, i);
-        if (e.idempotencyKey) inBatch.set(`key:${e.idempotencyKey}`, i);
-        sequence++;
-        fresh.push({ index: i, event: e, sequence, body: e.render(sequence) });
-      });
+    } finally {
+      this.publishWriters--;
+    }
+  }
 
-      if (fresh.length > 0) {
-        const busy = await this.busyKeys(run, fresh);
-        const wakes = this.insertFresh(fresh, appId, now, lease, busy, results);
-        await run('insertBatch', { ...wakes.params, app_id: appId, now, last_sequence: sequence });
-        // Only work left for any worker is news to the other processes; deliveries handed to
-        // the local worker (or waiting on their key) are not.
-        if (wakes.due) await this.wake(run);
+  /** One publish, inside the caller's transaction. */
+  private async publishIn(run: Run, appId: string, events: NewEvent[], now: number, lease?: PublishLease): Promise<PublishResult[]> {
+    const app = await run<{ last_sequence: number }>('lockApp', { app_id: appId });
+    if (app.rows.length === 0) throw new HeraldError('not_found', `app '${appId}' not found`);
+
+    // Duplicates, exactly as in SQLite: first within the batch (by id, then key), then in
+    // the database (by id unless Herald made it, then by key). One read for the batch.
+    const ids = events.filter((e) => !e.idGenerated).map((e) => e.id);
+    const keys = events.flatMap((e) => (e.idempotencyKey ? [e.idempotencyKey] : []));
+    const byId = new Map<string, Row>();
+    const byKey = new Map<string, Row>();
+    if (ids.length > 0 || keys.length > 0) {
+      for (const r of (await run('eventsByIdOrKey', { app_id: appId, ids, keys })).rows) {
+        byId.set(r.id, r);
+        if (r.idempotency_key) byKey.set(r.idempotency_key, r);
       }
-      for (const [i, first] of repeats) results[i] = { event: results[first].event, created: false, deliveryIds: [], leased: [] };
-      return results;
+    }
+    const results: PublishResult[] = new Array(events.length);
+    const inBatch = new Map<string, number>();
+    const repeats: Array<[number, number]> = [];
+    const fresh: Fresh[] = [];
+    let sequence = app.rows[0].last_sequence;
+    events.forEach((e, i) => {
+      const sameBatch = inBatch.get(`id:${e.id}`) ?? (e.idempotencyKey ? inBatch.get(`key:${e.idempotencyKey}`) : undefined);
+      if (sameBatch !== undefined) return void repeats.push([i, sameBatch]);
+      const existing = (e.idGenerated ? undefined : byId.get(e.id)) ?? (e.idempotencyKey ? byKey.get(e.idempotencyKey) : undefined);
+      if (existing) return void (results[i] = { event: toEvent(existing), created: false, deliveryIds: [], leased: [] });
+      inBatch.set(`id:${e.id}`, i);
+      if (e.idempotencyKey) inBatch.set(`key:${e.idempotencyKey}`, i);
+      sequence++;
+      fresh.push({ index: i, event: e, sequence, body: e.render(sequence) });
     });
+
+    if (fresh.length > 0) {
+      const busy = await this.busyKeys(run, fresh);
+      const wakes = this.insertFresh(fresh, appId, now, lease, busy, results);
+      await run('insertBatch', { ...wakes.params, app_id: appId, now, last_sequence: sequence });
+      // Only work left for any worker is news to the other processes; deliveries handed to
+      // the local worker (or waiting on their key) are not.
+      if (wakes.due) await this.wake(run);
+    }
+    for (const [i, first] of repeats) results[i] = { event: results[first].event, created: false, deliveryIds: [], leased: [] };
+    return results;
   }
 
   /**
