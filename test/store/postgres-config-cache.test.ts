@@ -84,4 +84,37 @@ describe.skipIf(!pgUrl)('PostgreSQL store: cached apps and event types across pr
       await c.end();
     }
   });
+
+  it("an app's active endpoints: another process's new, disabled, deleted endpoint and opened circuit show after the triggers' notification", async () => {
+    const [a, b, schema] = await two();
+    const app = await b.createApp({ name: 'Acme', uid: 'acme', metadata: {}, signatureProfile: null });
+    const endpoint = (url: string) => b.createEndpoint({ appId: app.id, url, description: null, events: null, status: 'active', secret: 'whsec_x', headers: {}, retrySchedule: null, timeoutMs: null, rateLimit: null, maxInFlight: null, disableAfterFailures: null, disableAfterSeconds: null, metadata: {} });
+    const first = await endpoint('https://e.x/1');
+    expect((await a.activeEndpoints(app.id)).map((e) => e.id)).toEqual([first.id]);
+    await until(() => listening(a), (v) => v === 'on');
+    const ids = async () => (await a.activeEndpoints(app.id)).map((e) => e.id).sort();
+    // Cached: the same list, not read again.
+    await ids();
+    expect(await a.activeEndpoints(app.id)).toBe(await a.activeEndpoints(app.id));
+
+    const second = await endpoint('https://e.x/2');
+    await until(ids, (v) => v.length === 2, 2000);
+    await b.updateEndpoint(app.id, second.id, { status: 'disabled' }, Date.now());
+    await until(ids, (v) => v.length === 1 && v[0] === first.id, 2000);
+    // A circuit opened by another process's worker (no updated_at change): the trigger sees circuit_state.
+    const c = raw();
+    await c.connect();
+    try {
+      await c.query(`UPDATE "${schema}".endpoints SET circuit_state = 'open', circuit_until = 1 WHERE id = $1`, [first.id]);
+      await until(() => a.activeEndpoints(app.id), (v) => v[0]?.circuitState === 'open', 2000);
+      // Health counters alone notify no one: the cache keeps answering.
+      await c.query(`UPDATE "${schema}".endpoints SET consecutive_failures = 7 WHERE id = $1`, [first.id]);
+      await sleep(200);
+      expect((await a.activeEndpoints(app.id))[0].consecutiveFailures).toBe(0);
+    } finally {
+      await c.end();
+    }
+    await b.deleteEndpoint(app.id, first.id);
+    await until(ids, (v) => v.length === 0, 2000);
+  });
 });

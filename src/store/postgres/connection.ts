@@ -3,7 +3,7 @@ import type { SecretBox } from '../../core/secret-box.js';
 import { runMigrations } from './migrations.js';
 import { listen } from './notifier.js';
 import { sealerFor, type Sealer } from '../rows.js';
-import type { App, EventType } from '../types.js';
+import type { App, Endpoint, EventType } from '../types.js';
 import { SQL, type StatementName } from './sql.js';
 
 export interface PostgresOptions {
@@ -68,7 +68,17 @@ export class PostgresConnection {
   }
 
   /** Statements outside a transaction: each is atomic by itself. */
-  protected readonly run: Run = (name, params) => exec(this.pool, name, params);
+  protected readonly run: Run = (name, params) => this.exec(this.pool, name, params);
+
+  /**
+   * Runs a statement; one that changed rows of endpoints forgets the cached configuration in this
+   * process at once (other processes hear of it from the table's triggers, migration 13).
+   */
+  private async exec<R extends Row>(on: pg.Pool | pg.PoolClient, name: StatementName, params?: Record<string, unknown>): Promise<pg.QueryResult<R>> {
+    const result = await exec<R>(on, name, params);
+    if (ENDPOINT_WRITES.has(name) && (result.rowCount ?? 0) > 0) this.forgetConfig();
+    return result;
+  }
 
   async migrate(): Promise<void> {
     const client = await this.pool.connect();
@@ -89,7 +99,7 @@ export class PostgresConnection {
       let broken: Error | undefined;
       try {
         await client.query('BEGIN');
-        const out = await fn((name, params) => exec(client, name, params));
+        const out = await fn((name, params) => this.exec(client, name, params));
         await client.query('COMMIT');
         return out;
       } catch (err) {
@@ -113,6 +123,8 @@ export class PostgresConnection {
    */
   protected readonly appCache = new Map<string, App | null>();
   protected readonly typeCache = new Map<string, EventType | null>();
+  /** an app's active endpoints, state included (activeEndpoints; a query of 50 full rows per publish with 50) */
+  protected readonly activeEndpointCache = new Map<string, readonly Endpoint[]>();
   private configGen = 0;
   private configListen: 'off' | 'starting' | 'on' | 'lost' = 'off';
   private closed = false;
@@ -175,6 +187,7 @@ export class PostgresConnection {
     this.configGen++;
     this.appCache.clear();
     this.typeCache.clear();
+    this.activeEndpointCache.clear();
   }
 
   /** A write of apps or event types, with the NOTIFY that tells every process (at commit), and this one at once. */
@@ -215,6 +228,11 @@ export class PostgresConnection {
     if (!this.pool.ended) await this.pool.end();
   }
 }
+
+/** The statements that write endpoints, found by their text (see PostgresConnection.exec). */
+const ENDPOINT_WRITES = new Set(
+  (Object.keys(SQL) as StatementName[]).filter((n) => /\b(UPDATE|INSERT INTO|DELETE FROM)\s+endpoints\b/i.test(SQL[n].text)),
+);
 
 function exec<R extends Row>(on: pg.Pool | pg.PoolClient, name: StatementName, params: Record<string, unknown> = {}): Promise<pg.QueryResult<R>> {
   const s = SQL[name];

@@ -458,6 +458,27 @@ ALTER TABLE endpoints ADD COLUMN transform TEXT;
 ALTER TABLE deliveries ADD COLUMN transformed TEXT;
 `,
   },
+  {
+    version: 13,
+    name: 'endpoint changes notify',
+    sql: `
+-- Every process caches its apps' active endpoints for publishes (store.ts activeEndpoints) and
+-- starts over on herald_config. Fired by the rows themselves, so no statement can forget it: an
+-- endpoint added or deleted, or its status, circuit or configuration (updated_at) changed.
+-- Health counters alone (endpointHealth, about once a second per endpoint) don't fire it.
+CREATE FUNCTION herald_endpoint_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  PERFORM pg_notify('herald_config', TG_TABLE_SCHEMA);
+  RETURN NULL;
+END $$;
+CREATE TRIGGER endpoints_added_or_deleted AFTER INSERT OR DELETE ON endpoints
+  FOR EACH ROW EXECUTE FUNCTION herald_endpoint_changed();
+CREATE TRIGGER endpoints_changed AFTER UPDATE ON endpoints FOR EACH ROW
+  WHEN (OLD.status IS DISTINCT FROM NEW.status OR OLD.circuit_state IS DISTINCT FROM NEW.circuit_state
+        OR OLD.updated_at IS DISTINCT FROM NEW.updated_at)
+  EXECUTE FUNCTION herald_endpoint_changed();
+`,
+  },
 ];
 
 

@@ -141,8 +141,9 @@ export class PostgresStore extends PostgresTransforms implements Store {
     return toPage(rows.map((r) => toEndpoint(r, this.sealer)), q.limit, (e) => e.id, q.iterator);
   }
 
-  async activeEndpoints(appId: string): Promise<Endpoint[]> {
-    return (await this.run('activeEndpoints', { app_id: appId })).rows.map((r) => this.endpointCache.fromRow(r));
+  async activeEndpoints(appId: string): Promise<readonly Endpoint[]> {
+    return this.cachedRead(this.activeEndpointCache, appId, async () =>
+      (await this.run('activeEndpoints', { app_id: appId })).rows.map((r) => this.endpointCache.fromRow(r)));
   }
 
   async updateEndpoint(appId: string, id: string, patch: EndpointPatch, now: number): Promise<Endpoint | null> {

@@ -94,6 +94,13 @@ export class SqliteConnection {
    * connection (see trackEndpointWrites): a health update, a circuit move, an edit.
    */
   protected readonly activeEndpointCache = new Map<string, readonly Endpoint[]>();
+  /**
+   * Endpoints whose row this connection last saw healthy (no failures, circuit closed), with
+   * the attempt time it then wrote: their next healthy batches within a second change nothing
+   * (see endpointHealth), so the statement is skipped. Forgotten by any write to the endpoint
+   * and with the rest of the cache.
+   */
+  protected readonly healthyAt = new Map<string, number>();
   private dataVersion: Database.Statement | null = null;
   private seenVersion = -1;
   private versionReadAt = 0;
@@ -114,6 +121,7 @@ export class SqliteConnection {
     this.appCache.clear();
     this.typeCache.clear();
     this.activeEndpointCache.clear();
+    this.healthyAt.clear();
   }
 
   /**
@@ -122,25 +130,31 @@ export class SqliteConnection {
    * goes through deleteApp, which forgets everything.
    */
   private trackEndpointWrites(text: string, stmt: Database.Statement): Database.Statement {
-    if (!/^\s*(UPDATE|INSERT INTO|DELETE FROM)\s+endpoints\b/i.test(text)) return stmt;
-    const forget = () => this.activeEndpointCache.clear();
+    if (!/\b(UPDATE|INSERT INTO|DELETE FROM)\s+endpoints\b/i.test(text)) return stmt;
+    const forget = (args: unknown[]) => {
+      this.activeEndpointCache.clear();
+      // The endpoint statements name one endpoint by @id, or else touch several.
+      const id = (args[0] as { id?: unknown } | undefined)?.id;
+      if (typeof id === 'string') this.healthyAt.delete(id);
+      else this.healthyAt.clear();
+    };
     const run = stmt.run.bind(stmt);
     const get = stmt.get.bind(stmt);
     const all = stmt.all.bind(stmt);
     return Object.assign(Object.create(stmt) as Database.Statement, {
       run: (...args: unknown[]) => {
         const r = run(...args);
-        if (r.changes > 0) forget();
+        if (r.changes > 0) forget(args);
         return r;
       },
       get: (...args: unknown[]) => {
         const r = get(...args);
-        if (r !== undefined) forget();
+        if (r !== undefined) forget(args);
         return r;
       },
       all: (...args: unknown[]) => {
         const r = all(...args);
-        if (r.length > 0) forget();
+        if (r.length > 0) forget(args);
         return r;
       },
     });
