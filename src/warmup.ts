@@ -59,24 +59,14 @@ export async function warmUp(config: HeraldConfig, options: WarmUpOptions = WARM
   try {
     const url = (await herald.start())!;
     const call = async (path: string, body: unknown): Promise<any> => {
-      const res = await request(url + path, {
-        method: 'POST', dispatcher: agent, body: JSON.stringify(body),
-        headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
-      });
-      const text = await res.body.text();
-      if (res.statusCode >= 300) throw new Error(`warm-up: ${path} answered ${res.statusCode}: ${text.slice(0, 200)}`);
-      return JSON.parse(text);
+      const res = await post(agent, url + path, apiKey, body);
+      if (res.status >= 300) throw new Error(`warm-up: ${path} answered ${res.status}: ${res.text.slice(0, 200)}`);
+      return JSON.parse(res.text);
     };
     const app = await call('/v1/apps', { name: 'warm-up' });
     const port = (receiver.address() as AddressInfo).port;
     await call(`/v1/apps/${app.id}/endpoints`, { url: `http://127.0.0.1:${port}/warm-up`, events: ['*'] });
-    const lane = async () => {
-      while (published < options.events && performance.now() < deadline) {
-        published++;
-        await call(`/v1/apps/${app.id}/events`, { type: 'warmup.ping', data: { n: published, at: new Date().toISOString() } });
-      }
-    };
-    await Promise.all(Array.from({ length: options.concurrency }, lane));
+    published = await publishMany(options.events, options.concurrency, deadline, (body) => call(`/v1/apps/${app.id}/events`, body));
     if (delivered < published) {
       let timer: NodeJS.Timeout | undefined;
       await new Promise<void>((resolve) => {
@@ -105,20 +95,31 @@ export async function warmUp(config: HeraldConfig, options: WarmUpOptions = WARM
 export async function warmListener(url: string, apiKey: string, requests: number, concurrency = 32): Promise<void> {
   const agent = new Agent({ connections: concurrency, pipelining: 1 });
   const path = `/v1/apps/app_${randomBytes(12).toString('hex')}/events`;
-  let sent = 0;
   try {
-    const lane = async () => {
-      while (sent < requests) {
-        sent++;
-        const res = await request(url + path, {
-          method: 'POST', dispatcher: agent, body: JSON.stringify({ type: 'warmup.ping', data: { n: sent, at: new Date().toISOString() } }),
-          headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
-        });
-        await res.body.dump();
-      }
-    };
-    await Promise.all(Array.from({ length: concurrency }, lane));
+    await publishMany(requests, concurrency, Infinity, (body) => post(agent, url + path, apiKey, body));
   } finally {
     await agent.close();
   }
+}
+
+/** A JSON POST with the API key: the answer's status and text. */
+async function post(agent: Agent, url: string, apiKey: string, body: unknown): Promise<{ status: number; text: string }> {
+  const res = await request(url, {
+    method: 'POST', dispatcher: agent, body: JSON.stringify(body),
+    headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
+  });
+  return { status: res.statusCode, text: await res.body.text() };
+}
+
+/** `count` single-event publishes through `send`, `concurrency` at a time, until `deadline`: how many were sent. */
+async function publishMany(count: number, concurrency: number, deadline: number, send: (body: unknown) => Promise<unknown>): Promise<number> {
+  let sent = 0;
+  const lane = async () => {
+    while (sent < count && performance.now() < deadline) {
+      sent++;
+      await send({ type: 'warmup.ping', data: { n: sent, at: new Date().toISOString() } });
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, lane));
+  return sent;
 }

@@ -156,6 +156,9 @@ export const withState = (e: Endpoint, r: Row): Endpoint => ({
  * endpoints and a claim its deliveries', and opening each one's secrets every time is
  * measurable (one AES-GCM open per secret and header, 50 endpoints per fan-out).
  */
+/** SQL that writes rows of endpoints: such statements forget the cached active endpoints (both backends' connection.ts). */
+export const writesEndpoints = (sql: string): boolean => /\b(UPDATE|INSERT INTO|DELETE FROM)\s+endpoints\b/i.test(sql);
+
 export class EndpointCache {
   private readonly byId = new Map<string, Endpoint>();
   constructor(private readonly sealer: Sealer) {}

@@ -2,7 +2,7 @@ import pg from 'pg';
 import type { SecretBox } from '../../core/secret-box.js';
 import { runMigrations } from './migrations.js';
 import { listen } from './notifier.js';
-import { sealerFor, type Sealer } from '../rows.js';
+import { sealerFor, writesEndpoints, type Sealer } from '../rows.js';
 import type { App, Endpoint, EventType } from '../types.js';
 import { SQL, type StatementName } from './sql.js';
 
@@ -231,7 +231,7 @@ export class PostgresConnection {
 
 /** The statements that write endpoints, found by their text (see PostgresConnection.exec). */
 const ENDPOINT_WRITES = new Set(
-  (Object.keys(SQL) as StatementName[]).filter((n) => /\b(UPDATE|INSERT INTO|DELETE FROM)\s+endpoints\b/i.test(SQL[n].text)),
+  (Object.keys(SQL) as StatementName[]).filter((n) => writesEndpoints(SQL[n].text)),
 );
 
 function exec<R extends Row>(on: pg.Pool | pg.PoolClient, name: StatementName, params: Record<string, unknown> = {}): Promise<pg.QueryResult<R>> {

@@ -5,7 +5,7 @@ import type { SecretBox } from '../../core/secret-box.js';
 import { BUSY_TIMEOUT_MS, isBusy } from './busy.js';
 import { BACKSTOP_PAGES, BackgroundCheckpointer } from './checkpointer.js';
 import { migrations } from './migrations.js';
-import { sealerFor, type Sealer } from '../rows.js';
+import { sealerFor, writesEndpoints, type Sealer } from '../rows.js';
 import type { App, Endpoint, EventType } from '../types.js';
 import { SQL } from './sql.js';
 
@@ -130,7 +130,7 @@ export class SqliteConnection {
    * goes through deleteApp, which forgets everything.
    */
   private trackEndpointWrites(text: string, stmt: Database.Statement): Database.Statement {
-    if (!/\b(UPDATE|INSERT INTO|DELETE FROM)\s+endpoints\b/i.test(text)) return stmt;
+    if (!writesEndpoints(text)) return stmt;
     const forget = (args: unknown[]) => {
       this.activeEndpointCache.clear();
       // The endpoint statements name one endpoint by @id, or else touch several.
@@ -138,26 +138,18 @@ export class SqliteConnection {
       if (typeof id === 'string') this.healthyAt.delete(id);
       else this.healthyAt.clear();
     };
-    const run = stmt.run.bind(stmt);
-    const get = stmt.get.bind(stmt);
-    const all = stmt.all.bind(stmt);
-    return Object.assign(Object.create(stmt) as Database.Statement, {
-      run: (...args: unknown[]) => {
-        const r = run(...args);
-        if (r.changes > 0) forget(args);
+    // What each way of running a statement returns when it changed rows.
+    const changed = { run: (r: Database.RunResult) => r.changes > 0, get: (r: unknown) => r !== undefined, all: (r: unknown[]) => r.length > 0 };
+    const wrapped = Object.create(stmt) as Record<keyof typeof changed, (...args: unknown[]) => unknown>;
+    for (const [method, did] of Object.entries(changed) as Array<[keyof typeof changed, (r: any) => boolean]>) {
+      const call = (stmt[method] as (...args: unknown[]) => unknown).bind(stmt);
+      wrapped[method] = (...args) => {
+        const r = call(...args);
+        if (did(r)) forget(args);
         return r;
-      },
-      get: (...args: unknown[]) => {
-        const r = get(...args);
-        if (r !== undefined) forget(args);
-        return r;
-      },
-      all: (...args: unknown[]) => {
-        const r = all(...args);
-        if (r.length > 0) forget(args);
-        return r;
-      },
-    });
+      };
+    }
+    return wrapped as unknown as Database.Statement;
   }
 
   async migrate(): Promise<void> {
